@@ -66,13 +66,18 @@ function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, r
   return { run_id, command, pipeline, status, dates, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending, params_problem, ...followed };
 }
 
-/** Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`). */
-const fromSummary = (r: RunSummaryRow) =>
-  uiRun(r, r.status === 'running' ? 'interrupted' : r.status, r.duration_ms, 0, {
+/**
+ * Opened read-only, a DuckDB file is held by no pipe: a run still marked running died (see
+ * `pipe history`). A lake is read while other processes write it: its runs may be running.
+ */
+const fromSummary = (r: RunSummaryRow, sharedWriters: boolean) => {
+  const died = (status: string | null) => status === 'running' && !sharedWriters;
+  return uiRun(r, died(r.status) ? 'interrupted' : r.status, r.duration_ms, 0, {
     retried_by: r.retried_by,
-    retry_status: r.retry_status === 'running' ? 'interrupted' : r.retry_status,
+    retry_status: died(r.retry_status) ? 'interrupted' : r.retry_status,
     completed_by: r.completed_by,
   });
+};
 
 const fromLog = (r: LoggedRun, followed: (runId: string) => Followed) => uiRun(r, r.status, r.elapsed_ms, r.running, followed(r.run_id));
 
@@ -121,15 +126,15 @@ export interface RunsFilter {
  */
 export async function readRuns(at: StateLocation, limit: number, filter: RunsFilter = {}): Promise<Sourced<{ runs: RunWithCells[]; older: string | null }>> {
   const page = (runs: RunWithCells[]) => ({ runs: runs.slice(0, limit), older: runs.length > limit ? runs[limit - 1].run_id : null });
-  const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
+  const read = await readWarehouse(at.warehouse, at.setup, async (session, sharedWriters) => {
     if (filter.before !== undefined && !(await runExists(session, filter.before))) {
       throw new DiagnosticError([error('unknown-run', `no run '${filter.before}' in ${at.warehouse} to list the runs before`)]);
     }
-    // Read-only, the warehouse is held by no pipe: a run marked running died, and shows as interrupted (see fromSummary).
-    const statuses = filter.statuses?.flatMap((s): RunStatus[] => (s === 'interrupted' ? ['interrupted', 'running'] : s === 'running' ? [] : [s]));
+    // Read-only, a DuckDB file is held by no pipe: a run marked running died, and shows as interrupted (see fromSummary).
+    const statuses = sharedWriters ? filter.statuses : filter.statuses?.flatMap((s): RunStatus[] => (s === 'interrupted' ? ['interrupted', 'running'] : s === 'running' ? [] : [s]));
     const runs = await listRuns(session, limit + 1, undefined, { statuses, before: filter.before });
     const out: RunWithCells[] = [];
-    for (const r of runs) out.push({ ...fromSummary(r), cells: (await runTasks(session, r.run_id)).map(cell) });
+    for (const r of runs) out.push({ ...fromSummary(r, sharedWriters), cells: (await runTasks(session, r.run_id)).map(cell) });
     return page(out);
   });
   return sourced(read, { runs: [], older: null }, (alive) => {
@@ -149,12 +154,12 @@ export interface RunState {
 
 /** One run with its tasks (times to the millisecond) and its failed checks; undefined when no such run. */
 export async function readRun(at: StateLocation, runId: string): Promise<Sourced<RunState | undefined>> {
-  const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
+  const read = await readWarehouse(at.warehouse, at.setup, async (session, sharedWriters) => {
     const [summary] = await listRuns(session, 1, runId);
     if (!summary) return undefined;
     const times = await taskTimes(session, runId);
     const tasks = (await runTasks(session, runId)).map((t) => uiTask(t, times.get(t.task_id)));
-    return { run: fromSummary(summary), tasks, checks: await failedChecks(session, runId) };
+    return { run: fromSummary(summary, sharedWriters), tasks, checks: await failedChecks(session, runId) };
   });
   // Logs are read in both cases: they hold what the warehouse does not, where an error points.
   const lines = logLines(at.warehouse, runId);

@@ -23,7 +23,8 @@ export type WarehouseRead<T> =
 export async function readWarehouse<T>(
   path: string,
   setup: WarehouseSetup,
-  read: (session: WarehouseSession) => Promise<T>,
+  /** `sharedWriters`: other processes may be writing it now (a lake with a Postgres catalog), so a run marked running may be. */
+  read: (session: WarehouseSession, sharedWriters: boolean) => Promise<T>,
   /** What a page shows beside the project (the graph, a model) is shown without the warehouse's part when it cannot be opened: why is told instead. */
   options: { readonly besideProject?: boolean } = {},
 ): Promise<WarehouseRead<T>> {
@@ -41,7 +42,7 @@ export async function readWarehouse<T>(
     const session = await warehouse.session();
     try {
       if (!(await stateExists(session))) return { kind: 'empty', why: `nothing has run on ${path} yet` };
-      return { kind: 'read', value: await read(session) };
+      return { kind: 'read', value: await read(session, warehouse.sharedWriters) };
     } finally {
       session.close();
     }
