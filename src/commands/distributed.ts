@@ -90,8 +90,9 @@ export class Distributed {
           engine.withSession((s) =>
             engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'failed', startedAt: Date.now(), endedAt: Date.now(), error: message, errorClass: 'permanent', worker: slot, runner }),
           ),
-        recordCancelled: (task, slot) =>
-          engine.withSession((s) => engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'cancelled', endedAt: Date.now(), detail: 'cancelled before a worker took it', worker: slot })),
+        // No worker took it: no thread of a worker's to name (the slot is the coordinator's own).
+        recordCancelled: (task, _slot, detail = 'cancelled before a worker took it') =>
+          engine.withSession((s) => engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'cancelled', endedAt: Date.now(), detail })),
         recordUnrecorded: (task, status, error, slot, runner) =>
           engine.withSession((s) =>
             engine.recordTask(s, {

@@ -40,7 +40,7 @@ export interface QueuedPlaceOptions {
   /** Records a task refused by a worker in the run state (the worker wrote nothing). */
   readonly recordRefusal: (task: Task, message: string, slot: number, runner: string) => Promise<void>;
   /** Records a task taken out of the queue by the run's cancellation (no worker wrote anything of it). */
-  readonly recordCancelled: (task: Task, slot: number) => Promise<void>;
+  readonly recordCancelled: (task: Task, slot: number, detail?: string) => Promise<void>;
   /** Records how a task ended where its worker could not (see Message's `unrecorded`), with the error it told. */
   readonly recordUnrecorded: (task: Task, outcome: 'failed' | 'skipped' | 'cancelled', error: TaskError | undefined, slot: number, runner: string) => Promise<void>;
   /** Where the pool connects: the coordinator's heartbeat opens a connection of its own there. */
@@ -369,16 +369,29 @@ export class QueuedPlace implements TaskPlace {
   /** Ctrl-C: the run is cancelled for its workers, and its tasks no worker took are taken out of the queue. */
   private async cancel(): Promise<void> {
     await cancelRun(this.o.pool, this.o.runId);
+    await this.withdraw();
+    await this.read();
+  }
+
+  /**
+   * The run starts no new task (its --max-failures is spent): its tasks no worker took yet are
+   * taken out of the queue, and end not started, as on one machine; those running finish.
+   */
+  async stopStarting(why: string): Promise<void> {
+    await this.withdraw(`not started: ${why}`).catch(() => undefined);
+  }
+
+  /** Takes the run's tasks no worker took out of the queue, each recorded and told cancelled (`detail`: why, in the history). */
+  private async withdraw(detail?: string): Promise<void> {
     const removed = await removeQueued(this.o.utils, this.o.pool, this.o.runId);
     for (const key of removed) {
       const w = this.waiting.get(key);
       if (!w) continue;
       // Recorded as the output says it: cancelled (history, and the counts pipe retry starts from).
-      await this.o.recordCancelled(w.task, w.slot).catch(() => undefined);
+      await this.o.recordCancelled(w.task, w.slot, detail).catch(() => undefined);
       this.emit({ type: 'task-cancelled', runId: this.o.runId, task: taskRef(w.task), started: false });
       this.settle(key, 'cancelled');
     }
-    await this.read();
   }
 }
 

@@ -107,6 +107,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     if (settled.stopped) {
       const { failed, maxFailures } = settled.stopped;
       emit({ type: 'notice', message: `${failed} task${failed === 1 ? '' : 's'} failed (--max-failures ${maxFailures}): starting no new tasks; running ones finish` });
+      // Handed to workers but taken by none yet: those start no more either.
+      await input.place?.stopStarting?.(`--max-failures ${maxFailures} reached`);
     }
     for (const { task: skipped, cause } of settled.skipped) {
       const what = cause.kind === 'unit-test' ? `unit test ${cause.id.replace(/@[^@]*$/, '')}` : `upstream ${cause.node}${cause.ds ? ` (${cause.ds})` : ''}`;

@@ -30,4 +30,10 @@ export interface TaskPlace {
    * see distributed/coordinators.ts): its end is recorded there, and stands.
    */
   takenBy(): string | undefined;
+  /**
+   * The run starts no new task (`why`: its --max-failures is spent): what the place holds that
+   * has not started yet ends cancelled, not started; what runs finishes. A place that runs
+   * each task as it is given has nothing waiting.
+   */
+  stopStarting?(why: string): Promise<void>;
 }

@@ -253,6 +253,27 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     expect(recorded).toEqual([{ task_id: 'events@2024-01-01', status: 'cancelled' }]);
   });
 
+  it('--max-failures spent: the tasks no worker took yet start no more, recorded cancelled, not started', async () => {
+    // One worker taking one task at a time: the failing model first (first by name), the dates wait in the queue.
+    const { dir, lake } = lakeProject({ ...MODELS, 'models/a_bad.sql': "{{ config(materialized='table') }}\nselect error('boom') as x\n" });
+    const [w] = startWorkers(dir, 1, ['--lease', LEASE]);
+    await ready([w]);
+    const done = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-04', parallel: 4, maxFailures: 1, select: ['a_bad', 'events'], distributed: { leaseMs: 30_000 } });
+    expect(done.code, explain(done)).toBe(1);
+    const runId = String(done.events.find((e) => e.type === 'run-started')?.runId);
+    const after = done.events.slice(done.events.findIndex((e) => e.type === 'notice' && String(e.message).includes('--max-failures 1')));
+    const cancelled = after.filter((e) => e.type === 'task-cancelled').map((e) => (e.task as { id: string }).id);
+    expect(cancelled.length, explain(done)).toBeGreaterThan(0);
+    // Nothing starts once the budget is spent but what a worker had taken already.
+    const startedAfter = after.filter((e) => e.type === 'task-started').map((e) => (e.task as { id: string }).id);
+    expect(startedAfter.filter((id) => cancelled.includes(id))).toEqual([]);
+    const [recorded] = await lakeRowsOf(lake, [`SELECT task_id, status, detail FROM _pipe.task_results WHERE run_id = '${runId}' AND status = 'cancelled' ORDER BY task_id`]);
+    expect(recorded.map((r) => r.task_id)).toEqual([...cancelled].sort());
+    for (const r of recorded) expect(r.detail).toBe('not started: --max-failures 1 reached');
+    w.child.kill('SIGTERM');
+    await w.exited;
+  });
+
   it('refuses --distributed on a DuckDB file, saying why', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, { 'pipe.yaml': 'name: file\n', ...MODELS });
