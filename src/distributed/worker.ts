@@ -74,7 +74,19 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     // A run whose coordinator is gone is ended (and so cancelled) first: its tasks stop too.
     if (runIds.length > 0) await endGoneRuns(pool, taker, (ids) => engine.endDeadRuns(ids), runIds).catch(() => undefined);
     const cancelled = await cancelledRuns(pool, runIds);
-    for (const r of running.values()) if (cancelled.has(r.runId)) r.controller.abort(new Error('run cancelled'));
+    const stopping = [...running].filter(([, r]) => cancelled.has(r.runId) && !r.controller.signal.aborted);
+    // A run ended for its coordinator gone (killed, its machine lost) is said as that, not as a plain cancel.
+    const gone = stopping.length > 0 ? await goneRuns(pool, [...new Set(stopping.map(([, r]) => r.runId))]).catch(() => new Map<string, string>()) : new Map<string, string>();
+    for (const [key, r] of stopping) {
+      const lostTo = gone.get(r.runId);
+      if (lostTo !== undefined) {
+        o.emit({
+          type: 'notice',
+          message: `worker ${row.workerId} stops task ${key.slice(r.runId.length + 1)}: its run ${r.runId} lost its coordinator (${lostTo}, not seen for its lease) and is recorded interrupted; pipe retry ${r.runId} runs what that run left`,
+        });
+      }
+      r.controller.abort(new Error('run cancelled'));
+    }
   };
   const heart = await Heartbeat.ofWorker(o.config, row, () => ({
     currentTasks: [...running.keys()],
