@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { explain, RunningPipe } from '../e2e/helpers.js';
+import { explain, ModelGate, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { retryIn, runIn } from '../support/in-process.js';
 import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { ENV, lakeProcessesFile, lakeProjectOn } from '../support/lake-project.js';
@@ -98,5 +98,24 @@ describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () =
     expect(retried.code, explain(retried)).toBe(0);
     expect(retried.events.filter((e) => e.type === 'task-skipped').map((e) => [(e.task as { id: string }).id, e.reason])).toEqual([['prices@2024-01-01', 'superseded']]);
     expect(await lakeRows(lake, 'SELECT d::VARCHAR AS d, currency FROM main.prices')).toEqual([{ d: '2024-01-01', currency: 'EUR' }]);
+  });
+
+  it('a task running when its coordinator is killed is stopped, said as its run lost its coordinator', { timeout: 180_000 }, async () => {
+    const { dir } = lakeProjectOn(pg0!, 'stale_running', {});
+    const gate = new ModelGate(dir);
+    writeProjectFiles(dir, { 'models/held.sql': `{{ config(materialized='table') }}\nselect 1 as x where ${gate.sql} >= 0\n` });
+    const worker = new RunningPipe(['worker', '--project', dir, '--json', '--name', 'w1', '--lease', '1s'], { env: ENV });
+    await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'));
+    const held = gate.reached();
+    const coordinator = new RunningPipe(['run', '--project', dir, '--date', '2024-01-01', '--distributed', '--lease', '1s', '--json'], { env: ENV });
+    const started = await coordinator.waitFor((e) => e.type === 'run-started');
+    const release = await held;
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exited;
+    const told = await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('stops task held'));
+    expect(String(told.message)).toMatch(new RegExp(`^worker w1 stops task held@2024-01-01: its run ${String(started.runId)} lost its coordinator \\(\\S+:\\d+, not seen for its lease\\) and is recorded interrupted; pipe retry ${String(started.runId)} runs what that run left`));
+    release();
+    worker.child.kill('SIGTERM');
+    await worker.exited;
   });
 });
