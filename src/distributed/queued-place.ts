@@ -318,6 +318,15 @@ export class QueuedPlace implements TaskPlace {
         return;
       case 'refused': {
         if (!w) return;
+        // Dropped unrun, its run ended (taken for gone while this coordinator was unreachable): not
+        // the task's failure; recorded as the output tells it, cancelled, and pipe retry runs it.
+        if (message.body.dropped) {
+          await this.o.recordCancelled(w.task, w.slot, message.body.message).catch(() => undefined);
+          if (this.waiting.get(key) !== w) return;
+          this.emit({ type: 'task-cancelled', runId: this.o.runId, task: taskRef(w.task), started: false });
+          this.settle(key, 'cancelled');
+          return;
+        }
         await this.o.recordRefusal(w.task, message.body.message, w.slot, workerId).catch(() => undefined);
         // Settled meanwhile (the run was taken for gone, or cancelled): its end was told already, and the run's may have been.
         if (this.waiting.get(key) !== w) return;

@@ -66,7 +66,8 @@ export type Message =
   | { readonly kind: 'event'; readonly body: unknown }
   /** `unrecorded`: why the worker could not record the task's outcome in the run state (the coordinator records it). */
   | { readonly kind: 'outcome'; readonly body: { readonly outcome: 'succeeded' | 'failed' | 'skipped' | 'cancelled'; readonly unrecorded?: string } }
-  | { readonly kind: 'refused'; readonly body: { readonly message: string } }
+  /** `dropped`: left unrun because its run has ended (its coordinator gone): no failure of the task's. */
+  | { readonly kind: 'refused'; readonly body: { readonly message: string; readonly dropped?: true } }
   /** The worker stopped before the task ended: the task is back in the queue for another. */
   | { readonly kind: 'returned'; readonly body: { readonly message: string } };
 

@@ -123,9 +123,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
      * Leaves the task unrun, saying why here and to the coordinator. `why` names no task (the
      * coordinator's failure does): the tasks one worker refuses for one cause read as one error.
      */
-    const refuse = async (verb: string, why: string) => {
+    const refuse = async (verb: 'refused' | 'dropped', why: string) => {
       o.emit({ type: 'notice', message: `worker ${row.workerId} ${verb} task ${job.taskId}: ${why}` });
-      tell({ kind: 'refused', body: { message: `worker ${row.workerId} ${verb} the task: ${why}` } });
+      tell({ kind: 'refused', body: { message: `worker ${row.workerId} ${verb} the task: ${why}`, ...(verb === 'dropped' ? { dropped: true as const } : {}) } });
       await told;
     };
     // A task is planned as its coordinator's pipe plans it (its steps' SQL, their order): another version could run it otherwise.

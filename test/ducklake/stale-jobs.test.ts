@@ -87,6 +87,9 @@ describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () =
     expect(ended.code, explain(ended)).toBe(1);
     const [[after]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${runId}'`]);
     expect(after).toEqual({ status: 'interrupted' });
+    // The task the worker dropped unrun is no failure of the task's, however the coordinator heard of it.
+    const [outcomes] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.task_results WHERE run_id = '${runId}' AND task_id = 'prices@2024-01-01'`]);
+    expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
     // Its machine's log of the run ends as the run does: taken as interrupted, by that worker.
     const log = readFileSync(runLogPath(join(dir, 'lake'), runId), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(log.find((l) => l.type === 'run-finished')).toMatchObject({ status: 'interrupted', interruptedBy: expect.stringMatching(/^worker late \(\S+:\d+\)$/) });
