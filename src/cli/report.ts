@@ -3,7 +3,7 @@ import type { OperationOutcome } from '../commands/run-operation.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { PipeEvent, RunCounts } from '../events/events.js';
 import type { Logger } from '../logging/logger.js';
-import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
+import { WarehouseError, WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
 import { damagedFileError, stoppedDatabase } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { EXIT, type ExitStatus } from './exit-status.js';
 import { diskFull } from '../util/disk-full.js';
@@ -111,6 +111,15 @@ export function report(e: unknown, logger: Logger, point: StopPoint = 'unknown')
     }
     logger.handle({ type: 'diagnostic', diagnostic: error('disk-full', full, undefined, { hint: 'free space on that disk, then pipe retry finishes the run (what was not committed was rolled back)' }) });
     return EXIT.taskFailed;
+  }
+  // A lake's catalog lost outside any task (recording the run's end through a Postgres outage): no bug of pipe's.
+  if (e instanceof WarehouseError && e.errorClass === 'transient') {
+    const hint =
+      point === 'preparing' || point === 'waiting'
+        ? 'give the command again once it answers: nothing was run'
+        : 'once it answers, pipe history shows the run (the next command records it interrupted if its end could not be) and pipe retry finishes it';
+    logger.handle({ type: 'diagnostic', diagnostic: error('warehouse-lost', message, undefined, { hint }) });
+    return point === 'preparing' || point === 'waiting' ? EXIT.badInput : EXIT.taskFailed;
   }
   const stopped = stoppedDatabase(message);
   if (stopped) {

@@ -508,7 +508,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     // recorded interrupted, its tasks without an outcome are pipe retry's, as after kill -9.
     const lost = engine.lostRecordOf(o.runId);
     if (lost !== undefined && result.status !== 'interrupted' && result.status !== 'succeeded') {
-      emit({ type: 'notice', message: `some task outcomes could not be recorded (${lost}): the run is recorded as interrupted, and pipe retry runs what has no outcome` });
+      emit({ type: 'notice', message: `some task outcomes could not be recorded (${lost}): the run ends interrupted, and pipe retry runs what has no outcome` });
       result = { ...result, status: 'interrupted' };
     }
     // A warehouse file deleted or replaced while the run wrote it: what the run wrote, and its

@@ -96,3 +96,16 @@ describe('DuckDB stopped after a fatal error on its file', () => {
     expect(r.diagnostics[0]).toMatchObject({ code: 'warehouse-stopped', message: says });
   });
 });
+
+describe("a lake's catalog lost outside any task", () => {
+  it('is said as the catalog lost, with what to do, not as an internal error', () => {
+    const lost = new WarehouseError("lost the lake's catalog (its Postgres at /tmp:5499/shop): server closed the connection unexpectedly; run it again once Postgres answers", 'IO', 'transient');
+    const r = reported(lost, 'started');
+    expect(r.code).toBe(EXIT.taskFailed);
+    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([['warehouse-lost', lost.message]]);
+    expect(r.diagnostics[0].hint).toContain('pipe retry finishes it');
+    const before = reported(lost, 'preparing');
+    expect(before.code).toBe(EXIT.badInput);
+    expect(before.diagnostics[0].hint).toContain('nothing was run');
+  });
+});
