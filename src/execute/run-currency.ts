@@ -1,9 +1,9 @@
-import { loadedSeedHash, type Task } from '../plan/task.js';
-import { readSeedHashes, stateHas } from '../warehouse/run-state.js';
+import { allSteps, loadedSeedHash, type Task } from '../plan/task.js';
+import { readSeedHashes, STAGING_PREFIX, stateHas } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { insertBuildSql, insertResetsSql, LatestBuilds, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
 import { evaluate, type Currency } from '../state/currency.js';
-import { dataVersion } from '../state/data-version.js';
+import { dataVersion, hashOf } from '../state/data-version.js';
 import { inputVersions } from '../state/input-versions.js';
 import { readAll, untrackedReads, type QueryToRead } from '../state/query-reads.js';
 import type { QueryReadsCache } from '../state/query-reads-cache.js';
@@ -97,7 +97,7 @@ export class RunCurrency {
       source: (s) => this.fingerprints.of(s, session),
       views: this.views,
     });
-    const untracked = tracking.untracked ?? (task.sql === undefined ? undefined : await untrackedReads(session, task.sqlHash, task.sql, tracking.reads));
+    const untracked = tracking.untracked ?? (task.sql === undefined ? undefined : ((await untrackedReads(session, task.sqlHash, task.sql, tracking.reads)) ?? (await untrackedChecks(task, session))));
     const currency = evaluate(
       { node: task.node, key: tracking.key, sqlHash: tracking.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists, relation: task.relation },
       this.builds,
@@ -203,12 +203,39 @@ function nodesOf(tasks: readonly Task[]): string[] {
   return [...out];
 }
 
-/** The queries of the tracked tasks, to look at what they read before the run starts. */
-/** The queries of `tasks` whose reads a run judges (see state/query-reads.ts). */
+/** The queries of `tasks` whose reads a run judges (see state/query-reads.ts): each tracked task's, and its checks'. */
 export function queriesOf(tasks: readonly Task[]): QueryToRead[] {
   return tasks.flatMap((t) =>
-    t.tracking && t.tracking.untracked === undefined && t.sql !== undefined && t.sqlHash !== undefined ? [{ sqlHash: t.sqlHash, sql: t.sql, known: t.tracking.reads }] : [],
+    t.tracking && t.tracking.untracked === undefined && t.sql !== undefined && t.sqlHash !== undefined ? [{ sqlHash: t.sqlHash, sql: t.sql, known: t.tracking.reads }, ...checkQueries(t)] : [],
   );
+}
+
+/**
+ * What a task's checks read, to judge as its query is (a check runs with the task's build
+ * only: one that reads a table no ref() or source() gives it would find another answer while
+ * the model is skipped as current). The staging tables its checks read are the task's own.
+ */
+function checkQueries(t: Task): (QueryToRead & { readonly name: string })[] {
+  const known = t.tracking?.reads ?? [];
+  return allSteps(t.steps)
+    .flatMap((s) => (s.kind === 'check' ? [s] : s.kind === 'publish' ? (s.checks ?? []) : []))
+    .filter((c) => !c.renderAtRun)
+    .map((c) => ({ name: c.name, sqlHash: hashOf('check', c.sql), sql: c.sql, known: [...known, ...stagingIn(c.sql)] }));
+}
+
+/** The staging tables a text names (`"main"."__pipe_stage__orders__…"`). */
+function stagingIn(sql: string): string[] {
+  return [...sql.matchAll(STAGING_RE)].map((m) => m[0]);
+}
+const STAGING_RE = new RegExp(`"(?:[^"]|"")*"\\."${STAGING_PREFIX}(?:[^"]|"")*"`, 'g');
+
+/** Why a task's checks read what pipe cannot track, if one does (see checkQueries). */
+async function untrackedChecks(task: Task, session: WarehouseSession): Promise<string | undefined> {
+  for (const q of checkQueries(task)) {
+    const why = await untrackedReads(session, q.sqlHash, q.sql, q.known);
+    if (why !== undefined) return `its check ${q.name} ${why.replace(/^its query /, '')}`;
+  }
+  return undefined;
 }
 
 /** A planned task as a run would find it, judged before anything runs. */

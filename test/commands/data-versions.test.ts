@@ -332,6 +332,27 @@ where o.order_date = '{{ ds }}'
     expect(await queryRows(warehouseOf(dir), 'SELECT who FROM main.m')).toEqual([{ who: 'from m' }]);
   });
 
+  it('a model whose check reads a table by plain name always runs: that table may change while the model is current', async () => {
+    const dir = versionsProject({
+      'models/m.sql': "{{ config(materialized='table') }}\nselect 1 as id\n",
+      'models/m.yaml': 'checks:\n  query: ["select * from {{ this }} where id not in (select id from main.allowed)"]\n',
+      'models/plain.sql': "{{ config(materialized='table') }}\nselect 1 as id\n",
+      'models/plain.yaml': 'checks:\n  query: ["select * from {{ this }} where id < 0"]\n',
+    });
+    await exec(warehouseOf(dir), 'CREATE TABLE main.allowed AS SELECT 1 AS id');
+    const first = await backfillIn(dir, DATES);
+    expect(first.code, explain(first)).toBe(0);
+    const status = await statusIn(dir, { date: '2024-01-05' });
+    expect(status.stdout).toMatch(/m\s+table\s+always runs \(its check .+ reads main\.allowed, which no ref\(\), source\(\) or seed gives it\)/);
+    expect(status.stdout).toMatch(/plain\s+table\s+current/);
+    // The table changes: the check runs with the model's build, and fails, as pipe test would.
+    await exec(warehouseOf(dir), 'DELETE FROM main.allowed');
+    const again = await backfillIn(dir, DATES);
+    expect(again.code).toBe(1);
+    expect(started(again.events)).toContain('m@2024-01-05');
+    expect(started(again.events)).not.toContain('plain@2024-01-05');
+  });
+
   it('a model whose check reads the time (a recency test) always runs: the check finds another answer as time goes on', async () => {
     const dir = versionsProject({
       'models/m.sql': "{{ config(materialized='table') }}\nselect timestamp '2999-01-01 10:00' as loaded_at\n",
