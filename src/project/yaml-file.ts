@@ -67,9 +67,15 @@ export function parsePyyaml(text: string, options: { readonly lineCounter?: Line
   const customTags = (tags: Tags) => pyyamlBooleans(options.timestamps ? tags : tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp'));
   // logLevel error: what yaml would warn of goes nowhere but a Node warning on stderr (a key that is a mapping, stringified).
   const doc = parseDocument(text, { version: '1.1', merge: true, prettyErrors: false, customTags, lineCounter: options.lineCounter, uniqueKeys: options.uniqueKeys ?? true, logLevel: 'error' });
+  // A block scalar (`description: >`) that ends the file with no line break after it: PyYAML
+  // gives its text without a final line break (there is none to keep), yaml with one.
+  const endsOpen = text.length > 0 && !/[\n\r]$/.test(text);
   visit(doc, {
     Scalar(_key, scalar) {
       if (typeof scalar.value === 'number' && scalar.type === 'PLAIN' && typeof scalar.source === 'string' && !PYYAML_NUMBER.test(scalar.source)) scalar.value = scalar.source;
+      if (endsOpen && (scalar.type === 'BLOCK_FOLDED' || scalar.type === 'BLOCK_LITERAL') && typeof scalar.value === 'string' && scalar.value.endsWith('\n') && (scalar.range?.[2] ?? 0) >= text.length) {
+        scalar.value = scalar.value.slice(0, -1);
+      }
     },
   });
   return doc;

@@ -155,3 +155,15 @@ describe('the YAML subset read without the yaml package', () => {
     for (let calls = 0; calls < 3000; calls += 150) expect(deeper(calls), `${calls} calls deep`).toHaveLength(1);
   });
 });
+
+describe("dbt's YAML, as PyYAML reads it", () => {
+  it('gives a block scalar that ends the file with no line break after it without one, as PyYAML does', () => {
+    const read = (text: string) => byPackage(text, 'pyyaml').parsed?.data;
+    expect(read('a: >\n  folded text')).toEqual({ a: 'folded text' });
+    expect(read('b:\n  - c: |\n      x\n      y')).toEqual({ b: [{ c: 'x\ny' }] });
+    expect(read('a: >+\n  kept')).toEqual({ a: 'kept' });
+    // With the line break there, it is kept; a scalar before the end keeps its own.
+    expect(read('a: >\n  folded text\n')).toEqual({ a: 'folded text\n' });
+    expect(read('a: >\n  one\nb: two')).toEqual({ a: 'one\n', b: 'two' });
+  });
+});
