@@ -13,7 +13,9 @@ import type { PipeEvent, TaskRef } from '../events/events.js';
  * compile starts and ends as the task starts; empty for a task that never started) and
  * `node`, the node as the graph has it (its own copy). A node built for several intervals
  * (the batches of a microbatch model, the dates of a backfill) is one result, as dbt's
- * microbatch model is: `partial success` when some of them failed.
+ * microbatch model is: `partial success` when some of them failed, `SUCCESS` with no adapter
+ * response when all succeeded, as dbt-duckdb says it. A test's timing is the moment its verdict
+ * was known (it ran inside its model's build).
  */
 export class RunResults {
   /** What each node's tasks came to, by node (dbt's results are per node). */
@@ -98,7 +100,9 @@ export class RunResults {
     const statuses = new Set(n.tasks.map((t) => t.status));
     const status = statuses.size === 1 ? n.tasks[0].status : statuses.has('success') ? 'partial success' : statuses.has('error') ? 'error' : 'skipped';
     const rows = n.tasks.some((t) => t.rows !== undefined) ? n.tasks.reduce((sum, t) => sum + (t.rows ?? 0), 0) : undefined;
-    const response = adapterResponse(resource, status, rows);
+    // dbt-duckdb's microbatch model answers as dbt's batched run does: SUCCESS, no adapter response.
+    const batched = node?.kind === 'model' && node.config.kind === 'microbatch';
+    const response = batched ? {} : adapterResponse(resource, status, rows);
     const last = [...n.tasks].reverse().find((t) => t.status === status) ?? n.tasks[n.tasks.length - 1];
     const ran = n.tasks.filter((t) => t.started !== undefined);
     const begun = Math.min(...ran.map((t) => t.started!.at));
@@ -106,7 +110,7 @@ export class RunResults {
     const stage = (name: string, from: number, to: number) => ({ name, started_at: PyDateTime.fromEpochMs(from, null), completed_at: PyDateTime.fromEpochMs(to, null) });
     return {
       status,
-      message: last.message ?? (typeof response._message === 'string' ? response._message : 'OK'),
+      message: last.message ?? (batched && status === 'success' ? 'SUCCESS' : typeof response._message === 'string' ? response._message : 'OK'),
       execution_time: n.tasks.reduce((sum, t) => sum + t.ms, 0) / 1000,
       adapter_response: response,
       failures: null,
@@ -122,6 +126,8 @@ export class RunResults {
     const id = resource === 'test' ? testUniqueId(this.analysis.projectName, name, this.testNode(ref.model, name)) : `${resource}.${this.analysis.projectName}.${name}`;
     const started = this.starts.get(ref.id);
     const ran = status === 'pass' || status === 'warn' || status === 'fail';
+    // It ran inside its task's build, its verdict known now: its stages are that moment.
+    const at = PyDateTime.fromEpochMs(Date.now(), null);
     this.tests.set(`${ref.id}\0${name}`, {
       status,
       message,
@@ -129,7 +135,7 @@ export class RunResults {
       adapter_response: ran ? { _message: 'OK' } : {},
       failures,
       thread_id: `Thread-${started?.worker ?? 1} (worker)`,
-      timing: [],
+      timing: ran ? [{ name: 'compile', started_at: at, completed_at: at }, { name: 'execute', started_at: at, completed_at: at }] : [],
       node: { ...(this.analysis.renderer.resultNode(id) ?? { unique_id: id, name, resource_type: resource }), attached_node: this.attachedNode(ref.model) },
     });
   }

@@ -277,7 +277,7 @@ on-run-end: "${log('z end')}"
 
   it("results carry dbt's node, thread and timing; a microbatch model is one result of its batches; a failed model's tests are skipped", async () => {
     const ROW =
-      "{{ r.node.unique_id }}|{{ r.status }}|{{ r.node.config.materialized }}|{{ r.node.config.get('full_refresh') }}|{{ r.node.package_name }}|{{ r.node.tags | join(',') }}|{{ r.node.depends_on.nodes | join(',') }}|{{ r.thread_id }}|{{ r.timing | map(attribute='name') | join(',') }}|{{ r.message }}";
+      "{{ r.node.unique_id }}|{{ r.status }}|{{ r.node.config.materialized }}|{{ r.node.config.full_refresh }}|{{ r.node.package_name }}|{{ r.node.tags | join(',') }}|{{ r.node.depends_on.nodes | join(',') }}|{{ r.thread_id }}|{{ r.timing | map(attribute='name') | join(',') }}|{{ r.message }}";
     // Each execute stage as DuckDB reads its times: it starts no later than it ends.
     const TIMES = "{% for t in r.timing if t.name == 'execute' %}insert into main.stages select '{{ r.node.name }}', '{{ t.started_at }}'::timestamp, '{{ t.completed_at }}'::timestamp;{% endfor %}";
     const END = `create table if not exists main.stages (node varchar, started timestamp, ended timestamp);{% for r in results %}insert into main.audit select (select count(*) from main.audit), '${ROW}';${TIMES}{% endfor %}`;
@@ -296,16 +296,16 @@ on-run-end: "${log('z end')}"
     const rows = (await audit(dir)).slice(1).sort();
     expect(rows.map((row) => row.replace(/\.[0-9a-f]{10}\|/, '|').split('\n')[0])).toEqual([
       'model.shop.bad|error|table|None|shop||model.shop.t|Thread-1 (worker)|compile,execute|Binder Error: Referenced column "missing_column" not found in FROM clause!',
-      'model.shop.mb|success|incremental|False|shop||seed.shop.s|Thread-1 (worker)|compile,execute|OK',
+      'model.shop.mb|success|incremental|False|shop||seed.shop.s|Thread-1 (worker)|compile,execute|SUCCESS',
       'model.shop.t|success|table|None|shop|daily|seed.shop.s|Thread-1 (worker)|compile,execute|OK',
       'seed.shop.s|success|seed|None|shop|||Thread-1 (worker)|compile,execute|INSERT 2',
       'test.shop.not_null_bad_missing_column|skipped|test|None|shop||model.shop.bad|Thread-1 (worker)||None',
-      'test.shop.unique_t_id|pass|test|None|shop||model.shop.t|Thread-1 (worker)||None',
+      'test.shop.unique_t_id|pass|test|None|shop||model.shop.t|Thread-1 (worker)|compile,execute|None',
     ]);
     // Two batches ran for mb (lookback 1), told as one result; each node's times are DuckDB's timestamps, in order.
     expect(r.events.filter((e) => e.type === 'task-succeeded' && (e.task as { model: string }).model === 'mb')).toHaveLength(2);
     const stages = await queryRows(warehouseOf(dir), 'SELECT node, started <= ended AS ordered FROM main.stages ORDER BY node');
-    expect(stages).toEqual(['bad', 'mb', 's', 't'].map((node) => ({ node, ordered: true })));
+    expect(stages).toEqual(['bad', 'mb', 's', 't', 'unique_t_id'].map((node) => ({ node, ordered: true })));
   });
 
   it('tell invocation_args_dict (the selection, vars and flags under dbt\'s names) and dbt_metadata_envs; dbt_version stops a package macro at its line', async () => {

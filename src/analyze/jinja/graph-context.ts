@@ -544,7 +544,7 @@ function addTest(
     columns: {},
     meta: {},
     tags: [...(c.tags ?? [])],
-    config: { enabled: true, materialized: 'test', severity: c.severity.toUpperCase(), tags: [...(c.tags ?? [])], meta: {} },
+    config: { enabled: true, materialized: 'test', severity: c.severity.toUpperCase(), tags: [...(c.tags ?? [])], meta: {}, full_refresh: null },
     column_name: t.generic?.column ?? null,
     ...(t.generic ? { test_metadata: { name: t.generic.test, kwargs: { ...t.generic.kwargs }, namespace: t.generic.namespace ?? null } } : {}),
     // A test of a source is attached to no node, as in dbt.
