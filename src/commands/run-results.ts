@@ -102,9 +102,10 @@ export class RunResults {
     const rows = n.tasks.some((t) => t.rows !== undefined) ? n.tasks.reduce((sum, t) => sum + (t.rows ?? 0), 0) : undefined;
     // dbt-duckdb's microbatch model answers as dbt's batched run does: SUCCESS, no adapter response.
     const batched = node?.kind === 'model' && node.config.kind === 'microbatch';
-    const response = batched ? {} : adapterResponse(resource, status, rows);
-    const last = [...n.tasks].reverse().find((t) => t.status === status) ?? n.tasks[n.tasks.length - 1];
     const ran = n.tasks.filter((t) => t.started !== undefined);
+    // Up to date, nothing ran: no statement of it for the adapter to answer.
+    const response = batched || ran.length === 0 ? {} : adapterResponse(resource, status, rows);
+    const last = [...n.tasks].reverse().find((t) => t.status === status) ?? n.tasks[n.tasks.length - 1];
     const begun = Math.min(...ran.map((t) => t.started!.at));
     const ended = Math.max(...ran.map((t) => t.ended!));
     const stage = (name: string, from: number, to: number) => ({ name, started_at: PyDateTime.fromEpochMs(from, null), completed_at: PyDateTime.fromEpochMs(to, null) });

@@ -241,6 +241,10 @@ on-run-end: "${log('z end')}"
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, r.stderr).toBe(0);
     expect((await audit(dir)).slice(1).sort()).toEqual(['s {"_message": "INSERT 2", "code": "INSERT", "rows_affected": 2} 2', 't {"_message": "OK"} -1', 'v {"_message": "OK"} -1']);
+    // Again, everything up to date: nothing ran, and no statement has an adapter's answer.
+    const again = await runIn(dir, { date: '2024-01-02' });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await audit(dir)).slice(5).sort()).toEqual(['s {} -1', 't {} -1', 'v {} -1']);
   });
 
   it('an on-run-start statement that sets a setting is part of what every model is built from; another is not', async () => {
