@@ -2019,7 +2019,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   // What each model's own template reads, before tests add to its upstream: what its unit tests give.
   const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
   const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);
-  const onSources = withTests(nodes, [...tests.tests, ...readingBuilt], diagnostics);
+  const { sources: onSources, unrun: unrunTests } = withTests(nodes, [...tests.tests, ...readingBuilt], diagnostics);
   sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
   withUnitTests(nodes, reads, askIsIncremental, files, properties, disabled, engine, renderSetting, diagnostics);
   renderer.setNodes(nodes);
@@ -2091,7 +2091,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   );
   const sourceChecks = joinedChecks(ownSourceTests, onSources);
   const runHooks = dbt ? runHooksWithPackages(dbt.runHooks, files.packages?.installed ?? [], diagnostics) : NO_RUN_HOOKS;
-  renderer.knowGraph({ exposures, sourceChecks, folders, root: files.root, runHooks: { hooks: runHooks, schema: targetSchema } });
+  renderer.knowGraph({ exposures, sourceChecks, unrunTests, folders, root: files.root, runHooks: { hooks: runHooks, schema: targetSchema } });
   unreadableDeclarations(diagnostics);
   const analysis: Analysis = {
     root: files.root,
@@ -2411,8 +2411,8 @@ function joinedChecks(own: ReadonlyMap<string, readonly Check[]>, more: Readonly
  * nodes a test reads that node's upstream: every one of them is published before the test
  * runs. Gives the tests that run with a source table's tests.
  */
-function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diagnostics: Diagnostic[]): ReadonlyMap<string, readonly Check[]> {
-  if (tests.length === 0) return new Map();
+function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diagnostics: Diagnostic[]): { readonly sources: ReadonlyMap<string, readonly Check[]>; readonly unrun: readonly Check[] } {
+  if (tests.length === 0) return { sources: new Map(), unrun: [] };
   const graph = makeGraph(new Map([...nodes.values()].map((n) => [n.name, n.upstream.filter((u) => nodes.has(u))])));
   const built = (name: string) => {
     const n = nodes.get(name);
@@ -2430,7 +2430,7 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
     const ownUpstream = node.ownUpstream ?? node.upstream;
     nodes.set(name, node.kind === 'model' ? Object.assign({}, node, { checks, upstream, ownUpstream, refs: [...node.refs, ...sites] }) : Object.assign({}, node, { checks, upstream, ownUpstream }));
   }
-  return attachedTests.sources;
+  return { sources: attachedTests.sources, unrun: attachedTests.unrun };
 }
 
 

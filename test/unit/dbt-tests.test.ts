@@ -508,6 +508,9 @@ models:
     expect(a.diagnostics.map((d) => [d.severity, d.code, d.message, d.location?.file])).toEqual([
       ['warning', 'untethered-test', 'singular test tests/lonely.sql is not run: it names no model, seed or source with ref() or source() (a table named in its SQL is not one), and pipe runs each test with the build of what it names', 'tests/lonely.sql'],
     ]);
+    // Run with no node, but a node of dbt's graph, as packages that list the tests find it.
+    expect(checksOf(a, 'orders')).toEqual([]);
+    expect(a.renderer.resultNode('test.shop.lonely')).toMatchObject({ name: 'lonely', resource_type: 'test', path: 'lonely.sql', depends_on: { nodes: [] } });
   });
 
   it('that read a model the project does not have are left out with a warning at the ref(), as dbt does, the project built', () => {

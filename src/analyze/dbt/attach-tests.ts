@@ -38,12 +38,15 @@ export interface AttachedTests {
   readonly nodes: Map<string, NodeTests>;
   /** The tests that run with a source table's own (they read no built node), by `source.table`. */
   readonly sources: Map<string, Check[]>;
+  /** The singular tests that name no node: run with none, but nodes of dbt's graph (see DbtTest.unrun). */
+  readonly unrun: Check[];
 }
 
 export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagnostics: Diagnostic[]): AttachedTests {
   const out = new Map<string, NodeTests>();
   const onSources = new Map<string, Check[]>();
-  if (tests.length === 0) return { nodes: out, sources: onSources };
+  const unrun: Check[] = [];
+  if (tests.length === 0) return { nodes: out, sources: onSources, unrun };
   const position = new Map(topologicalOrder(ctx.graph).map((n, i) => [n, i]));
   const last = (names: readonly string[]) => names.reduce((a, b) => ((position.get(b) ?? -1) > (position.get(a) ?? -1) ? b : a));
   // What a test waits for: every built node it reads, through ephemeral models and the seed
@@ -54,6 +57,10 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
   const added = new GraphWithTests(ctx.graph);
   const readersOf = builtReaders(ctx);
   for (const test of tests) {
+    if (test.unrun) {
+      unrun.push(test.check);
+      continue;
+    }
     const candidates = [...new Set(test.reads.flatMap(runsWith))];
     const sources = candidates.length === 0 ? [...new Set(test.reads.flatMap(sourceAnchors))] : [];
     if (sources.length > 0) {
@@ -107,7 +114,7 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
       added.add(node, c);
     }
   }
-  return { nodes: out, sources: onSources };
+  return { nodes: out, sources: onSources, unrun };
 }
 
 /** The graph's edges and those the tests attached so far add (a node reading what its tests read). */

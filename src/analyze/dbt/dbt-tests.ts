@@ -42,6 +42,8 @@ export interface DbtTest {
   readonly reads: readonly string[];
   /** The node it tests: a model's, seed's or source table's name (a singular test: the file's). */
   readonly on: DbtTestSpec['on'] | { readonly kind: 'file'; readonly name: string };
+  /** A singular test that names no node: not run (said where it is read), but a node of dbt's graph. */
+  readonly unrun?: true;
 }
 
 /** A test macro's output, and what it asked of the template functions. */

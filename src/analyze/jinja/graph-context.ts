@@ -27,6 +27,8 @@ export interface GraphExtras {
   readonly exposures: ReadonlyMap<string, Exposure>;
   /** The tests of each source table, by `source.table` (Analysis.sourceChecks). */
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
+  /** The singular tests that name no node, which pipe does not run: nodes of dbt's graph all the same. */
+  readonly unrunTests?: readonly Check[];
   /** The folders of the project and of each installed package, by name: a node's paths are its package's, as in dbt. */
   readonly folders?: GraphFolders;
   /** The project's folder, which nodes' files are relative to: what their checksums are read from. */
@@ -181,7 +183,7 @@ export function graphContext(
   project: string,
   database: string,
   rawCode: (model: string) => string | undefined = () => undefined,
-  { exposures, sourceChecks, folders, root, runHooks }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
+  { exposures, sourceChecks, unrunTests, folders, root, runHooks }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
 ): GraphContext {
   // dbt's time of parsing each node, in seconds: here, of making the graph.
   const created_at = Date.now() / 1000;
@@ -335,6 +337,8 @@ export function graphContext(
     const checks = n.kind === 'source' ? (sourceChecks.get(n.name) ?? []) : n.checks;
     for (const c of checks) if (c.dbt) addTest(graph.nodes, c, c.dbt, n, project, database, byName, (id) => nodes.get(id)?.kind === 'source', folders, { root, created_at });
   }
+  // In the target's schema, as dbt places a test of no node.
+  for (const c of unrunTests ?? []) if (c.dbt) addTest(graph.nodes, c, c.dbt, runHooks?.schema ?? 'main', project, database, byName, () => false, folders, { root, created_at });
   for (const e of exposures.values()) {
     const unique_id = `exposure.${project}.${e.name}`;
     graph.exposures[unique_id] = {
@@ -505,7 +509,8 @@ function addTest(
   into: Record<string, unknown>,
   c: Check,
   t: DbtTestNode,
-  on: PipeNode,
+  /** The node it runs with, or the schema of a test that runs with none. */
+  on: PipeNode | string,
   project: string,
   database: string,
   byName: (name: string) => string[],
@@ -515,7 +520,7 @@ function addTest(
   { root, created_at }: { readonly root?: string; readonly created_at: number },
 ): void {
   const unique_id = testUniqueId(project, c.name, t);
-  const schema = on.kind === 'model' ? on.config.schema : on.kind === 'seed' ? on.schema : 'main';
+  const schema = typeof on === 'string' ? on : on.kind === 'model' ? on.config.schema : on.kind === 'seed' ? on.schema : 'main';
   const alias = t.alias ?? c.name;
   // In the order dbt's render of the test meets them: a generic test's arguments (`to:`), then
   // the model it is given last; a singular test's in the order of its text.
