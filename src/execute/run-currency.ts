@@ -215,13 +215,20 @@ export function queriesOf(tasks: readonly Task[]): QueryToRead[] {
  * only: one that reads a table no ref() or source() gives it would find another answer while
  * the model is skipped as current). The staging tables its checks read are the task's own.
  */
-function checkQueries(t: Task): (QueryToRead & { readonly name: string })[] {
-  const known = t.tracking?.reads ?? [];
-  return allSteps(t.steps)
-    .flatMap((s) => (s.kind === 'check' ? [s] : s.kind === 'publish' ? (s.checks ?? []) : []))
-    .filter((c) => !c.renderAtRun)
-    .map((c) => ({ name: c.name, sqlHash: hashOf('check', c.sql), sql: c.sql, known: [...known, ...stagingIn(c.sql)] }));
+function checkQueries(t: Task): readonly (QueryToRead & { readonly name: string })[] {
+  // Asked before the run (readAll) and again as each task is judged: made once per task.
+  let made = checkQueriesMade.get(t);
+  if (made === undefined) {
+    const known = t.tracking?.reads ?? [];
+    made = allSteps(t.steps)
+      .flatMap((s) => (s.kind === 'check' ? [s] : s.kind === 'publish' ? (s.checks ?? []) : []))
+      .filter((c) => !c.renderAtRun)
+      .map((c) => ({ name: c.name, sqlHash: hashOf('check', c.sql), sql: c.sql, known: [...known, ...stagingIn(c.sql)] }));
+    checkQueriesMade.set(t, made);
+  }
+  return made;
 }
+const checkQueriesMade = new WeakMap<Task, readonly (QueryToRead & { readonly name: string })[]>();
 
 /** The staging tables a text names (`"main"."__pipe_stage__orders__…"`). */
 function stagingIn(sql: string): string[] {
