@@ -11,7 +11,7 @@ import type { Analysis } from '../analyze/analyze.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
-import { getRun, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
+import { getRun, lastPublished, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type LaterPublication, type RunRow } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
@@ -43,13 +43,21 @@ interface Target {
   readonly remaining: Set<string>;
   readonly plannedHashes?: ReadonlyMap<string, string>;
   readonly later?: Later;
+  /** When each node was last published to, by any run (see lastPublished). */
+  readonly written?: ReadonlyMap<string, number>;
 }
 
 /** What is left of a run, and what later runs published, as the run state says now. */
 async function targetOf(session: WarehouseSession, run: RunRow): Promise<Required<Target>> {
   const remaining = await unfinishedTasks(session, run.run_id);
   const plannedHashes = new Map(remaining.flatMap((t) => (t.sqlHash === undefined ? [] : [[t.taskId, t.sqlHash] as const])));
-  return { run, remaining: new Set(remaining.map((t) => t.taskId)), plannedHashes, later: await laterPublications(session, run.run_id, supersededKinds(), intervalKinds()) };
+  return {
+    run,
+    remaining: new Set(remaining.map((t) => t.taskId)),
+    plannedHashes,
+    later: await laterPublications(session, run.run_id, supersededKinds(), intervalKinds()),
+    written: await lastPublished(session),
+  };
 }
 
 async function findTarget(dbPath: string, setup: WarehouseSetup, runId: string | undefined, wait: HeldWait): Promise<Target> {
@@ -97,12 +105,70 @@ function rebuiltAnotherWay(tasks: readonly Task[], undone: ReadonlySet<string>):
  * rows into), or an interval of a model (a partition, a batch) that a later run replaced, is
  * left as it is: rebuilding it for the original run would put older data over newer. Its task
  * counts as done, with why, and what reads it in the retry reads the newer data.
+ *
+ * Unless that later build misses what it reads: a task it reads runs in this retry, or was
+ * published since the later build began (by the run retried: a slow date). Then it is built
+ * again, when that builds what the later run would build now (the same query), or an interval
+ * as new as the later one; otherwise the task fails saying which build to make, never leaving
+ * a table that misses rows as done.
  */
-function superseded(task: Task, later: Later | undefined): Task {
+function withSuperseded(tasks: readonly Task[], later: Later | undefined, written: ReadonlyMap<string, number> | undefined): Task[] {
+  const judged = new Map<string, Task>();
+  return tasks.map((task) => {
+    const out = superseded(task, later, (id) => judged.get(id), written);
+    judged.set(task.id, out);
+    return out;
+  });
+}
+
+function superseded(task: Task, later: Later | undefined, planned: (id: string) => Task | undefined, written: ReadonlyMap<string, number> | undefined): Task {
   const spec = taskMaterialization(task.kind);
   const by = spec?.laterRunSupersedes ? later?.byNode.get(task.node) : spec?.intervals.per === 'interval' ? later?.byTask.get(task.id) : undefined;
   if (!by) return task;
-  return { ...task, noop: { reason: 'superseded', detail: supersededDetail(task, by, 'later') } };
+  const missed = task.upstream.find((id) => {
+    // Its own earlier steps (a full refresh's reset, the date before) are no input of another node's.
+    if (nodeOfTaskId(id) === task.node) return false;
+    const upstream = planned(id);
+    if (upstream) return !upstream.noop;
+    const at = written?.get(nodeOfTaskId(id));
+    return at !== undefined && by.startedAt !== undefined && at > by.startedAt;
+  });
+  if (missed === undefined) return { ...task, noop: { reason: 'superseded', detail: supersededDetail(task, by, 'later') } };
+  const asNew = task.interval !== undefined && by.intervalEnd !== undefined && task.interval.end >= by.intervalEnd;
+  if (asNew || (task.sqlHash !== undefined && task.sqlHash === by.sqlHash)) return task;
+  return { ...task, steps: [{ kind: 'refuse', message: missesRows(task, by, nodeOfTaskId(missed)), location: { file: task.file } }] };
+}
+
+function missesRows(task: Task, by: LaterPublication, missed: string): string {
+  const date = by.ds ?? undefined;
+  return `${task.node} was published by run ${by.runId}${date ? ` for ${date}` : ''} before ${missed} was written, so that build misses it; rebuilding it for ${task.ds ?? 'this run'} would replace it with an older interval's query${date ? `: pipe run --select ${task.node} --date ${date.slice(0, 10)} rebuilds it` : ''}`;
+}
+
+/**
+ * The intervals of a full refresh's models, not swapped in yet, that a later run replaced
+ * since: the retry stages the model's intervals and swaps them in whole, and one left as the
+ * later run published it would be missing from the swapped-in table (or, rebuilt, hold this
+ * run's version over the later one's).
+ */
+function refreshLosesLater(tasks: readonly Task[], swapped: ReadonlySet<string>, later: Later | undefined): { task: Task; by: LaterPublication }[] {
+  return tasks.flatMap((task) => {
+    const by = later?.byTask.get(task.id);
+    return by && task.noop?.reason === 'superseded' && taskMaterialization(task.kind)?.intervals.per === 'interval' && !swapped.has(task.node) ? [{ task, by }] : [];
+  });
+}
+
+function refreshLosesLaterError({ task, by }: { task: Task; by: LaterPublication }, runId: string, params: OriginalParams, intervals: readonly Interval[]): Diagnostic {
+  const first = formatDate(intervals[0].start);
+  const last = formatDate(intervals[intervals.length - 1].end - 1);
+  const rebuild =
+    params.kind === 'backfill' ? `pipe backfill --full-refresh --start ${first} --end ${last} --select ${task.node}` : `pipe run --full-refresh --date ${last} --select ${task.node}`;
+  const unit = task.ds?.includes('T') ? 'hour' : 'date';
+  return error(
+    'retry-refresh-superseded',
+    `${task.node}: run ${by.runId} replaced its ${unit} ${task.ds} after run ${runId} began a full refresh of it, which is not swapped in yet: retrying the refresh would swap in a table without that ${unit}, or with run ${runId}'s version of it over the newer one`,
+    { file: task.file },
+    { hint: `rebuild the whole range as the project is now: ${rebuild}` },
+  );
 }
 
 /**
@@ -207,7 +273,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // Another retry of the run may have ended while this one waited for the warehouse: what is
   // left is read again now that this process holds it, so that no task is run twice (an
   // append's rows refused as held, the run's retry told as failed).
-  const { remaining, plannedHashes, later } = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => targetOf(s, run)) : found;
+  const { remaining, plannedHashes, later, written } = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => targetOf(s, run)) : found;
   if (remaining.size === 0) {
     letGoUnused(prepared);
     await distributed?.close();
@@ -233,7 +299,13 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // round) has other tasks: its tasks as it is now stand for those the run left undone.
   const rebuilt = rebuiltAnotherWay(full.tasks, planned);
   const todo = rebuilt.size === 0 ? planned : new Set([...planned, ...[...rebuilt.values()].flat()]);
-  const tasks = onlyRemaining(full.tasks, todo).map((t) => superseded(t, later));
+  const tasks = withSuperseded(onlyRemaining(full.tasks, todo), later, written);
+  const lost = refresh ? refreshLosesLater(tasks, refresh.swapped, later) : [];
+  if (lost.length > 0) {
+    letGoUnused(prepared);
+    await distributed?.close();
+    throw new DiagnosticError(lost.map((t) => refreshLosesLaterError(t, run.run_id, params, intervals)));
+  }
   if (rebuilt.size > 0) {
     options.emit({
       type: 'notice',

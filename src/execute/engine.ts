@@ -2,11 +2,13 @@ import { runStartOf } from '../util/run-id.js';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { Interval } from '../dates/dates.js';
+import { formatDate, type Interval } from '../dates/dates.js';
 import { secrets } from '../secrets/secrets.js';
 import { quoteIdent } from '../sql/sql-text.js';
 import type { Task } from '../plan/task.js';
 import { taskMaterialization } from '../plan/materializations.js';
+import { nodeOfTaskId } from '../plan/plan.js';
+import { ProjectRuleError } from './task-errors.js';
 import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, stoppedDatabase, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { diskFull } from '../util/disk-full.js';
@@ -84,6 +86,10 @@ export interface Publication {
   readonly interval: Interval;
   /** When it was published (ms since the epoch). */
   readonly at?: number;
+  /** The hash of the query it was built from (Task.sqlHash). */
+  readonly sqlHash?: string;
+  /** The engine's moment (see Engine.moment) its task's attempt began to read what it is built from. */
+  readonly builtFrom?: number;
 }
 
 export type PublishResult<T> =
@@ -114,6 +120,23 @@ export interface PublishGate {
  */
 function overlapped(newer: Publication, started: number | undefined): boolean {
   return started === undefined || newer.at === undefined || newer.at >= started;
+}
+
+/**
+ * Why a newer interval's build of `task`'s relation cannot stand for this run's: it read a
+ * node this run (or another of the engine's) wrote after it (a scheduler's catch-up whose
+ * older date was slow), so it misses those rows; and rebuilding it here would not build what
+ * the newer run would now, since this run's query is another (it reads the date, or the
+ * warehouse as it runs). The task fails, saying which build to make; with the same query, the
+ * task is built (see Engine.publish).
+ */
+function staleNewer(task: Task, newer: Publication, missed: string): ProjectRuleError {
+  const newerDate = newer.ds ?? `${formatDate(newer.interval.start)}`;
+  return new ProjectRuleError(
+    'Superseded',
+    `${task.node} was published by run ${newer.runId} for a newer interval (${newerDate}) before ${missed} was written here, so that build misses it; rebuilding it for ${task.ds ?? 'this interval'} would replace it with an older interval's query: pipe run --select ${task.node} --date ${newerDate.slice(0, 10)} rebuilds it`,
+    { file: task.file },
+  );
 }
 
 export class Engine {
@@ -155,6 +178,14 @@ export class Engine {
   private readonly pool: SessionPool;
   /** Per relation, the newest interval a run of this engine published to it. */
   private readonly newest = new Map<string, Publication>();
+  /**
+   * Per node kept in intervals, the moment a run of this engine last published one of them (a
+   * date, a batch): another run's table built before it misses it. A table or view an older
+   * run publishes after a newer run's is left as superseded, and a seed loaded by runs side by
+   * side is the same file.
+   */
+  private readonly lastWrite = new Map<string, number>();
+  private moments = 0;
 
   private constructor(
     /** Its entry in `byPath`; none for a database in memory, which no other open can share. */
@@ -298,26 +329,59 @@ export class Engine {
    * one instance delete and append different rows of one table side by side), and excludes only
    * those of the same partition and whatever takes the table whole.
    */
-  async publish<T>(runId: string, task: Task, commit: () => Promise<T>, partition?: string, batch?: PublishBatch): Promise<PublishResult<T>> {
+  async publish<T>(runId: string, task: Task, commit: () => Promise<T>, partition?: string, batch?: PublishBatch, builtFrom = this.moment()): Promise<PublishResult<T>> {
     // In a batch (see commit-batch.ts), the lock is the batch's, let go when it ends.
     const release = batch ? (await batch.lock(task, partition), undefined) : await this.publishLock(task.lockKey, partition);
     try {
-      const replaces = taskMaterialization(task.kind)?.laterRunSupersedes ? task.interval : undefined;
+      const spec = taskMaterialization(task.kind);
+      const replaces = spec?.laterRunSupersedes ? task.interval : undefined;
+      // A date or batch written into a table: what a newer build of a table reading it may have missed.
+      const writesInterval = spec?.intervals.per === 'interval';
       const newer = replaces && this.newest.get(task.relation);
+      // What this publish stands for: its own interval, or a newer one it builds again (below).
+      let publishes = replaces && { ds: task.ds, interval: replaces };
       if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end && overlapped(newer, runStartOf(runId))) {
-        return { kind: 'superseded', by: newer };
+        const missed = this.writtenSince(task, newer.builtFrom);
+        if (missed === undefined) return { kind: 'superseded', by: newer };
+        // The newer build misses what this run wrote since: built again here from the same
+        // query, it is what the newer run would build now, and stands for that interval.
+        if (task.sqlHash === undefined || task.sqlHash !== newer.sqlHash) throw staleNewer(task, newer, missed);
+        publishes = { ds: newer.ds, interval: newer.interval };
       }
+      const published = () => {
+        if (writesInterval) this.lastWrite.set(task.node, this.moment());
+        if (publishes) this.newest.set(task.relation, { runId, ...publishes, at: Date.now(), sqlHash: task.sqlHash, builtFrom });
+      };
       if (batch) {
         const value = await commit();
-        if (replaces) batch.onCommit(() => this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces, at: Date.now() }));
+        batch.onCommit(published);
         return { kind: 'published', value };
       }
       const value = this.publishGate ? await this.publishGate.run(task.relation, () => this.againOnConflict(commit)) : await this.againOnConflict(commit);
-      if (replaces) this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces, at: Date.now() });
+      published();
       return { kind: 'published', value };
     } finally {
       release?.();
     }
+  }
+
+  /**
+   * A moment of this engine: a number that grows with each one asked, so that what happened
+   * before what is known whatever the clock says (two commits fall in one millisecond).
+   */
+  moment(): number {
+    return ++this.moments;
+  }
+
+  /** A node `task` reads (an upstream task's) that a run of this engine published to after moment `at`; undefined when none. */
+  private writtenSince(task: Task, at: number | undefined): string | undefined {
+    for (const id of task.upstream) {
+      const node = nodeOfTaskId(id);
+      if (node === task.node) continue;
+      const written = this.lastWrite.get(node);
+      if (written !== undefined && (at === undefined || written > at)) return node;
+    }
+    return undefined;
   }
 
   /**

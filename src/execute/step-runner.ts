@@ -73,6 +73,8 @@ interface CheckResult {
 interface AttemptState {
   readonly attemptNo: number;
   readonly startedAt: number;
+  /** The engine's moment it began (see AttemptOf). */
+  readonly readsFrom?: number;
   /** The run's thread it runs on (see worker-slots.ts). */
   readonly worker: number;
   /** The `pipe worker` process it runs in, in a distributed backfill. */
@@ -115,6 +117,8 @@ interface AttemptState {
 export interface AttemptOf {
   readonly attemptNo: number;
   readonly startedAt: number;
+  /** The engine's moment it began (Engine.moment): what it reads was published before it. */
+  readonly readsFrom?: number;
   readonly worker: number;
   readonly runner?: string;
   readonly batch?: PublishBatch;
@@ -504,6 +508,7 @@ export class StepRunner {
                 }),
         sharesTable(step, session, state) ? step.partition?.inside : undefined,
         state.batch,
+        state.readsFrom,
       );
     } catch (e) {
       // Stopped (Ctrl-C): rolled back, and nothing is read again to explain it (the query may take as long again).

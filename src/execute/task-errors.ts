@@ -46,11 +46,12 @@ export class ChecksFailedError extends Error {
  * A task stopped by what the project says, at a place in it: a check naming a column the
  * model does not produce ('Check'), a column change its on_schema_change refuses ('Schema'),
  * a query that breaks its contract ('Contract'), an external file that cannot be written ('File'),
- * or a snapshot whose table or check_cols do not fit its query ('Snapshot').
+ * a snapshot whose table or check_cols do not fit its query ('Snapshot'), or a table a newer
+ * interval's build stands in for that misses what this run wrote ('Superseded').
  */
 export class ProjectRuleError extends Error {
   constructor(
-    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File' | 'Snapshot' | 'UnitTest' | 'Hook',
+    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File' | 'Snapshot' | 'UnitTest' | 'Hook' | 'Superseded',
     message: string,
     readonly location: Location,
   ) {

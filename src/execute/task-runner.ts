@@ -207,6 +207,7 @@ export class TaskRunner {
     const attempt = async () => {
       attemptNo++;
       attemptStart = Date.now();
+      const readsFrom = engine.moment();
       if (task.renderAtRun) {
         const rendering = task;
         task = await interrupter.during(session, () => renderAtRun(rendering, session, (said) => tellSaid(emit, runId, taskRef(rendering), said)));
@@ -215,7 +216,7 @@ export class TaskRunner {
       // Its publication is recorded with what it was built from, in the same transaction.
       const recording = currency?.recording(task, judged, Date.now());
       build = recording?.build;
-      const at = { attemptNo, startedAt: attemptStart, worker, runner: this.o.runner, ...(batched ? { batch: batched.publish, emit: fx.emit } : {}) };
+      const at = { attemptNo, startedAt: attemptStart, readsFrom, worker, runner: this.o.runner, ...(batched ? { batch: batched.publish, emit: fx.emit } : {}) };
       return steps.attempt(recording?.task ?? task, session, at, done);
     };
     /** The error of the first task of a batch, whose attempt in the batch is its first: it ran as it runs alone. */

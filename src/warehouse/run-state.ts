@@ -802,15 +802,18 @@ export async function laterPublications(
   runId: string,
   kinds: readonly string[],
   intervalKinds: readonly string[] = [],
-): Promise<{ readonly byNode: Map<string, { runId: string; ds: string | null }>; readonly byTask: Map<string, { runId: string; ds: string | null }> }> {
+): Promise<{ readonly byNode: Map<string, LaterPublication>; readonly byTask: Map<string, LaterPublication> }> {
   const published = async (of: readonly string[], key: 't.node' | 't.task_id') => {
-    if (of.length === 0) return new Map<string, { runId: string; ds: string | null }>();
+    if (of.length === 0) return new Map<string, LaterPublication>();
+    const latest = (column: string) => session.dialect.latest(column, 'x.ended_at');
     const rows = await session.query(
       `WITH RECURSIVE family(run_id) AS (
           SELECT ${quoteLiteral(runId)}
           UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
        )
-       SELECT ${key} AS k, arg_max(x.run_id, x.ended_at) AS run_id, ${session.dialect.latest('t.ds', 'x.ended_at')} AS ds
+       SELECT ${key} AS k, arg_max(x.run_id, x.ended_at) AS run_id, ${latest('t.ds')} AS ds,
+         ${session.dialect.epochMs(latest('x.started_at'))} AS started_at, ${latest('t.sql_hash')} AS sql_hash,
+         ${session.dialect.epochMs(latest('t.interval_end'))} AS interval_end
        FROM ${STATE_SCHEMA}.task_results x
        JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
        WHERE x.status = 'succeeded' AND t.kind IN (${of.map(quoteLiteral).join(', ')})
@@ -819,9 +822,47 @@ export async function laterPublications(
          AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
        GROUP BY ${key}`,
     );
-    return new Map(rows.map((r) => [String(r.k), { runId: String(r.run_id), ds: r.ds === null ? null : String(r.ds) }]));
+    const known = (v: unknown) => (v === null || v === undefined ? undefined : v);
+    return new Map(
+      rows.map((r) => [
+        String(r.k),
+        {
+          runId: String(r.run_id),
+          ds: r.ds === null ? null : String(r.ds),
+          startedAt: known(r.started_at) === undefined ? undefined : Number(r.started_at),
+          sqlHash: known(r.sql_hash) === undefined ? undefined : String(r.sql_hash),
+          intervalEnd: known(r.interval_end) === undefined ? undefined : Number(r.interval_end),
+        },
+      ]),
+    );
   };
   return { byNode: await published(kinds, 't.node'), byTask: await published(intervalKinds, 't.task_id') };
+}
+
+/** A later run's publication of a relation or an interval (see laterPublications). */
+export interface LaterPublication {
+  readonly runId: string;
+  readonly ds: string | null;
+  /** When its task began to read what it was built from (ms since the epoch). */
+  readonly startedAt?: number;
+  readonly sqlHash?: string;
+  /** The end of the interval it was built for (ms since the epoch). */
+  readonly intervalEnd?: number;
+}
+
+/**
+ * When each node was last published to (ms since the epoch): by any run, a task that wrote
+ * (not one left as it was, superseded or up to date).
+ */
+export async function lastPublished(session: WarehouseSession): Promise<Map<string, number>> {
+  const rows = await session.query(
+    `SELECT t.node AS node, ${session.dialect.epochMs('max(x.ended_at)')} AS at
+     FROM ${STATE_SCHEMA}.task_results x
+     JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
+     WHERE x.status = 'succeeded' AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
+     GROUP BY t.node`,
+  );
+  return new Map(rows.map((r) => [String(r.node), Number(r.at)]));
 }
 
 export function scheduledSql(pipeline: string, fireAt: number, label: string, runId: string, at: number): string {

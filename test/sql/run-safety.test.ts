@@ -287,6 +287,57 @@ describe('pipe retry', () => {
     expect(await query(dir, "select strftime(happened, '%d') as d, as_of from batched order by happened")).toEqual([{ d: '02', as_of: 'later' }, { d: '03', as_of: 'later' }]);
   });
 
+  it('rebuilds a table a later run published when the retry writes what it reads since: the later build misses that date', async () => {
+    const dir = project({
+      'models/fct.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 10 as n {% if ds == '2024-01-05' %} where error('not ready') is null {% endif %}\n",
+      'models/agg.sql': "select count(*)::INTEGER as days, sum(n)::INTEGER as n from {{ ref('fct') }}\n",
+      'models/as_of.sql': "select count(*)::INTEGER as days, '{{ ds }}' as as_of from {{ ref('fct') }}\n",
+    });
+    expect((await backfill({ project: dir, start: '2024-01-01', end: '2024-01-04', emit: quiet() })).status).toBe('succeeded');
+    expect((await run({ project: dir, date: '2024-01-05', emit: quiet() })).status).toBe('failed');
+    // A later run for an older date builds agg (the same query) and a newer one as_of (another).
+    expect((await run({ project: dir, date: '2024-01-03', select: ['agg'], force: true, emit: quiet() })).status).toBe('succeeded');
+    expect((await run({ project: dir, date: '2024-01-06', select: ['fct', 'as_of'], emit: quiet() })).status).toBe('succeeded');
+    writeFileSync(join(dir, 'models/fct.sql'), "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 10 as n\n");
+    const events: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, emit: quiet(events) });
+    // Built by the retry with its new date, agg counts it; as_of cannot be built for 2024-01-05 over 2024-01-06's.
+    expect(await query(dir, 'select days, n from agg')).toEqual([{ days: 6, n: 60 }]);
+    expect('status' in outcome && outcome.status).toBe('failed');
+    const failed = events.flatMap((e) => (e.type === 'task-failed' ? [[e.task.id, e.error.message]] : []));
+    expect(failed).toEqual([
+      [
+        'as_of@2024-01-05',
+        expect.stringMatching(/^as_of was published by run \S+ for 2024-01-06 before fct was written, so that build misses it; rebuilding it for 2024-01-05 would replace it with an older interval's query: pipe run --select as_of --date 2024-01-06 rebuilds it$/),
+      ],
+    ]);
+    expect(await query(dir, 'select days, as_of from as_of')).toEqual([{ days: 5, as_of: '2024-01-06' }]);
+    expect(events.filter((e) => e.type === 'task-skipped')).toEqual([]);
+  });
+
+  it('refuses a full refresh whose date a later run replaced since: swapped in, the table would lose it or hold the older version', async () => {
+    const dir = project({
+      'models/fct.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, {{ var('tag', 1) }} as tag {% if ds == '2024-01-02' and var('tag', 1) == 2 %} where error('boom') is null {% endif %}\n",
+    });
+    expect((await backfill({ project: dir, start: '2024-01-01', end: '2024-01-03', emit: quiet() })).status).toBe('succeeded');
+    expect((await backfill({ project: dir, start: '2024-01-01', end: '2024-01-03', fullRefresh: true, vars: { tag: 2 }, emit: quiet() })).status).toBe('failed');
+    expect((await run({ project: dir, date: '2024-01-03', vars: { tag: 3 }, emit: quiet() })).status).toBe('succeeded');
+    const refused = await diagnosticsOf(retry({ project: dir, emit: quiet() }));
+    expect(refused).toEqual([
+      expect.objectContaining({
+        code: 'retry-refresh-superseded',
+        message: expect.stringMatching(/^fct: run \S+ replaced its date 2024-01-03 after run \S+ began a full refresh of it, which is not swapped in yet/),
+        hint: 'rebuild the whole range as the project is now: pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-03 --select fct',
+        location: { file: 'models/fct.sql' },
+      }),
+    ]);
+    expect(await query(dir, "select strftime(d, '%d') as d, tag from fct order by d")).toEqual([
+      { d: '01', tag: 1 },
+      { d: '02', tag: 1 },
+      { d: '03', tag: 3 },
+    ]);
+  });
+
   it("selects what the pipeline selected when its run started, though its file says otherwise since", async () => {
     const dir = project({
       'pipelines/daily.yaml': 'select: [a, b, c]\n',
