@@ -3,7 +3,7 @@ import type { Invocation } from '../analyze/jinja/surface.js';
 import { dateVariables, HOUR_MS, hourInterval, intervalLabel, parseTimestamp, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { EventSink } from '../events/events.js';
-import { planRun, type Plan } from '../plan/plan.js';
+import { nodeOfTaskId, pastTaskIds, planRun, type Plan, type PlanContext } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import {
   freshnessAt,
@@ -55,6 +55,16 @@ export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOp
   readonly eventTimeEnd?: string;
   /** Set by the scheduler for a catch-up's run: the intervals of the runs due after it (see PlanContext.laterRuns). */
   readonly laterRuns?: readonly Interval[];
+  /** Set by the scheduler: the runs of the same pipeline it started before this one, still in flight (see afterEarlierRuns). */
+  readonly earlierRuns?: { readonly runs: readonly EarlierRun[]; readonly waiting: (message: string) => void };
+}
+
+/** A run of the pipeline in flight in this process, for an earlier interval. */
+export interface EarlierRun {
+  readonly runId: string;
+  readonly interval: Interval;
+  /** Settles when the run has ended, whatever its outcome. */
+  readonly ended: Promise<unknown>;
 }
 
 export interface RunOptions extends RunPlanOptions {
@@ -154,6 +164,7 @@ export async function planRunCommand(
   try {
     const eventTime = eventTimeRange(options);
     const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns, shownOnly: how.shownOnly };
+    if (!options.ignoreDependenciesOnPast) await afterEarlierRuns(ctx, interval, options.earlierRuns);
     const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings });
     return { prepared, plan, interval, hour, isDefault, hourIsDefault, threads, eventTime };
@@ -161,6 +172,22 @@ export async function planRunCommand(
     prepared.warehouse?.close();
     throw e;
   }
+}
+
+/**
+ * A run whose `depends_on_past` models wait for an earlier interval, while the scheduler's runs
+ * of earlier intervals are in flight (a catch-up with max_active_runs above 1), waits for those
+ * runs to end before it reads whether the intervals it depends on succeeded: as Airflow's
+ * depends_on_past waits for the run before. Otherwise it would find them not built yet, and skip.
+ */
+async function afterEarlierRuns(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval, earlier: RunPlanOptions['earlierRuns']): Promise<void> {
+  const before = (earlier?.runs ?? []).filter((r) => r.interval.start < interval.start);
+  if (before.length === 0) return;
+  const waiting = [...new Set(pastTaskIds(ctx, interval).map(nodeOfTaskId))];
+  if (waiting.length === 0) return;
+  const runs = before.map((r) => `${r.runId} (${intervalLabel(r.interval)})`).join(', ');
+  earlier!.waiting(`waits for run${before.length === 1 ? '' : 's'} ${runs} to end: ${waiting.join(', ')} depend${waiting.length === 1 ? 's' : ''} on ${waiting.length === 1 ? 'its' : 'their'} past (depends_on_past)`);
+  await Promise.all(before.map((r) => r.ended.catch(() => undefined)));
 }
 
 /**

@@ -9,7 +9,7 @@ import type { ProjectOptions } from '../commands/context.js';
 import { openProject, templateCacheOf } from '../commands/open-project.js';
 import { chooseSelection, mayBuild, NOTHING_BROKEN, pythonModelsBuilt } from '../commands/choose-selection.js';
 import { newRunId } from '../commands/lifecycle.js';
-import { run } from '../commands/run.js';
+import { run, type EarlierRun } from '../commands/run.js';
 import { Distributed, type DistributedOptions } from '../commands/distributed.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
 import { readScheduleState, scheduledSql, stateExists, type ScheduleState } from '../warehouse/run-state.js';
@@ -196,6 +196,8 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
   const { emit, signal } = options;
   /** Runs in flight, and deliveries of their notifications: the scheduler waits for both before it returns. */
   const jobs = new Set<Promise<void>>();
+  /** Per pipeline, its runs in flight, oldest first: a run waits for those before it where it depends on its past. */
+  const inFlight = new Map<string, EarlierRun[]>();
   const notifying: Promise<void>[] = [];
   /** The warehouse a round holds open, from reading it until its runs are recorded and started. */
   let roundWarehouse: EngineHandle | undefined;
@@ -253,6 +255,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
     }
     emit({ type: 'notice', message: `${p.name}: starting ${due.label} (${reason === 'due' ? 'due' : `${reason}, due`} ${new Date(due.fireAt).toISOString()}) as run ${runId}` });
     const hourly = p.schedule!.interval === 'hourly';
+    const earlier = [...(inFlight.get(p.name) ?? [])];
     const job = run({
       project: options.project,
       db: options.db,
@@ -264,6 +267,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
       scheduledAt: due.fireAt,
       resumes,
       laterRuns,
+      earlierRuns: { runs: earlier, waiting: (message) => emit({ type: 'notice', message: `${p.name} ${due.label}: ${message}` }) },
       distributed: options.distributed,
       signal,
       emit,
@@ -287,7 +291,10 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
         return { succeeded: false, unfinishedAt: clock.now() };
       },
     );
+    const mine: EarlierRun = { runId, interval: due.interval, ended: job };
+    inFlight.set(p.name, [...(inFlight.get(p.name) ?? []), mine]);
     const tracked = job.then((ended) => {
+      inFlight.set(p.name, (inFlight.get(p.name) ?? []).filter((r) => r !== mine));
       jobs.delete(tracked);
       machine.send({ kind: 'run-ended', key, ...ended });
     });

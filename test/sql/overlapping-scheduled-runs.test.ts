@@ -1,3 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { constants, open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PipeEvent } from '../../src/events/events.js';
 import { schedule } from '../../src/schedule/scheduler.js';
@@ -42,5 +47,46 @@ describe('a scheduler catching up with max_active_runs: 3', () => {
       const partitions = await queryWarehouse(dir, "select strftime(d, '%Y-%m-%d') as d, count(*)::INTEGER as n from daily group by d order by d");
       expect(partitions).toEqual(Array.from({ length: 11 }, (_, i) => ({ d: `2024-01-${String(i + 1).padStart(2, '0')}`, n: 1 })));
     }
+  });
+});
+
+describe('a catch-up of a depends_on_past model with max_active_runs: 3', () => {
+  it('runs each date once the run of the date before it has ended, not skipping it as never built', async () => {
+    const dir = tempProject({ 'pipelines/nightly.yaml': 'schedule: "0 2 * * *"\ntimezone: UTC\ncatchup: true\nmax_catchup: 5\nmax_active_runs: 3\n', 'models/fct.sql': 'select 1' }, 'pipe-overlap-past-');
+    // 2024-06-01 reads a FIFO: its run holds until the test writes to it, whatever the other runs do meanwhile.
+    const fifo = join(dir, 'held.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const free = join(dir, 'free.csv');
+    writeFileSync(free, 'n\n1\n');
+    writeFileSync(
+      join(dir, 'models/fct.sql'),
+      `{{ config(materialized='incremental', partition_by='d', depends_on_past=true) }}\nselect '{{ ds }}'::DATE as d, n from read_csv({% if ds == '2024-06-01' %}'${fifo}'{% else %}'${free}'{% endif %}, header = true, columns = {'n': 'INTEGER'})\n`,
+    );
+    const quiet = () => undefined;
+    await schedule({ project: dir, once: true, clock: at('2024-06-01T03:00:00Z'), emit: quiet, signal: new AbortController().signal });
+    const events: PipeEvent[] = [];
+    const catchingUp = schedule({ project: dir, once: true, clock: at('2024-06-04T03:00:00Z'), emit: (e) => events.push(e), signal: new AbortController().signal });
+    // Held until the later runs have planned (and, waiting, said so); then every reader of the FIFO is given its rows.
+    const said = (label: string) => events.some((e) => e.type === 'notice' && e.message.startsWith(`nightly ${label}: waits for run`)) || events.some((e) => e.type === 'task-skipped' && e.task.ds === label);
+    let ended = false;
+    void catchingUp.finally(() => (ended = true));
+    while (!ended && (!said('2024-06-02') || !said('2024-06-03'))) await sleep(20);
+    while (!ended) {
+      // Non-blocking: a FIFO nobody reads refuses the writer (ENXIO) instead of holding it.
+      const writer = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
+      if (writer) {
+        await writer.writeFile('n\n1\n');
+        await writer.close();
+      }
+      await sleep(20);
+    }
+    expect(await catchingUp).toEqual({ runs: 3, failed: 0 });
+    expect(events.filter((e) => e.type === 'task-skipped' || e.type === 'task-failed')).toEqual([]);
+    const waits = events.flatMap((e) => (e.type === 'notice' && e.message.includes('waits for run') ? [e.message.replace(/\d{8}T\d{6}-[0-9a-f]{4}/g, 'R')] : []));
+    expect(waits.sort()).toEqual([
+      'nightly 2024-06-02: waits for run R (2024-06-01) to end: fct depends on its past (depends_on_past)',
+      'nightly 2024-06-03: waits for runs R (2024-06-01), R (2024-06-02) to end: fct depends on its past (depends_on_past)',
+    ]);
+    expect(await queryWarehouse(dir, "select strftime(d, '%m-%d') as d from fct order by d")).toEqual(['05-31', '06-01', '06-02', '06-03'].map((d) => ({ d })));
   });
 });
