@@ -14,7 +14,7 @@ import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type DbtNames, type MergedConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { callsAny, macroFiles, macroProblems, reachedMacros, runtimeMacros } from './dbt/macro-reach.js';
-import { settingRenderer, withRenderedDataTypes, withRenderedFreshness } from './dbt/setting-render.js';
+import { settingRenderer, withRenderedDataTypes, withRenderedEnabled, withRenderedFreshness } from './dbt/setting-render.js';
 import { notUsedNotice } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
@@ -1673,11 +1673,21 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
+  // A package's properties file renders with the package's vars.
+  const packageRenders = new Map<string, RenderSetting>();
+  const renderOfFile = (file: string): RenderSetting => {
+    const pkg = packageOfFile(files.packages?.installed, file);
+    if (!pkg) return renderSetting;
+    const known = packageRenders.get(pkg.name) ?? settingRenderer(engine, scopes.of(pkg.name), options.interval, diagnostics);
+    packageRenders.set(pkg.name, known);
+    return known;
+  };
+  const switched = documented === NO_PROPERTIES ? documented : withRenderedEnabled(documented, renderOfFile);
   // dbt_project.yml's sources: configs, along each source table's qualified name.
   const foldered =
-    dbt && documented !== NO_PROPERTIES
-      ? withSourceFolderConfigs(documented, { project: dbt.name, file: dbt.file, models: files.layout.models }, files.packages?.installed ?? [], renderSetting, diagnostics)
-      : { properties: documented, fqns: [] };
+    dbt && switched !== NO_PROPERTIES
+      ? withSourceFolderConfigs(switched, { project: dbt.name, file: dbt.file, models: files.layout.models }, files.packages?.installed ?? [], renderSetting, diagnostics)
+      : { properties: switched, fqns: [] };
   const properties = foldered.properties === NO_PROPERTIES ? foldered.properties : withRenderedFreshness(withRenderedDataTypes(foldered.properties, renderSetting), renderSetting, diagnostics);
   // The folders of the project and its packages: a model's `path` in its own render and as its naming macros see it.
   const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);

@@ -523,6 +523,46 @@ describe("dbt_project.yml's sources: configs", () => {
   });
 });
 
+describe("a source table's enabled: written with Jinja", () => {
+  it('is rendered, with var() as the file\'s project sets it: a table it switches off is no node, its tests do not run, reading it is an error', () => {
+    const files = {
+      'dbt_project.yml': 'name: shop\nvars:\n  use_b: false\n',
+      'models/src.yml': [
+        'version: 2',
+        'sources:',
+        '  - name: raw',
+        '    tables:',
+        '      - name: raw_a',
+        '      - name: raw_b',
+        '        config:',
+        '          enabled: "{{ var(\'use_b\', true) }}"',
+        '        columns:',
+        '          - name: id',
+        '            data_tests: [not_null]',
+        '      - name: raw_c',
+        '        config:',
+        '          enabled: "{{ var(\'use_c\', true) }}"',
+        '',
+      ].join('\n'),
+      'models/m.sql': "select * from {{ source('raw', 'raw_a') }}",
+    };
+    const a = run(files);
+    expect(errors(a)).toEqual([]);
+    expect([...a.nodes.keys()].filter((n) => n.startsWith('raw.')).sort()).toEqual(['raw.raw_a', 'raw.raw_c']);
+    expect([...a.sourceChecks.keys()]).toEqual([]);
+    const reading = run({ ...files, 'models/m.sql': "select * from {{ source('raw', 'raw_b') }}" });
+    expect(errors(reading)).toEqual([['disabled-source', "source('raw', 'raw_b'): raw.raw_b is disabled (enabled: false)", 'models/m.sql', 1]]);
+    // A package's own file takes the package's vars.
+    const pkg = run({
+      'dbt_project.yml': 'name: shop\n',
+      'dbt_packages/crm/dbt_project.yml': 'name: crm\nvars:\n  crm:\n    crm_people_enabled: false\n',
+      'dbt_packages/crm/models/src.yml': 'version: 2\nsources:\n  - name: crm\n    tables:\n      - name: people\n        config:\n          enabled: "{{ var(\'crm_people_enabled\', true) }}"\n      - name: deals\n',
+      'models/m.sql': 'select 1 as x',
+    });
+    expect([...pkg.nodes.keys()].filter((n) => n.startsWith('crm.')).sort()).toEqual(['crm.deals']);
+  });
+});
+
 describe("a project's own materialization", () => {
   it('is refused by name, saying the project defines it and what to do instead', () => {
     const a = run({

@@ -148,6 +148,8 @@ export interface SourceTable {
   readonly enabled: boolean;
   /** `enabled` as the properties file sets it (the table's config, else the source's), which wins over dbt_project.yml's. */
   readonly ownEnabled?: boolean;
+  /** `enabled` written with Jinja, before it is rendered (see withRenderedEnabled): then it is `ownEnabled`. */
+  readonly enabledTemplate?: { readonly text: string; readonly at: Location };
   /** dbt's qualified name of the table, with the folders of its properties file (a dbt project's; see source-folders.ts). */
   readonly fqn?: readonly string[];
   /** Where `enabled: false` comes from when it is not the table's entry (a folder config of dbt_project.yml). */
@@ -589,7 +591,10 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     const spec = own ?? sourceFreshness;
     const freshnessValue = spec?.value;
     const freshness = spec === undefined ? undefined : own ? readSpec(own) : sourceFreshnessRead();
-    const ownEnabled = config.enabled ?? sourceConfig.enabled;
+    const writtenEnabled = config.enabled ?? sourceConfig.enabled;
+    // Jinja (a var() that switches the table off, as Fivetran's packages write it) is rendered once the engine is made (see withRenderedEnabled).
+    const enabledTemplate = typeof writtenEnabled === 'string' && hasJinja(writtenEnabled) ? { text: writtenEnabled, at: at(Object.hasOwn(config, 'enabled') ? [...tp, 'config', 'enabled'] : [...path, 'config', 'enabled']) } : undefined;
+    const ownEnabled = enabledTemplate ? undefined : writtenEnabled === undefined ? undefined : !isFalse(writtenEnabled);
     const enabled = ownEnabled ?? true;
     const tags = [...tagList(entry.tags ?? sourceConfig.tags), ...tagList(t.tags ?? config.tags)];
     out.push({
@@ -617,8 +622,9 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       ...(text(entry.description) === undefined ? {} : { sourceDescription: text(entry.description) }),
       ...(text(entry.loader) === undefined ? {} : { loader: text(entry.loader) }),
       tags: [...new Set(tags)],
-      enabled: enabled !== false,
-      ...(ownEnabled === undefined ? {} : { ownEnabled: ownEnabled !== false }),
+      enabled,
+      ...(ownEnabled === undefined ? {} : { ownEnabled }),
+      ...(enabledTemplate ? { enabledTemplate } : {}),
       columns: columns.columns,
       tests: [...columns.tests, ...readTests(t, on, undefined, false, tp, at, diagnostics)],
       location,
@@ -679,6 +685,11 @@ const PERIODS = ['minute', 'hour', 'day'] as const;
 const TEMPLATED = Symbol('templated');
 
 /** Whether a YAML value holds Jinja in a text of it. */
+/** Whether a config value switches a thing off: false, or text that says so once rendered ('False', 'false'). */
+export function isFalse(value: unknown): boolean {
+  return value === false || (typeof value === 'string' && value.trim().toLowerCase() === 'false');
+}
+
 export function hasJinja(value: unknown): boolean {
   if (typeof value === 'string') return /\{[{%#]/.test(value);
   if (Array.isArray(value)) return value.some(hasJinja);

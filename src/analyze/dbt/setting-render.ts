@@ -3,7 +3,7 @@ import { dateVariables, type Interval } from '../../dates/dates.js';
 import { RenderFailure, type TemplateEngine } from '../template-engine.js';
 import { TemplateFunctionError } from '../jinja/errors.js';
 import type { RenderSetting } from './node-config.js';
-import { hasJinja, readFreshness, type ColumnProperties, type Freshness, type FreshnessSpec, type NodeProperties, type Properties } from './properties.js';
+import { hasJinja, isFalse, readFreshness, type ColumnProperties, type Freshness, type FreshnessSpec, type NodeProperties, type Properties } from './properties.js';
 
 /**
  * Renders the Jinja of a config value set in YAML, as dbt does, with var(), env_var() and
@@ -125,6 +125,24 @@ export function withRenderedFreshness(properties: Properties, render: RenderSett
     const { freshnessTemplate: _template, ...rest } = t;
     const freshness = read.get(template);
     return freshness === undefined ? rest : { ...rest, freshness };
+  });
+  return { ...properties, sources };
+}
+
+/**
+ * The properties with each source table's `enabled:` that has Jinja in it rendered, as dbt
+ * renders it (`enabled: "{{ var('hubspot_marketing_enabled', true) }}"`): a table it renders
+ * false for is switched off, as one written `enabled: false` is, said at that key. A
+ * package's file is rendered with the package's vars (`renderOf`).
+ */
+export function withRenderedEnabled(properties: Properties, renderOf: (file: string) => RenderSetting): Properties {
+  if (!properties.sources.some((t) => t.enabledTemplate)) return properties;
+  const sources = properties.sources.map((t) => {
+    const template = t.enabledTemplate;
+    if (!template) return t;
+    const { enabledTemplate: _template, ...rest } = t;
+    const on = !isFalse(renderOf(t.location.file)(template.text, template.at));
+    return { ...rest, enabled: on, ownEnabled: on, ...(on ? {} : { disabledAt: template.at }) };
   });
   return { ...properties, sources };
 }
