@@ -371,7 +371,7 @@ export function validateModelConfig(
   if (raw.partition_by !== undefined && raw.partition_by !== null) {
     if (materialized === 'external') bad('partition_by', EXTERNAL_PARTITION_BY);
     else if (typeof raw.partition_by === 'string' && raw.partition_by.trim() !== '') partition_by = raw.partition_by.trim();
-    else if (materialized === 'incremental') bad('partition_by', 'partition_by must be a column name', partitionHint(raw.partition_by));
+    else if (materialized === 'incremental') bad('partition_by', 'partition_by must be a column name', partitionHint(raw.partition_by, raw.unique_key !== undefined && raw.unique_key !== null));
     // Another adapter's form (BigQuery's {'field': ..., 'data_type': ...}) on a model that does not read it: ignored, as by dbt-duckdb.
   }
   const external = externalKeys(raw, materialized, bad);
@@ -380,7 +380,7 @@ export function validateModelConfig(
   const policy = schemaChangePolicy(raw.on_schema_change, dbtProject);
   const snapshot = resource === 'snapshot' ? readSnapshotKeys(raw, bad) : undefined;
   // A snapshot's unique_key is its own (snapshot-config.ts).
-  const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, bad, refused, owned);
+  const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, materialized, bad, refused, owned);
   const hooks = (['pre_hook', 'post_hook'] as const).find((k) => hasHooks(raw[k]));
   // Object.assign, not properties written after spreads, which V8 defines on a slow path (for every model).
   const keys: KindKeys = Object.assign({ partition_by, on_schema_change: policy.value }, external, { snapshot }, incremental, hooks === undefined ? {} : { hooks }, dbtProject ? { appendsByDefault: true } : {});
@@ -501,6 +501,7 @@ const COLUMN_RE = /^[^\s"'.,;()]+$/u;
  */
 function incrementalKeys(
   raw: Readonly<Record<string, unknown>>,
+  materialized: Materialized,
   bad: (key: string, message: string, hint?: string) => void,
   refused: (key: string, problem: string, hint?: string) => void,
   owned: OwnDefinitions | undefined,
@@ -518,7 +519,9 @@ function incrementalKeys(
     if (list && list.length > 0 && list.every((k) => typeof k === 'string' && COLUMN_RE.test(k))) out.unique_key = list as string[];
     else bad('unique_key', "unique_key must be a column name or a list of them, e.g. unique_key='order_id' or ['order_id', 'line']");
   }
-  if (given('incremental_strategy')) {
+  // Another kind of model does not read it, as dbt's table and view ignore it (a package's
+  // `incremental_strategy='insert_overwrite'` of a model that is a table on DuckDB).
+  if (given('incremental_strategy') && materialized === 'incremental') {
     const strategy = raw.incremental_strategy;
     if (INCREMENTAL_STRATEGIES.includes(strategy as IncrementalStrategy)) out.incremental_strategy = strategy as IncrementalStrategy;
     else if (strategy === 'insert_overwrite') {
@@ -556,9 +559,12 @@ function incrementalKeys(
 }
 
 /** What to write instead of BigQuery's `partition_by={'field': 'day', 'data_type': 'date'}`. */
-function partitionHint(value: unknown): string | undefined {
+function partitionHint(value: unknown, keyed: boolean): string | undefined {
   const field = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>).field : undefined;
-  return typeof field === 'string' ? `that is BigQuery's form; pipe replaces the dates of a date column: partition_by='${field}'` : undefined;
+  if (typeof field !== 'string') return undefined;
+  // With a unique_key the key says which rows a run replaces: a partition would say it twice.
+  if (keyed) return "that is BigQuery's form, where it lays the table out; on DuckDB the model's unique_key says which rows a run replaces: remove partition_by (partition_by=none)";
+  return `that is BigQuery's form; pipe replaces the dates of a date column: partition_by='${field}'`;
 }
 
 const EXTERNAL_PARTITION_BY =

@@ -166,6 +166,29 @@ models:
     expect(a.diagnostics.filter((d) => d.code === 'not-used').map((d) => d.message)).toEqual([expect.stringContaining('config partition_by (models/sales.sql:1)')]);
   });
 
+  it("says to remove BigQuery's partition_by from an incremental model with a unique_key, which says what a run replaces", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/cohorts.sql': `{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert', partition_by={"field": "date_month", "data_type": "date"}) }}\nselect 1 as id`,
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.hint])).toEqual([
+      ['partition_by must be a column name', "that is BigQuery's form, where it lays the table out; on DuckDB the model's unique_key says which rows a run replaces: remove partition_by (partition_by=none)"],
+    ]);
+  });
+
+  it("leaves incremental_strategy aside on a model that is not incremental, as dbt's table and view do", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/t.sql': "{{ config(materialized='table', incremental_strategy='insert_overwrite') }}\nselect 1 as id",
+      'models/v.sql': "{{ config(materialized='view', incremental_strategy='anything') }}\nselect 1 as id",
+      'models/i.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite') }}\nselect 1 as id",
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.location?.file, d.message])).toEqual([
+      ['models/i.sql', expect.stringContaining("incremental_strategy 'insert_overwrite' is not one of dbt-duckdb's")],
+    ]);
+    expect(model(a, 't').config.materialized).toBe('table');
+  });
+
   it('takes partition_by=none for no partition_by, as dbt does (a package sets it so for another adapter)', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
