@@ -235,6 +235,12 @@ export interface Analysis {
   readonly emptyFiles?: ReadonlySet<string>;
   /** The tests of a dbt project's sources, by `source.table` (see dbt/project-tests.ts); no task runs them yet. */
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
+  /**
+   * dbt's singular tests that name no model, seed or source (`from {{ target.schema }}.orders`):
+   * no node's build runs them; a run of the whole project, or a `pipe test` that names them, runs
+   * each on its own after every other task (see plan.ts freeTestTasks).
+   */
+  readonly freeTests: readonly Check[];
   /** dbt_project.yml's on-run-start and on-run-end. */
   readonly runHooks: RunHooks;
   /** The database models are written to, as dbt's `target.database` and `this.database` name it. */
@@ -2115,6 +2121,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     disabled,
     emptyFiles,
     sourceChecks,
+    freeTests: unrunTests,
     runHooks,
     database: target.database,
     diagnostics,

@@ -148,14 +148,16 @@ export function chooseSelection(
     diagnostics.push(error(p.code, `selector '${p.text}': ${p.message}`, undefined, p.hint ? { hint: p.hint } : {}));
   }
   // A test runs in its node's build: leaving it out would leave the node out, not what dbt's --exclude of a test does.
-  for (const c of cliExclude.criteria.filter((c) => namesDataTest(c, analysis))) {
+  // (A test that names no node runs in no node's build: an exclusion leaves it out, see lifecycle.ts selectsEverything.)
+  const ofNodes = { nodes: analysis.nodes, sourceChecks: analysis.sourceChecks, freeTests: [] };
+  for (const c of cliExclude.criteria.filter((c) => namesDataTest(c, ofNodes))) {
     diagnostics.push(
       error('unknown-selector', `--exclude ${c.text}: ${c.text} names a test, which runs in the build of the node it tests: pipe builds no node without its tests`, undefined, {
         hint: 'pipe test --select runs the other tests by name; --exclude the node itself leaves it and its tests out',
       }),
     );
   }
-  for (const c of cliExclude.criteria.filter((c) => tagsTests(c, analysis))) {
+  for (const c of cliExclude.criteria.filter((c) => tagsTests(c, ofNodes))) {
     diagnostics.push(
       error('unknown-selector', `--exclude ${c.text}: tests have the tag '${c.value}', and a test runs in the build of the node it tests: pipe builds no node without its tests`, undefined, {
         hint: 'pipe test --select runs the other tests by tag or name; --exclude a node by its own tag or name leaves it and its tests out',
@@ -197,7 +199,13 @@ export function chooseSelection(
   const nodes = [...analysis.nodes.values()];
   const projectName = analysis.projectName;
   const results = builds.kind === 'read' ? builds.results : undefined;
-  const { selected, excluded, problems, empty, evaluated } = select(analysis.graph, () => nodes.map(selectableNode), include, exclude, { projectName, results, states, exposures: analysis.exposures });
+  const { selected, excluded, problems, empty, evaluated } = select(analysis.graph, () => nodes.map(selectableNode), include, exclude, {
+    projectName,
+    results,
+    states,
+    exposures: analysis.exposures,
+    freeTests: analysis.freeTests.map((t) => ({ name: t.name, file: t.location.file, tags: t.tags ?? [] })),
+  });
   const excludedSeeds = new Set([...excluded].filter((n) => analysis.nodes.get(n)?.kind === 'seed'));
   // Without the states (they are judged once the warehouse is open), state: terms matched nothing yet.
   const needsState = states === undefined && evaluated.some((c) => c.method === 'state');

@@ -256,9 +256,8 @@ export function analyzeAndSelect(
  * What a command that analyzed the project tells before its own output: the analysis's
  * warnings (the notice of what pipe does not use among them) and the default selector it used.
  */
-export function emitAnalysisNotes({ analysis, defaultSelector, notes, unbuilt }: Analyzed, emit: EventSink | undefined, buildsNothing = false): void {
-  // Which tests run with the builds is no news to a command that builds nothing (run-operation).
-  for (const d of analysis.diagnostics) if (d.severity === 'warning' && !(buildsNothing && d.code === 'untethered-test')) emit?.({ type: 'diagnostic', diagnostic: d });
+export function emitAnalysisNotes({ analysis, defaultSelector, notes, unbuilt }: Analyzed, emit: EventSink | undefined): void {
+  for (const d of analysis.diagnostics) if (d.severity === 'warning') emit?.({ type: 'diagnostic', diagnostic: d });
   for (const d of unbuilt) emit?.({ type: 'diagnostic', diagnostic: d });
   // What the templates said with log(msg, info=True) and print(msg), as dbt prints it.
   for (const message of analysis.messages) emit?.({ type: 'notice', message });

@@ -84,6 +84,8 @@ export interface Prepared {
   readonly seedHashes: Map<string, string>;
   /** Opened for writing, the DuckDB file did not exist before: this command made it (see launch). */
   readonly madeWarehouse?: boolean;
+  /** The command names no selection (no --select, --exclude or --selector, nor its pipeline's): see selectsEverything. */
+  readonly unselected?: boolean;
 }
 
 /** An analysis cache and the compiled templates, kept between analyses of one project by a process that lives long. */
@@ -131,10 +133,10 @@ export async function prepare(
     let analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds: unread, stateSelection: true, templateCache }, options.kept?.analyses);
     // The latest builds are read from the whole history, and only `result:` selects by them.
     if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
-    emitAnalysisNotes(analyzed, options.emit, options.buildsNothing);
+    emitAnalysisNotes(analyzed, options.emit);
     const { analysis, selected, withStates, excludedSeeds } = analyzed;
     const opened = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
-    const prepared = excludedSeeds ? { ...opened, excludedSeeds } : opened;
+    const prepared = { ...opened, ...(excludedSeeds ? { excludedSeeds } : {}), ...(namesNoSelection(options, analysis) ? { unselected: true } : {}) };
     if (!withStates) return prepared;
     // A retry re-runs the tasks of its run: which nodes are modified now does not narrow them.
     if (options.selectedByRun) return { ...prepared, selected: new Set(analysis.nodes.keys()) };
@@ -211,7 +213,28 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
     runId,
     pipeline: prepared.pipeline,
     stagePartitions: prepared.setup?.lake?.catalog.kind === 'postgres',
+    ...(selectsEverything(prepared) ? { freeTests: () => true } : {}),
   };
+}
+
+/**
+ * Whether a command selects every model, seed and snapshot of the project: then it runs dbt's
+ * singular tests that name none of them too (see PlanContext.freeTests), as `dbt build` and
+ * `dbt test` do without a selection.
+ */
+function selectsEverything(prepared: Prepared): boolean {
+  if (!prepared.unselected) return false;
+  // A default selector of selectors.yml may narrow what no selection selects.
+  for (const [name, n] of prepared.analysis.nodes) if (n.kind !== 'source' && !prepared.selected.has(name)) return false;
+  return true;
+}
+
+/** Whether a command's options name no selection: theirs, or their pipeline's. */
+function namesNoSelection(options: SelectionOptions, analysis: Analysis): boolean {
+  const some = (list: readonly string[] | undefined) => list !== undefined && list.length > 0;
+  const pipeline = options.pipelineSelection ?? (options.pipeline === undefined ? undefined : analysis.pipelines.get(options.pipeline));
+  if (some(options.select) || some(options.exclude) || options.selector !== undefined) return false;
+  return pipeline === undefined || (!some(pipeline.select) && !some(pipeline.exclude) && pipeline.selector === undefined);
 }
 
 /**

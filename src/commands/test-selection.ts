@@ -12,7 +12,7 @@ import { fileMatcher } from '../graph/selector-methods.js';
  * have (a singular test's `config(tags=[...])`), a `path:` of singular tests' files
  * (`path:tests/integrity`): then only those.
  */
-export function testFilter(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): TestFilter | undefined {
+export function testFilter(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): TestFilter | undefined {
   const { criteria } = parseCliSelection(select ?? []);
   if (criteria.length === 0 || !criteria.every((c) => namesTests(c, analysis))) return undefined;
   const has = (method: Criterion['method'], value?: string) => criteria.some((c) => c.method === method && (value === undefined || c.value === value));
@@ -39,37 +39,37 @@ export function testFilter(select: readonly string[] | undefined, analysis: Pick
 }
 
 /** Whether a term names tests rather than nodes: a test method, the name of a data test that is no model's or seed's, or a tag only tests have. */
-function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
+function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): boolean {
   if (c.method === 'test_type' || c.method === 'unit_test' || c.method === 'test_name') return true;
   if (c.method === 'path') return namesTestFiles(c, analysis);
   return namesDataTest(c, analysis) || (tagsTests(c, analysis) && ![...analysis.nodes.values()].some((n) => n.tags.some(nameGlob(c.value))));
 }
 
 /** Whether a `tag:` term (without operators) matches a data test's own tags. */
-export function tagsTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
+export function tagsTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): boolean {
   if (c.method !== 'tag' || c.parents || c.children || c.childrensParents) return false;
   const match = nameGlob(c.value);
   const checks = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [] : n.checks));
-  return [...checks, ...[...analysis.sourceChecks.values()].flat()].some((ch) => (ch.tags ?? []).some(match));
+  return [...checks, ...[...analysis.sourceChecks.values()].flat(), ...analysis.freeTests].some((ch) => (ch.tags ?? []).some(match));
 }
 
 /** Whether a bare term is the name of a data test (a glob of names), and of no model or seed. */
-export function namesDataTest(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
+export function namesDataTest(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): boolean {
   if (c.method !== 'fqn' || c.value.includes('.') || c.parents || c.children || c.childrensParents) return false;
   const match = nameGlob(c.value);
   for (const [name, n] of analysis.nodes) {
     if (n.kind !== 'source' && match(name)) return false;
   }
   const checks = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [] : n.checks));
-  return [...checks, ...[...analysis.sourceChecks.values()].flat()].some((ch) => match(ch.name));
+  return [...checks, ...[...analysis.sourceChecks.values()].flat(), ...analysis.freeTests].some((ch) => match(ch.name));
 }
 
 /** Whether a `path:` term (without operators) names singular tests' files and no model's or seed's (`path:tests/integrity`). */
-function namesTestFiles(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
+function namesTestFiles(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): boolean {
   if (c.parents || c.children || c.childrensParents) return false;
   const under = fileMatcher(c.value);
   const nodes = [...analysis.nodes.values()];
   if (nodes.some((n) => n.kind !== 'source' && under(n.file))) return false;
-  const checks = [...nodes.flatMap((n) => (n.kind === 'source' ? [] : n.checks)), ...[...analysis.sourceChecks.values()].flat()];
+  const checks = [...nodes.flatMap((n) => (n.kind === 'source' ? [] : n.checks)), ...[...analysis.sourceChecks.values()].flat(), ...analysis.freeTests];
   return checks.some((ch) => isSingular(ch.kind) && under(ch.location.file));
 }

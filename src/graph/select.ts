@@ -2,7 +2,7 @@ import type { Graph } from './graph.js';
 import { downstreamMap } from './graph.js';
 import type { Criterion, SelectionSpec } from './selection-spec.js';
 import { nameGlob } from './glob-match.js';
-import { emptyIsAnswer, nodeMatcher, noMatch, type SelectableNode, type SelectionContext } from './selector-methods.js';
+import { emptyIsAnswer, namesFreeTest, nodeMatcher, noMatch, type SelectableNode, type SelectionContext } from './selector-methods.js';
 
 export type { SelectableNode, SelectionContext } from './selector-methods.js';
 
@@ -104,7 +104,9 @@ class Evaluator {
     const matched = this.nodes.filter(match).map((n) => n.name);
     // Said once, though the term is evaluated both as selecting and as excluding.
     const said = this.terms.has(c) || this.excludingTerms.has(c);
-    if (matched.length === 0 && emptyIsAnswer(c)) {
+    if (matched.length === 0 && namesFreeTest(c, this.context)) {
+      // A test that names no node: it selects (or leaves out) none, and the command's tests say whether it runs.
+    } else if (matched.length === 0 && emptyIsAnswer(c)) {
       if (!said) this.empty.push(c);
     } else if (matched.length === 0 && !said) {
       // An exclusion by a tag only tests have would build their nodes without them.

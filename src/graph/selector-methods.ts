@@ -49,6 +49,30 @@ export interface SelectionContext {
   readonly states?: ReadonlyMap<string, ReadonlySet<NodeState>>;
   /** dbt's exposures: the nodes each depends on, by the exposure's name (what `+exposure:name` selects). */
   readonly exposures?: ReadonlyMap<string, { readonly nodes: readonly string[] }>;
+  /** dbt's singular tests that name no node: a term that names one selects no node, and is no mistake (see namesFreeTest). */
+  readonly freeTests?: readonly { readonly name: string; readonly file: string; readonly tags: readonly string[] }[];
+}
+
+/**
+ * Whether a term (without operators) names one of dbt's singular tests that name no node, by
+ * its name, its file's path, a tag of its or its type: it selects no node, and `pipe test` runs
+ * the test (see commands/test-selection.ts).
+ */
+export function namesFreeTest(c: Criterion, context: SelectionContext): boolean {
+  if (!context.freeTests || context.freeTests.length === 0 || c.parents || c.children || c.childrensParents) return false;
+  const match = (pick: (t: { readonly name: string; readonly file: string; readonly tags: readonly string[] }) => boolean) => context.freeTests!.some(pick);
+  switch (c.method) {
+    case 'fqn':
+      return !c.value.includes('.') && match((t) => nameGlob(c.value)(t.name));
+    case 'path':
+      return match((t) => fileMatcher(c.value)(t.file));
+    case 'tag':
+      return match((t) => t.tags.some(nameGlob(c.value)));
+    case 'test_type':
+      return c.value === 'singular' || c.value === 'data';
+    default:
+      return false;
+  }
 }
 
 /** The task outcome each `result:` value selects by. */

@@ -73,6 +73,8 @@ export interface PlanContext {
    * the statements that build them, but where making those finds a problem (see modelTask).
    */
   readonly shownOnly?: boolean;
+  /** Which of dbt's singular tests that name no node the command runs (see freeTestTasks); absent, none. */
+  readonly freeTests?: (check: Check) => boolean;
 }
 
 export interface Plan {
@@ -475,6 +477,7 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
     const blocked = node.kind === 'model' ? pastBlocks(node, ctx, interval) : undefined;
     tasks.push(blocked ? { ...task, blocked } : task);
   }
+  tasks.push(...freeTestTasks(ctx, interval, tasks, diagnostics));
   return { tasks, diagnostics };
 }
 
@@ -661,6 +664,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const tasks: Task[] = [...resets, ...singles.filter(first)];
   for (const interval of processing) tasks.push(...(byDate.get(sorted.indexOf(interval)) ?? []));
   tasks.push(...swaps, ...singles.filter((t) => !first(t)));
+  tasks.push(...freeTestTasks(ctx, sorted[sorted.length - 1], tasks, diagnostics));
   return { tasks, diagnostics };
 }
 
@@ -890,7 +894,8 @@ function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval,
 function failuresWrite(ctx: PlanContext, node: string, c: Check, interval: Interval): FailuresWrite | Diagnostic {
   const { as, schema, name, relation } = c.storeFailures!;
   if (as === 'table') return { as, schema, name, relation };
-  const published = ctx.analysis.nodes.get(node)?.relation;
+  // A test that names no node (see freeTestTasks) reads the relations it names alone.
+  const published = ctx.analysis.nodes.get(node)?.relation ?? (ctx.analysis.freeTests.includes(c) ? '' : undefined);
   if (published === undefined) throw new Error(`internal error: a test of ${node}, which is not a node`);
   const sql = ctx.analysis.renderer.checkSql(node, { ...c, atRun: undefined }, interval, published);
   return typeof sql === 'string' ? { as, schema, name, relation, sql } : sql;
@@ -1131,6 +1136,43 @@ function sourceTestTask(
   };
 }
 
+/**
+ * dbt's singular tests that name no model, seed or source (`select … from {{ target.schema
+ * }}.orders`), as `ctx.freeTests` chooses them: each is a test task of its own, run once the
+ * run's other tasks have finished, whatever their outcome, on the tables as they are then (dbt
+ * runs such a test on its own too). A failing one fails the run; it keeps nothing from being
+ * published, and `pipe retry` runs it again.
+ */
+function freeTestTasks(ctx: PlanContext, interval: Interval, others: readonly Task[], diagnostics: Diagnostic[]): Task[] {
+  const chosen = ctx.freeTests ? ctx.analysis.freeTests.filter(ctx.freeTests) : [];
+  if (chosen.length === 0) return [];
+  const ds = intervalLabel(interval);
+  const after = others.map((t) => t.id);
+  return chosen.flatMap((c): Task[] => {
+    const step = checkStep(ctx, c.name, c, interval, '');
+    if ('code' in step) {
+      diagnostics.push(step);
+      return [];
+    }
+    return [
+      {
+        id: `${c.name}@${ds}`,
+        node: c.name,
+        kind: 'test',
+        file: c.location.file,
+        relation: c.name,
+        schema: c.dbt?.schema ?? ctx.analysis.settings.targetSchema ?? 'main',
+        ds,
+        interval,
+        upstream: [],
+        ...(after.length > 0 ? { after } : {}),
+        steps: [step, { kind: 'publish', statements: [] }],
+        lockKey: `test ${c.name}`,
+      },
+    ];
+  });
+}
+
 /** Which of the selected nodes' tests `pipe test` runs (see commands/test-selection.ts); absent, all. */
 export interface TestFilter {
   /** Whether any data test runs: dbt's tests and pipe's checks. */
@@ -1203,5 +1245,7 @@ export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilt
       lockKey: node.relation,
     });
   }
+  const chosen = filter ? (c: Check) => filter.data && filter.dataTest(c.name, c) : ctx.freeTests;
+  tasks.push(...freeTestTasks({ ...ctx, freeTests: chosen }, interval, tasks, diagnostics));
   return { tasks, diagnostics };
 }

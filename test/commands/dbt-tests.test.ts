@@ -498,6 +498,65 @@ const relations = (dir: string) =>
      union all select schema_name, view_name, 'view' from duckdb_views() where schema_name like '%audit%' order by all`,
   );
 
+describe("dbt's singular tests that name no node", () => {
+  const FREE = {
+    'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n',
+    'models/orders.sql': "select * from (values (1), ({{ var('second', 2) }})) v(id)",
+    'models/other.sql': 'select 1 as x',
+    // Reads orders by the table's name, as Fivetran's validation tests read what they compare.
+    'tests/orders_unique_by_name.sql': 'select id from {{ target.schema }}.orders group by id having count(*) > 1',
+    'models/constant.sql': "{{ config(materialized='ephemeral') }}\nselect null as id",
+    'models/schema.yml': 'version: 2\nmodels:\n  - name: constant\n    columns:\n      - name: id\n        data_tests: [{not_null: {config: {severity: warn}}}]\n',
+  };
+  const taskOrder = (r: PipeResult) => eventsOfType(r.events, 'task-started').map((e) => (e.task as { id: string }).id);
+
+  it('run on their own after every other task of a run of the whole project, and in pipe test; a failing one fails the run, and pipe retry runs it again', async () => {
+    const dir = tempProject(FREE);
+    const ok = await runIn(dir, { date: '2024-01-02' });
+    expect(ok.code, explain(ok)).toBe(0);
+    expect(taskOrder(ok).slice(-2).sort()).toEqual(['not_null_constant_id@2024-01-02', 'orders_unique_by_name@2024-01-02']);
+    expect(passed(ok.events)).toEqual(['orders_unique_by_name']);
+    expect(failures(ok.events).map((f) => [f.check, f.severity])).toEqual([['not_null_constant_id', 'warn']]);
+    expect(eventsOfType(ok.events, 'diagnostic')).toEqual([]);
+
+    // A selection of models runs no such test, as dbt build --select does not.
+    const some = await runIn(dir, { date: '2024-01-02', select: ['orders'], vars: { second: 1 } });
+    expect(some.code, explain(some)).toBe(0);
+    expect(taskOrder(some)).toEqual(['orders@2024-01-02']);
+
+    // On what the tables hold: the test fails pipe test, as dbt test, and a run of everything.
+    const tested = await testIn(dir, { date: '2024-01-02' });
+    expect(tested.code).toBe(1);
+    expect(failures(tested.events).map((f) => [f.check, f.failingRows]).sort()).toEqual([['not_null_constant_id', 1], ['orders_unique_by_name', 1]]);
+    const failed = await runIn(dir, { date: '2024-01-02', vars: { second: 1 } });
+    expect(failed.code).toBe(1);
+    expect(eventsOfType(failed.events, 'task-failed').map((e) => (e.task as { id: string }).id)).toEqual(['orders_unique_by_name@2024-01-02']);
+    // Fixed (the table rebuilt with other rows), pipe retry runs what failed: the test alone.
+    await runIn(dir, { date: '2024-01-02', select: ['orders'] });
+    const retried = await retryIn(dir);
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(taskOrder(retried)).toEqual(['orders_unique_by_name@2024-01-02']);
+  });
+
+  it('pipe test selects one by its name, its path or its type, and a model selects none', async () => {
+    const dir = tempProject(FREE);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const only = async (...select: string[]) => {
+      const r = await testIn(dir, { date: '2024-01-02', select });
+      expect(r.code, explain(r)).toBe(0);
+      return taskOrder(r);
+    };
+    expect(await only('orders_unique_by_name')).toEqual(['orders_unique_by_name@2024-01-02']);
+    expect(await only('path:tests')).toEqual(['orders_unique_by_name@2024-01-02']);
+    expect((await only('test_type:singular')).sort()).toEqual(['orders_unique_by_name@2024-01-02']);
+    expect(await only('orders')).toEqual([]);
+    // Left out by --exclude, as dbt leaves it out.
+    const excluded = await runIn(dir, { date: '2024-01-02', exclude: ['orders_unique_by_name'] });
+    expect(excluded.code, explain(excluded)).toBe(0);
+    expect(taskOrder(excluded).filter((id) => id.startsWith('orders_unique'))).toEqual([]);
+  });
+});
+
 describe('dbt store_failures', () => {
   it('pipe test selects tests by their own tags, as dbt test does; excluding such a tag is refused', async () => {
     const dir = tempProject({

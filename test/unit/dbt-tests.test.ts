@@ -502,12 +502,11 @@ models:
     expect((a.nodes.get(first) as ModelNode).upstream).toEqual([]);
   });
 
-  it('that read no model are left out with a warning naming the file, the project built', () => {
+  it('that read no model run with no node but on their own, and are nodes of the graph', () => {
     const a = run({ 'models/orders.sql': ORDERS, 'tests/lonely.sql': 'select 1 as x where false' });
     expect(problems(a)).toEqual([]);
-    expect(a.diagnostics.map((d) => [d.severity, d.code, d.message, d.location?.file])).toEqual([
-      ['warning', 'untethered-test', 'singular test tests/lonely.sql is not run: it names no model, seed or source with ref() or source() (a table named in its SQL is not one), and pipe runs each test with the build of what it names', 'tests/lonely.sql'],
-    ]);
+    expect(a.diagnostics).toEqual([]);
+    expect(a.freeTests.map((c) => [c.name, c.location.file])).toEqual([['lonely', 'tests/lonely.sql']]);
     // Run with no node, but a node of dbt's graph, as packages that list the tests find it.
     expect(checksOf(a, 'orders')).toEqual([]);
     expect(a.renderer.resultNode('test.shop.lonely')).toMatchObject({ name: 'lonely', resource_type: 'test', path: 'lonely.sql', depends_on: { nodes: [] } });
@@ -541,9 +540,8 @@ models:
     expect(check(a, 'orders', 'known_customers').sql).toContain(`from ${refToken('crm.customers')}`);
     expect(a.sourceChecks.get('crm.customers')?.map((c) => c.name)).toEqual(['unique_stg_customers_customer_id', 'raw_only']);
     expect(problems(a)).toEqual([]);
-    expect(a.diagnostics.filter((d) => d.code === 'untethered-test').map((d) => [d.severity, d.message, d.location?.line])).toEqual([
-      ['warning', 'test not_null_constant_id is not run: it names no model, seed or source with ref() or source() (only ephemeral models that name none, and none reads), and pipe runs each test with the build of what it names', 10],
-    ]);
+    // A test of an ephemeral model that reads no node, and that nothing reads, runs on its own.
+    expect(a.freeTests.map((c) => [c.name, c.location.line])).toEqual([['not_null_constant_id', 10]]);
   });
 
   it("of an ephemeral model run with each model that reads it, not with one of its inputs, whose rows may be right", () => {

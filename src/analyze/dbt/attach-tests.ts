@@ -38,7 +38,7 @@ export interface AttachedTests {
   readonly nodes: Map<string, NodeTests>;
   /** The tests that run with a source table's own (they read no built node), by `source.table`. */
   readonly sources: Map<string, Check[]>;
-  /** The singular tests that name no node: run with none, but nodes of dbt's graph (see DbtTest.unrun). */
+  /** The tests that name no built node: no node's build runs them; each runs on its own (plan.ts freeTestTasks), and is a node of dbt's graph (see DbtTest.unrun). */
   readonly unrun: Check[];
 }
 
@@ -91,11 +91,8 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
       continue;
     }
     if (candidates.length === 0) {
-      diagnostics.push(
-        warning('untethered-test', `test ${test.check.name} is not run: it names no model, seed or source with ref() or source() (only ephemeral models that name none, and none reads), and pipe runs each test with the build of what it names`, test.check.location, {
-          hint: 'test a model or seed that is built from what it reads',
-        }),
-      );
+      // It reads only ephemeral models that read no node, and none is read: it runs on its own, as one that names no node.
+      unrun.push({ ...test.check, refs: test.reads.map((model) => ({ model })), columns: [] });
       continue;
     }
     const byPlace = [...candidates].sort((a, b) => (position.get(b) ?? -1) - (position.get(a) ?? -1));

@@ -42,7 +42,7 @@ export interface DbtTest {
   readonly reads: readonly string[];
   /** The node it tests: a model's, seed's or source table's name (a singular test: the file's). */
   readonly on: DbtTestSpec['on'] | { readonly kind: 'file'; readonly name: string };
-  /** A singular test that names no node: not run (said where it is read), but a node of dbt's graph. */
+  /** A singular test that names no node: run by no node's build but on its own (plan.ts freeTestTasks), and a node of dbt's graph. */
   readonly unrun?: true;
 }
 

@@ -118,16 +118,8 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
     }
   }
   if (!ok) return undefined;
-  // One that reads sources only runs with their tests (attach-tests.ts).
-  if (reads.length === 0) {
-    // dbt runs it on its own; pipe runs a test with the build of what it reads, and there is
-    // none: it is left out, said, rather than the whole project refused (dbt's graph lists it).
-    diagnostics.push(
-      warning('untethered-test', `singular test ${file.file} is not run: it names no model, seed or source with ref() or source() (a table named in its SQL is not one), and pipe runs each test with the build of what it names`, at, {
-        hint: "read the data it checks with ref('model') or source('src', 'table'), e.g. select * from {{ ref('orders') }} where amount < 0, not by the table's name",
-      }),
-    );
-  }
+  // One that reads sources only runs with their tests (attach-tests.ts); one that reads no node
+  // runs on its own, after the other tasks (plan.ts freeTestTasks), as dbt runs it.
   return {
     ...(reads.length === 0 ? { unrun: true as const } : {}),
     on: { kind: 'file', name: file.name },
