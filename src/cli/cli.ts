@@ -630,7 +630,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .addOption(new Option('--format <format>', 'output format').choices(DAG_FORMATS as string[]).default('text'))
       .option('--pipeline <name>', "show a pipeline's selection"),
   ).action(async (o: Common & { format: DagFormat; pipeline?: string }) => {
-    const logger = makeLogger(o);
+    const logger = makeLogger(o, true);
     try {
       const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
       logger.result(renderDag(nodes, o.json ? 'json' : o.format));
@@ -697,7 +697,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--var <name=value>', 'template variable for var() with --inline; repeatable', collectVar)
     .addOption(varsOption("template variables for --inline as a YAML mapping ('{name: value}')"))
     .action(async (model: string, o: Common & { limit?: number; where?: string; date?: string; inline?: boolean }) => {
-      const logger = makeLogger(o);
+      const logger = makeLogger(o, true);
       try {
         const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
         await loadDisplayWidth();

@@ -13,9 +13,13 @@ export interface OutputOptions {
   readonly project?: string;
 }
 
-/** `--json` → NDJSON; a terminal → live coloured output; anything else → one plain line per event. */
-export function makeLogger(options: OutputOptions): Logger {
-  if (options.json) return new JsonLogger(stdout);
+/**
+ * `--json` → NDJSON; a terminal → live coloured output; anything else → one plain line per event.
+ * `document`: the command's `--json` result is one JSON document (`pipe show`'s array), which
+ * stdout holds alone: its events (a warning) are JSON lines on stderr.
+ */
+export function makeLogger(options: OutputOptions, document = false): Logger {
+  if (options.json) return new JsonLogger(stdout, document ? stderr : stdout);
   const read = sourceReader(options.project);
   const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   // The live status line is cut to the terminal's width; it is first drawn once a task has started.

@@ -210,6 +210,9 @@ async function inlineQuery(options: ShowOptions, node: PipeNode, runCommand: (ar
 async function composed(session: WarehouseSession, query: string, where: string | undefined, limit: number): Promise<string> {
   const inner = `SELECT * FROM (\n${query}\n) AS pipe_show`;
   if (!(await oneStatement(session, inner))) {
+    // A query that does not parse is said in the parser's words; one that does is not a query.
+    const unparsed = await parseError(session, query);
+    if (unparsed !== undefined) throw new DiagnosticError([error('syntax-error', `the SQL to show does not parse: ${unparsed}`)]);
     throw new DiagnosticError([error('not-a-query', 'the SQL to show is not one query: pipe show runs only queries')]);
   }
   if (where === undefined) return `${inner}\nLIMIT ${limit + 1}`;
@@ -235,6 +238,18 @@ async function onlyFilters(session: WarehouseSession, where: string): Promise<bo
   };
   const given = await shape(where);
   return given !== undefined && given === (await shape('true'));
+}
+
+/** What DuckDB's parser says of the text, when it cannot read it (parsing only: nothing runs). */
+async function parseError(session: WarehouseSession, sql: string): Promise<string | undefined> {
+  try {
+    await session.statementCount(`${sql};`);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof WarehouseError)) throw e;
+    const line = session.dialect.errorLine(e.message)?.line;
+    return `${session.dialect.headline(e.message)}${line === undefined ? '' : ` (its line ${line})`}`;
+  }
 }
 
 /** Whether DuckDB's parser reads the text as one statement (parsing only: nothing runs). */

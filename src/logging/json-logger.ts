@@ -10,12 +10,16 @@ export class JsonLogger implements Logger {
   /** Results are finished text, masked as text. */
   private readonly results: Output;
 
-  constructor(private readonly out: Output) {
+  constructor(
+    out: Output,
+    /** Where events go: with the results, unless those are one JSON document (see makeLogger). */
+    private readonly events: Output = out,
+  ) {
     this.results = masked(out);
   }
 
   handle(event: PipeEvent): void {
-    this.out.write(`${unobeyed(JSON.stringify(secrets.maskDeep({ ...event, time: new Date().toISOString() })))}\n`);
+    this.events.write(`${unobeyed(JSON.stringify(secrets.maskDeep({ ...event, time: new Date().toISOString() })))}\n`);
   }
 
   /** Every result of a JSON run is JSON: `exact` changes nothing, its values come back whole from the escapes. */

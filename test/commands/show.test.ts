@@ -5,6 +5,7 @@ import { columnWidths } from '../../src/cli/format-rows.js';
 import { displayWidth } from '../../src/logging/width.js';
 import { execOn, holdWarehouse, removeTempDirs, warehouseOf } from '../e2e/helpers.js';
 import { compileIn, runIn, showIn } from '../support/in-process.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(() => {
@@ -120,9 +121,25 @@ describe('pipe show', () => {
     const unbound = await showIn(dir, { model: "select nope from {{ ref('people') }}", inline: true });
     expect(unbound.code).toBe(2);
     expect(unbound.stderr).toMatch(/^error: cannot show the inline query: Referenced column "nope" not found/);
+    // One that does not parse is said in the parser's words, at its line; two statements are no query.
+    const typo = await showIn(dir, { model: "select name from {{ ref('people') }}\nwhere id = = 1", inline: true });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.trim()).toBe('error: the SQL to show does not parse: syntax error at or near "=" (its line 2)');
+    expect((await showIn(dir, { model: 'select 1; select 2', inline: true })).stderr.trim()).toBe('error: the SQL to show is not one query: pipe show runs only queries');
     // A query without --inline is a name, as before.
     const named = await showIn(dir, { model: 'select 1' });
     expect(named.stderr).toContain("no model, seed or source named 'select 1'");
+  });
+
+  it('--json prints one JSON array on stdout, a warning of the project going to stderr', async () => {
+    const warned = tempProject({ 'models/one.sql': 'select 1 as x', 'models/empty.sql': '' });
+    expect((await runIn(warned, { date: '2024-01-02' })).code).toBe(0);
+    for (const args of [['show', 'one', '--json'], ['dag', '--json']]) {
+      const r = await cliIn([...args, '--project', warned]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(() => JSON.parse(r.stdout), r.stdout).not.toThrow();
+      expect(r.stderr.trim().split('\n').map((l) => JSON.parse(l).diagnostic?.code)).toEqual(['empty-model-file']);
+    }
   });
 
   it('refuses a --where that would add a statement, and one DuckDB cannot bind, with a clear error', async () => {
