@@ -8,7 +8,7 @@ import { diskFs, type ProjectFs } from '../project/project-fs.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { notAFilePath, warehouseFilePath } from '../warehouse/warehouse-file.js';
 import { ParsedYamlCache, yamlCacheDir } from '../project/yaml-cache.js';
-import { DBT_PROJECT_FILE } from '../project/layout.js';
+import { DBT_PROJECT_FILE, type ProjectLayout } from '../project/layout.js';
 import type { ProjectOptions } from './context.js';
 import { LAKE_PREFIX, lakeFromDb, lakeLocation } from '../analyze/lake-config.js';
 import { TemplateCodeCache, templateCacheDir } from '../analyze/template-code-cache.js';
@@ -86,7 +86,23 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   }
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
   else warehousePath = warehouseFilePath(root, validated.settings.warehouse);
+  const folder = projectFolderAt(root, files.layout, warehousePath);
+  if (folder !== undefined) {
+    const given = options.db !== undefined ? `--db ${options.db}` : `the warehouse ${validated.settings.warehouse}`;
+    const own = options.db === undefined && files.projectFile?.data.warehouse !== undefined ? files.projectFile : undefined;
+    throw new DiagnosticError([
+      error('bad-option', `${given} is the project's ${folder} folder: the DuckDB file would take the folder's place`, own && { file: own.file, line: own.keyLine('warehouse') }, {
+        hint: 'name a file of its own, e.g. warehouse.duckdb',
+      }),
+    ]);
+  }
   return { ...validated, root, files, warehousePath };
+}
+
+/** Which folder of the project (`seeds`, `pipelines`…) `path` is, if it is one. */
+function projectFolderAt(root: string, layout: ProjectLayout, path: string): string | undefined {
+  const folders = [...Object.values(layout).flatMap((dirs: readonly string[] | undefined) => dirs ?? []), 'pipelines', '.pipe'];
+  return folders.find((dir) => resolve(root, dir) === path);
 }
 
 /**

@@ -45,6 +45,11 @@ function walk(root: string, dir: string, recursive: boolean, out: string[], walk
     entries = readdirSync(dir, { recursive, withFileTypes: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      throw new DiagnosticError([
+        error('unreadable-file', `${dir} is a file, where pipe reads a folder of the project`, undefined, { hint: 'move the file aside (a warehouse file given that name?), or name another folder in dbt_project.yml' }),
+      ]);
+    }
     // A folder of the project pipe may not list (EACCES): named, as a file it cannot read is.
     throw new DiagnosticError([error('unreadable-file', `cannot read the folder ${dir}: ${(e as Error).message}`, undefined, { hint: 'give pipe read access to it, or move it out of the project' })]);
   }

@@ -238,6 +238,23 @@ describe('pipe.yaml and --db win where they say something', () => {
     expect(() => openProject({ project: own, db: 'newdir/' })).toThrow(/--db newdir\/ ends with a folder separator: it names a folder/);
   });
 
+  it("refuses a warehouse path that is one of the project's folders, which the DuckDB file would take the place of; a file there is said as one", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\nwarehouse: seeds\n', 'models/a.sql': 'select 1 as x' });
+    const refused = (options: { db?: string }) => {
+      try {
+        openProject({ project: dir, ...options });
+      } catch (e) {
+        return (e as { diagnostics: Diagnostic[] }).diagnostics.map((d) => [d.message, d.location?.file, d.location?.line]);
+      }
+      return [];
+    };
+    expect(refused({})).toEqual([["the warehouse seeds is the project's seeds folder: the DuckDB file would take the folder's place", 'pipe.yaml', 2]]);
+    expect(refused({ db: join(dir, 'pipelines') })).toEqual([[`--db ${join(dir, 'pipelines')} is the project's pipelines folder: the DuckDB file would take the folder's place`, undefined, undefined]]);
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\n', seeds: '' });
+    expect(() => loadProject(dir)).toThrow(`${join(dir, 'seeds')} is a file, where pipe reads a folder of the project`);
+  });
+
   it("pipe.yaml's settings: set after the target's, so they win; one DuckDB does not know is refused at its pipe.yaml line", async () => {
     const dir = dbtProject({
       'profiles.yml': profiles(`${DEV}      settings:\n        default_null_order: nulls_first\n        threads: 2\n`),
