@@ -303,7 +303,8 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
     case 'path':
       return {
         message: hasWildcard(v) ? `no model file matches '${v}'` : `no model file under '${v}'`,
-        candidates: distinct(nodes.flatMap((n) => [n.file, ...folders(n.file)])),
+        // A package's files outside the project (installed as a link to a folder above it) are no path a selector may name.
+        candidates: distinct(nodes.flatMap((n) => [n.file, ...folders(n.file)])).filter((p) => !p.startsWith('../')),
       };
     case 'file':
       return { message: `no model or seed file named '${v}'`, candidates: distinct(nodes.map((n) => n.file.slice(n.file.lastIndexOf('/') + 1))) };

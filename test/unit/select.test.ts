@@ -295,6 +295,13 @@ describe('terms that match nothing', () => {
     expect(r.selected.size).toBe(0);
   });
 
+  it("suggest no path outside the project, which a selector may not name (a package linked from a folder above it)", () => {
+    const linked = [...nodes, { ...model('models/staging/stg_pkg.sql', { materialized: 'view' }), name: 'stg_pkg', file: '../models/staging/stg_pkg.sql' }];
+    const r = select(makeGraph(new Map([...Object.entries(upstream), ['stg_pkg', []]])), linked, parseCliSelection(['path:models/stagin']).spec, undefined);
+    expect(r.problems[0].candidates).toContain('models/staging');
+    expect(r.problems[0].candidates.filter((c) => c.startsWith('../'))).toEqual([]);
+  });
+
   it('are reported once, however often a selection uses them', () => {
     const t = term('tag:nope');
     const r = select(g, nodes, { kind: 'union', parts: [t, { kind: 'intersection', parts: [t, term('dim')] }] }, t);
