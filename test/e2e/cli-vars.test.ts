@@ -22,6 +22,11 @@ describe('vars on the command line', () => {
     const r = await cliIn(['compile', 'var_types', '--date', '2024-01-02', ...args, '--project', dir]);
     expect(r.code, explain(r)).toBe(0);
     expect(r.stdout).toContain("select '007' as code, '0x1F' as mask, 42 as n,\n  'off' as flag, 2 as regions");
+    // Nothing after the = is the empty text; null is none.
+    writeProjectFiles(dir, { 'models/marts/var_empty.sql': "select '{{ var('a') }}' as a, {{ 'true' if var('b') is none else 'false' }} as b_is_none\n" });
+    const empty = await cliIn(['compile', 'var_empty', '--date', '2024-01-02', ...args, '--var', 'a=', '--var', 'b=null', '--project', dir]);
+    expect(empty.code, explain(empty)).toBe(0);
+    expect(empty.stdout).toContain("select '' as a, true as b_is_none");
   });
 
   it("a value YAML reads as a mapping keyed by a mapping ('{{ 7*7 }}') is told in pipe's words alone, with no warning of Node's", async () => {
