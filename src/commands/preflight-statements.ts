@@ -104,7 +104,10 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
     const located = t.origin && problem.line !== undefined ? locateSqlError(problem.line, t.sql, t.origin)?.location : undefined;
     // Only a query: check is a template: Jinja elsewhere in a check reaches the parser as it is.
     const jinja = t.of === 'check' && /\{\{|\{%/.test(t.sql);
-    diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}`, located ?? t.at, jinja ? { hint: 'a check other than query: is SQL, not a template: write the value, or make it a query: check, which renders Jinja' } : undefined));
+    // No line of the file rendered it (a macro's output): the rendered line is said, as dbt shows it.
+    const rendered = !located && problem.line !== undefined ? t.sql.split('\n')[problem.line - 1]?.trim() : undefined;
+    const shown = rendered ? ` (rendered line ${problem.line}: ${rendered.length > 120 ? `${rendered.slice(0, 117)}…` : rendered})` : '';
+    diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}${shown}`, located ?? t.at, jinja ? { hint: 'a check other than query: is SQL, not a template: write the value, or make it a query: check, which renders Jinja' } : undefined));
   }
   return diagnostics;
 }

@@ -128,7 +128,14 @@ function placeOfLine(k: number, sqlLines: readonly string[], origin: SqlOrigin):
  * file has exactly one line with an expression, and so it is that one.
  */
 function expansionAt(k: number, sqlLines: readonly string[], sourceLines: readonly string[]): number | undefined {
-  const patterns = sourceLines.map((l) => ({ exact: l.trim(), re: wildcard(l) }));
+  // Lines written as rendered first: a pattern's expressions match any text (`select * from
+  // {{ ref('a') }}` matches a macro's `select * from (select 1) as t`), so one may take a line
+  // of the expansion itself for the file's.
+  return expansionBetween(k, sqlLines, sourceLines, false) ?? expansionBetween(k, sqlLines, sourceLines, true);
+}
+
+function expansionBetween(k: number, sqlLines: readonly string[], sourceLines: readonly string[], patterned: boolean): number | undefined {
+  const patterns = sourceLines.map((l) => ({ exact: l.trim(), re: patterned ? wildcard(l) : undefined }));
   const fileLinesOf = (rendered: string) =>
     rendered.trim() === '' ? [] : patterns.flatMap((p, i) => (p.exact === rendered.trim() || p.re?.test(rendered.trim()) ? [i + 1] : []));
   let above = 0;

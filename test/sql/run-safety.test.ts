@@ -80,6 +80,9 @@ describe('one statement per model', () => {
       'models/checked.sql': 'select 1 as id\n',
       'models/checked.yaml': 'checks:\n  query:\n    - select * from {{ this }} where\n',
       'models/escaped.sql': "select\n  1 as id,\n  U&'d\\0061t' as word\n",
+      // A macro's output that no line of the file can be told to have rendered: said with the rendered line.
+      'macros/bad.sql': '{% macro bad() %}\nselect * from (select 1 as v) as t\nleft join (select 1 as w) as my-col_option on true\n{% endmacro %}\n{% macro cols() %}\n    id,\n{% endmacro %}\n',
+      'models/macro_out.sql': "select *\nfrom {{ ref('ok') }},\n    (select {{ cols() }} 1 as a) as f,\n    ({{ bad() }}) as j\n",
     });
     const vars = { label: "'x'", who: "it's" };
     for (const dryRun of [true, false, false]) {
@@ -89,8 +92,10 @@ describe('one statement per model', () => {
         ['sql-syntax', 'models/broken.sql', 5],
         ['sql-syntax', 'models/checked.yaml', 2],
         ['sql-syntax', 'models/escaped.sql', 3],
+        ['sql-syntax', 'models/macro_out.sql', undefined],
         ['sql-syntax', 'models/quoted.sql', 1],
       ]);
+      expect(ds.map((d) => d.message)).toContainEqual(expect.stringMatching(/^macro_out: syntax error at or near "-" \(rendered line \d+: left join \(select 1 as w\) as my-col_option on true\)$/));
       expect(ds.map((d) => d.message)).toContain('broken: syntax error at or near "="');
       expect(ds.map((d) => d.message)).toContain("escaped: DuckDB does not read U&'…' strings (Unicode escapes): write the characters themselves, or build them with chr()");
       expect(ds.map((d) => d.message)).toContain('checked: check query(select * from {{ this }} where): syntax error at end of input');

@@ -149,6 +149,31 @@ describe('locateSqlError with real DuckDB errors', () => {
     }
   });
 
+  it("finds the line that calls a macro whose output's lines another line's expressions could match (select * from {{ ref() }})", async () => {
+    const macros = [
+      '{% macro fill() %}\n    cast(null as int) as\n    id\n{% endmacro %}',
+      "{% macro bad() %}\nselect * from (select 1 as v) as t\nleft join (select 1 as w) as my-col_option on true\n{% endmacro %}",
+    ].join('\n');
+    const model = [
+      'with base as (',
+      '    select * from (select 1 as id) b',
+      '), f as (',
+      '    select',
+      '        {{',
+      '            fill()',
+      '        }}',
+      '    from base',
+      '), joined as (',
+      '    {{ bad() }}',
+      ')',
+      'select * from joined',
+    ].join('\n');
+    const t = tasks({ 'macros/m.sql': macros, 'models/m.sql': model.replace('select * from (select 1 as id) b', "select * from {{ 'b' }}") });
+    const { message, place } = await locate(t.get('m')!);
+    expect(message).toMatch(/syntax error/);
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 10 });
+  });
+
   it('finds the line of a one-line if/else whose taken branch failed', async () => {
     const t = tasks(source("select\n  id,\n  {% if ds == '2024-01-02' %}nosuch as broken{% else %}id as broken{% endif %}\nfrom (select 1 as id) s"));
     const { place } = await locate(t.get('m')!);
