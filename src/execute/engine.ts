@@ -9,6 +9,7 @@ import type { Task } from '../plan/task.js';
 import { taskMaterialization } from '../plan/materializations.js';
 import { nodeOfTaskId } from '../plan/plan.js';
 import { ProjectRuleError } from './task-errors.js';
+import { BuildNews } from './build-news.js';
 import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, stoppedDatabase, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { diskFull } from '../util/disk-full.js';
@@ -176,6 +177,8 @@ export class Engine {
   private readonly stateWrites = new KeyedMutex();
   private prepared = false;
   private readonly pool: SessionPool;
+  /** What each run of this engine publishes, told to the others (see BuildNews). */
+  readonly builds = new BuildNews();
   /** Per relation, the newest interval a run of this engine published to it. */
   private readonly newest = new Map<string, Publication>();
   /**

@@ -9,6 +9,7 @@ import { readAll, untrackedReads, type QueryToRead } from '../state/query-reads.
 import type { QueryReadsCache } from '../state/query-reads-cache.js';
 import { SourceFingerprints } from '../state/source-fingerprint.js';
 import type { InputRef } from '../state/tracking.js';
+import type { BuildNews } from './build-news.js';
 
 /**
  * Currency during a run: the builds on record when it starts, kept up to date in memory as
@@ -33,12 +34,16 @@ export class RunCurrency {
   /** The models whose reset a foreseen run has applied (see foresaw). */
   private readonly resetsForeseen = new Set<string>();
 
+  /** Stops hearing of the other runs' publications (see open). */
+  private unlisten: () => void = () => undefined;
+
   constructor(
     private readonly runId: string,
     private readonly builds: LatestBuilds,
     private readonly seedHashes: Map<string, string>,
     /** The models whose tables the run builds from nothing, and when it started: see open. */
     private readonly resets?: { readonly nodes: ReadonlySet<string>; readonly at: number },
+    private readonly news?: BuildNews,
   ) {}
 
   /**
@@ -48,14 +53,41 @@ export class RunCurrency {
    * stops before it (a failed date of a full refresh, Ctrl-C, kill -9) leaves the table as it
    * was, and its builds on record with it. Undefined when no task is tracked (a `pipe test`).
    */
-  static async open(session: WarehouseSession, runId: string, tasks: readonly Task[], kept?: QueryReadsCache): Promise<RunCurrency | undefined> {
+  static async open(session: WarehouseSession, runId: string, tasks: readonly Task[], kept?: QueryReadsCache, news?: BuildNews): Promise<RunCurrency | undefined> {
     if (!tasks.some((t) => t.tracking)) return undefined;
     const resets = new Set(tasks.filter((t) => t.tracking?.resets).map((t) => t.node));
     const at = Date.now();
-    const builds = await readLatestBuilds(session, nodesOf(tasks));
-    for (const node of resets) builds.reset(node);
-    await readAll(session, queriesOf(tasks), kept);
-    return new RunCurrency(runId, builds, await readSeedHashes(session), resets.size > 0 ? { nodes: resets, at } : undefined);
+    // Heard from now: what another run publishes while this one reads the records is in both.
+    const heard: [Task, BuildRecord | undefined, string][] = [];
+    const early = news?.listen(runId, (...told) => heard.push(told));
+    try {
+      const builds = await readLatestBuilds(session, nodesOf(tasks));
+      for (const node of resets) builds.reset(node);
+      await readAll(session, queriesOf(tasks), kept);
+      const currency = new RunCurrency(runId, builds, await readSeedHashes(session), resets.size > 0 ? { nodes: resets, at } : undefined, news);
+      for (const told of heard) currency.learn(...told);
+      if (news) currency.unlisten = news.listen(runId, (task, build, by) => currency.learn(task, build, by));
+      return currency;
+    } catch (e) {
+      early?.();
+      throw e;
+    }
+  }
+
+  /** The run has ended: it hears no more of the others'. */
+  close(): void {
+    this.unlisten();
+  }
+
+  /**
+   * Another run of the process published `task` (`by`): what reads it is judged with that
+   * build, and recorded as built from it, as a run started after it would read it.
+   */
+  learn(task: Task, build: BuildRecord | undefined, by: string): void {
+    this.views.clear();
+    if (build) this.builds.add(build);
+    const loaded = task.kind === 'seed' ? loadedSeedHash(task, by) : undefined;
+    if (loaded !== undefined) this.seedHashes.set(task.node, loaded);
   }
 
   /**
@@ -149,6 +181,11 @@ export class RunCurrency {
    * run (the staging table) sees its version already.
    */
   published(task: Task, build: BuildRecord | undefined): void {
+    this.remember(task, build);
+    this.news?.tell(this.runId, task, build);
+  }
+
+  private remember(task: Task, build: BuildRecord | undefined): void {
     this.views.clear();
     if (build) this.builds.add(build);
     if (build && task.tracking?.records === false) this.staged.set(task.node, [...(this.staged.get(task.node) ?? []), build]);
@@ -178,7 +215,7 @@ export class RunCurrency {
       this.resetsForeseen.add(task.node);
       this.builds.reset(task.node);
     }
-    this.published(task, this.build(task, judged, Date.now()));
+    this.remember(task, this.build(task, judged, Date.now()));
   }
 }
 
