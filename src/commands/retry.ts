@@ -8,6 +8,7 @@ import { testFilter } from './test-selection.js';
 import type { Task } from '../plan/task.js';
 import { intervalKinds, perInterval, supersededKinds, taskMaterialization } from '../plan/materializations.js';
 import type { Analysis } from '../analyze/analyze.js';
+import { isBuilt } from '../analyze/model-kinds.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
@@ -112,31 +113,47 @@ function rebuiltAnotherWay(tasks: readonly Task[], undone: ReadonlySet<string>):
  * as new as the later one; otherwise the task fails saying which build to make, never leaving
  * a table that misses rows as done.
  */
-function withSuperseded(tasks: readonly Task[], later: Later | undefined, written: ReadonlyMap<string, number> | undefined): Task[] {
-  const judged = new Map<string, Task>();
+function withSuperseded(tasks: readonly Task[], later: Later | undefined, written: ReadonlyMap<string, number> | undefined, analysis: Analysis): Task[] {
+  // The nodes whose tasks write in this retry, so far in its order (what a task reads comes first).
+  const writing = new Set<string>();
   return tasks.map((task) => {
-    const out = superseded(task, later, (id) => judged.get(id), written);
-    judged.set(task.id, out);
+    const out = superseded(task, later, (node) => writing.has(node) || ((written?.get(node) ?? -Infinity) > (laterOf(task, later)?.startedAt ?? Infinity)), builtInputs(analysis, task.node));
+    if (!out.noop) writing.add(task.node);
     return out;
   });
 }
 
-function superseded(task: Task, later: Later | undefined, planned: (id: string) => Task | undefined, written: ReadonlyMap<string, number> | undefined): Task {
+/** The later publication that would leave `task` as it is (see superseded). */
+function laterOf(task: Task, later: Later | undefined): LaterPublication | undefined {
   const spec = taskMaterialization(task.kind);
-  const by = spec?.laterRunSupersedes ? later?.byNode.get(task.node) : spec?.intervals.per === 'interval' ? later?.byTask.get(task.id) : undefined;
+  return spec?.laterRunSupersedes ? later?.byNode.get(task.node) : spec?.intervals.per === 'interval' ? later?.byTask.get(task.id) : undefined;
+}
+
+/** The built nodes `node` reads: its upstream, through ephemeral models (which publish nothing). */
+function builtInputs(analysis: Analysis, node: string): string[] {
+  const out = new Set<string>();
+  const walk = (name: string, seen: Set<string>) => {
+    for (const u of analysis.nodes.get(name)?.upstream ?? []) {
+      if (seen.has(u)) continue;
+      seen.add(u);
+      const n = analysis.nodes.get(u);
+      if (n?.kind === 'model' && !isBuilt(n.config.kind)) walk(u, seen);
+      else if (n && n.kind !== 'source') out.add(u);
+    }
+  };
+  walk(node, new Set());
+  return [...out];
+}
+
+function superseded(task: Task, later: Later | undefined, writtenSince: (node: string) => boolean, inputs: readonly string[]): Task {
+  const by = laterOf(task, later);
   if (!by) return task;
-  const missed = task.upstream.find((id) => {
-    // Its own earlier steps (a full refresh's reset, the date before) are no input of another node's.
-    if (nodeOfTaskId(id) === task.node) return false;
-    const upstream = planned(id);
-    if (upstream) return !upstream.noop;
-    const at = written?.get(nodeOfTaskId(id));
-    return at !== undefined && by.startedAt !== undefined && at > by.startedAt;
-  });
+  // Its own earlier steps (a full refresh's reset, the date before) are no input of another node's.
+  const missed = inputs.find((node) => node !== task.node && writtenSince(node));
   if (missed === undefined) return { ...task, noop: { reason: 'superseded', detail: supersededDetail(task, by, 'later') } };
   const asNew = task.interval !== undefined && by.intervalEnd !== undefined && task.interval.end >= by.intervalEnd;
   if (asNew || (task.sqlHash !== undefined && task.sqlHash === by.sqlHash)) return task;
-  return { ...task, steps: [{ kind: 'refuse', message: missesRows(task, by, nodeOfTaskId(missed)), location: { file: task.file } }] };
+  return { ...task, steps: [{ kind: 'refuse', message: missesRows(task, by, missed), location: { file: task.file } }] };
 }
 
 function missesRows(task: Task, by: LaterPublication, missed: string): string {
@@ -299,7 +316,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // round) has other tasks: its tasks as it is now stand for those the run left undone.
   const rebuilt = rebuiltAnotherWay(full.tasks, planned);
   const todo = rebuilt.size === 0 ? planned : new Set([...planned, ...[...rebuilt.values()].flat()]);
-  const tasks = withSuperseded(onlyRemaining(full.tasks, todo), later, written);
+  const tasks = withSuperseded(onlyRemaining(full.tasks, todo), later, written, prepared.analysis);
   const lost = refresh ? refreshLosesLater(tasks, refresh.swapped, later) : [];
   if (lost.length > 0) {
     letGoUnused(prepared);

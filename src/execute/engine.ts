@@ -182,10 +182,9 @@ export class Engine {
   /** Per relation, the newest interval a run of this engine published to it. */
   private readonly newest = new Map<string, Publication>();
   /**
-   * Per node kept in intervals, the moment a run of this engine last published one of them (a
-   * date, a batch): another run's table built before it misses it. A table or view an older
-   * run publishes after a newer run's is left as superseded, and a seed loaded by runs side by
-   * side is the same file.
+   * Per node, the moment a run of this engine last published to it (a date, a batch, a table):
+   * another run's table built before it from it misses it. Not seeds: runs side by side load
+   * the same file.
    */
   private readonly lastWrite = new Map<string, number>();
   private moments = 0;
@@ -338,8 +337,10 @@ export class Engine {
     try {
       const spec = taskMaterialization(task.kind);
       const replaces = spec?.laterRunSupersedes ? task.interval : undefined;
-      // A date or batch written into a table: what a newer build of a table reading it may have missed.
-      const writesInterval = spec?.intervals.per === 'interval';
+      // What a newer build of a table reading it may have missed: a date written into a table, or
+      // a table built again (one a newer build stood for, rebuilt here). Not a seed: runs side by
+      // side load the same file.
+      const writes = task.kind !== 'seed';
       const newer = replaces && this.newest.get(task.relation);
       // What this publish stands for: its own interval, or a newer one it builds again (below).
       let publishes = replaces && { ds: task.ds, interval: replaces };
@@ -352,7 +353,7 @@ export class Engine {
         publishes = { ds: newer.ds, interval: newer.interval };
       }
       const published = () => {
-        if (writesInterval) this.lastWrite.set(task.node, this.moment());
+        if (writes) this.lastWrite.set(task.node, this.moment());
         if (publishes) this.newest.set(task.relation, { runId, ...publishes, at: Date.now(), sqlHash: task.sqlHash, builtFrom });
       };
       if (batch) {

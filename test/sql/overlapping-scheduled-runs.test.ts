@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PipeEvent } from '../../src/events/events.js';
 import { schedule } from '../../src/schedule/scheduler.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+import { retry } from '../../src/commands/retry.js';
 
 afterAll(removeProjects);
 
@@ -50,6 +51,25 @@ describe('a scheduler catching up with max_active_runs: 3', () => {
   });
 });
 
+/**
+ * Holds every reader of `fifo` until `ready()` (polled, not spun), then gives each its `rows`,
+ * until `running` settles: the run reading it goes on only when the test says so.
+ */
+async function feedWhen(fifo: string, running: Promise<unknown>, ready: () => boolean, rows: string): Promise<void> {
+  let ended = false;
+  void running.finally(() => (ended = true));
+  while (!ended && !ready()) await sleep(20);
+  while (!ended) {
+    // Non-blocking: a FIFO nobody reads refuses the writer (ENXIO) instead of holding it.
+    const writer = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
+    if (writer) {
+      await writer.writeFile(rows);
+      await writer.close();
+    }
+    await sleep(20);
+  }
+}
+
 describe('a catch-up of a depends_on_past model with max_active_runs: 3', () => {
   it('runs each date once the run of the date before it has ended, not skipping it as never built', async () => {
     const dir = tempProject({ 'pipelines/nightly.yaml': 'schedule: "0 2 * * *"\ntimezone: UTC\ncatchup: true\nmax_catchup: 5\nmax_active_runs: 3\n', 'models/fct.sql': 'select 1' }, 'pipe-overlap-past-');
@@ -68,18 +88,7 @@ describe('a catch-up of a depends_on_past model with max_active_runs: 3', () => 
     const catchingUp = schedule({ project: dir, once: true, clock: at('2024-06-04T03:00:00Z'), emit: (e) => events.push(e), signal: new AbortController().signal });
     // Held until the later runs have planned (and, waiting, said so); then every reader of the FIFO is given its rows.
     const said = (label: string) => events.some((e) => e.type === 'notice' && e.message.startsWith(`nightly ${label}: waits for run`)) || events.some((e) => e.type === 'task-skipped' && e.task.ds === label);
-    let ended = false;
-    void catchingUp.finally(() => (ended = true));
-    while (!ended && (!said('2024-06-02') || !said('2024-06-03'))) await sleep(20);
-    while (!ended) {
-      // Non-blocking: a FIFO nobody reads refuses the writer (ENXIO) instead of holding it.
-      const writer = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
-      if (writer) {
-        await writer.writeFile('n\n1\n');
-        await writer.close();
-      }
-      await sleep(20);
-    }
+    await feedWhen(fifo, catchingUp, () => said('2024-06-02') && said('2024-06-03'), 'n\n1\n');
     expect(await catchingUp).toEqual({ runs: 3, failed: 0 });
     expect(events.filter((e) => e.type === 'task-skipped' || e.type === 'task-failed')).toEqual([]);
     const waits = events.flatMap((e) => (e.type === 'notice' && e.message.includes('waits for run') ? [e.message.replace(/\d{8}T\d{6}-[0-9a-f]{4}/g, 'R')] : []));
@@ -88,5 +97,36 @@ describe('a catch-up of a depends_on_past model with max_active_runs: 3', () => 
       'nightly 2024-06-03: waits for runs R (2024-06-01), R (2024-06-02) to end: fct depends on its past (depends_on_past)',
     ]);
     expect(await queryWarehouse(dir, "select strftime(d, '%m-%d') as d from fct order by d")).toEqual(['05-31', '06-01', '06-02', '06-03'].map((d) => ({ d })));
+  });
+});
+
+describe('pipe retry of a catch-up run whose table a newer run built before its slow date', () => {
+  it('fails the table again, saying why, rather than leave it as done without that date', async () => {
+    const dir = tempProject({ 'pipelines/nightly.yaml': 'schedule: "0 2 * * *"\ntimezone: UTC\ncatchup: true\nmax_catchup: 5\nmax_active_runs: 3\n', 'models/ev.sql': 'select 1' }, 'pipe-overlap-retry-');
+    const fifo = join(dir, 'held.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const free = join(dir, 'free.csv');
+    writeFileSync(free, 'n\n1\n');
+    writeFileSync(
+      join(dir, 'models/ev.sql'),
+      `{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, n from read_csv({% if ds == '2024-06-01' %}'${fifo}'{% else %}'${free}'{% endif %}, header = true, columns = {'n': 'INTEGER'})\n`,
+    );
+    // Its query reads the date: built for 2024-06-01, it is not what the newer run would build.
+    writeFileSync(join(dir, 'models/agg.sql'), "select '{{ ds }}' as as_of, count(*)::INTEGER as days from {{ ref('ev') }}\n");
+    await schedule({ project: dir, once: true, clock: at('2024-06-01T03:00:00Z'), emit: () => undefined, signal: new AbortController().signal });
+    const events: PipeEvent[] = [];
+    // Two runs at once: 2024-06-02's builds agg while 2024-06-01's date of ev is held.
+    const catchingUp = schedule({ project: dir, once: true, clock: at('2024-06-03T03:00:00Z'), emit: (e) => events.push(e), signal: new AbortController().signal });
+    await feedWhen(fifo, catchingUp, () => events.some((e) => e.type === 'task-succeeded' && e.task.id === 'agg@2024-06-02'), 'n\n1\n');
+    expect(await catchingUp).toEqual({ runs: 2, failed: 1 });
+    const failedRun = events.flatMap((e) => (e.type === 'task-failed' && e.task.id === 'agg@2024-06-01' ? [e.runId] : []))[0];
+    expect(failedRun).toBeDefined();
+    const again: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, runId: failedRun, emit: (e) => again.push(e) });
+    expect('status' in outcome && outcome.status).toBe('failed');
+    expect(again.filter((e) => e.type === 'task-skipped')).toEqual([]);
+    expect(again.flatMap((e) => (e.type === 'task-failed' ? [e.error.message.replace(/\d{8}T\d{6}-[0-9a-f]{4}/g, 'R')] : []))).toEqual([
+      "agg was published by run R for 2024-06-02 before ev was written, so that build misses it; rebuilding it for 2024-06-01 would replace it with an older interval's query: pipe run --select agg --date 2024-06-02 rebuilds it",
+    ]);
   });
 });

@@ -67,6 +67,22 @@ describe('a table a newer interval published, in overlapping runs of one process
     expect(left).toMatchObject({ kind: 'superseded', by: { ds: '2024-06-03' } });
   });
 
+  it('is built again down a chain of tables: one over a table the older run built again misses it too', async () => {
+    await w.session.exec('DELETE FROM fct; DELETE FROM agg; CREATE OR REPLACE TABLE top (days BIGINT)');
+    const older = newRunId();
+    const newer = newRunId();
+    const { engine } = w.warehouse;
+    const top = (ds: string): Task => ({ ...task('agg', ds, 't'), id: `top@${ds}`, node: 'top', relation: 'top', lockKey: 'top', upstream: [`agg@${ds}`] });
+    const rebuildTop = () => w.session.exec('DELETE FROM top; INSERT INTO top SELECT days FROM agg');
+    await engine.publish(newer, task('fct', '2024-08-03', 'f'), writeDate('2024-08-03', 3));
+    await engine.publish(newer, task('agg', '2024-08-03', 'a'), rebuildAgg, undefined, undefined, engine.moment());
+    await engine.publish(newer, top('2024-08-03'), rebuildTop, undefined, undefined, engine.moment());
+    await engine.publish(older, task('fct', '2024-08-01', 'f'), writeDate('2024-08-01', 1));
+    expect((await engine.publish(older, task('agg', '2024-08-01', 'a'), rebuildAgg, undefined, undefined, engine.moment())).kind).toBe('published');
+    expect((await engine.publish(older, top('2024-08-01'), rebuildTop, undefined, undefined, engine.moment())).kind).toBe('published');
+    expect(await w.query('SELECT days::INTEGER AS days FROM top')).toEqual([{ days: 2 }]);
+  });
+
   it('fails the older run’s task, saying which build to make, when its query is another than the newer build’s', async () => {
     await w.session.exec('DELETE FROM fct; DELETE FROM agg');
     const older = newRunId();
