@@ -1031,7 +1031,7 @@ export class ModelRenderer {
    * The failing-rows query of a check for one interval, `target` standing for the data
    * checked. Query checks are templates like models (`{{ this }}` is the target).
    */
-  checkSql(model: string, check: Check, interval: Interval, target: string, relations?: RelationOverrides): string | Diagnostic {
+  checkSql(model: string, check: Check, interval: Interval, target: string, relations?: RelationOverrides, phase?: RenderPhase): string | Diagnostic {
     // A dbt test names the node it runs with by its ref token, as it names every node it reads:
     // that node is the data checked (and so it is for an ephemeral model the test reads).
     const dbt = check.kind === 'dbt_generic' || check.kind === 'dbt_singular';
@@ -1043,7 +1043,7 @@ export class ModelRenderer {
     const reading = dbt ? new Map([...(relations ?? []), [model, checked]]) : relations;
     // A check may read an ephemeral model: it is inlined, as in a model's query.
     const inlined = (sql: string, refs: readonly string[]): string | Diagnostic => {
-      const ctes = this.ephemeralCtes(refs, interval, [model], reading);
+      const ctes = this.ephemeralCtes(refs, interval, [model], reading, phase);
       if (!Array.isArray(ctes)) return { ...ctes, location: ctes.location ?? check.location };
       return withCtes(sql, query ? [{ name: CHECKED_CTE, sql: `select * from ${target}` }, ...ctes] : ctes);
     };
@@ -1132,11 +1132,13 @@ export class ModelRenderer {
     /** Where what the test's templates say with log(), print() and exceptions.warn() goes. */
     report?: (message: TemplateMessage) => void,
   ): CheckRunRender {
-    if (!check.atRun) throw new Error(`internal error: check ${check.name} is rendered once`);
+    if (!check.atRun && !this.checkReadsAtRun(check)) throw new Error(`internal error: check ${check.name} is rendered once`);
     const reading = new Map([...(relations ?? []), [model, target]]);
     const graph = this.graphContext();
     const phase = executionPhase(answers, (text) => this.resolveRefs(text.replaceAll(CHECK_TARGET, target), reading), { ...graph }, report);
-    const r = check.atRun(phase);
+    const own = check.atRun ? check.atRun(phase) : (check.sql ?? '');
+    // An ephemeral model the test reads renders as it runs too: inlined with the same answers.
+    const r = typeof own === 'string' && !phase.asked ? this.checkSql(model, { ...check, sql: own, atRun: undefined }, interval, target, relations, phase) : own;
     if (phase.asked) {
       const d = typeof r === 'string' ? undefined : r;
       // Nunjucks does not always say where a call stopped it: the first place the file asks.
@@ -1147,7 +1149,19 @@ export class ModelRenderer {
     }
     // An error of a template is at its line; one of pipe's own macros (dbt_utils') at the test.
     if (typeof r !== 'string') return r.location && this.sourceOf(r.location.file) !== undefined ? r : { ...r, location: check.location };
-    return this.checkSql(model, { ...check, sql: r, atRun: undefined }, interval, target, relations);
+    return r;
+  }
+
+  /**
+   * Whether a check reads an ephemeral model that is rendered again as it runs (see
+   * rendersAtRun): inlined as first rendered, it would hold the parse render's stand-ins
+   * (`None` for a value run_query gives), so the check is rendered as it runs.
+   */
+  checkReadsAtRun(check: Check): boolean {
+    return check.refs.some(({ model }) => {
+      const n = this.nodes.get(model);
+      return n?.kind === 'model' && !isBuilt(n.config.kind) && this.rendersAtRun(model);
+    });
   }
 
   /**

@@ -874,7 +874,7 @@ function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval,
     ...(c.kind === 'query' && renderer.readsOnlyChecked(node, c, interval) ? { checked: on } : {}),
     ...(stored ? { storeFailures: stored } : {}),
   };
-  if (!c.atRun) return step;
+  if (!c.atRun && !renderer.checkReadsAtRun(c)) return step;
   const renderAtRun: RenderAtRun<string> = {
     render: (answers) => {
       const said: TemplateMessage[] = [];

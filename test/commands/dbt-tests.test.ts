@@ -498,6 +498,33 @@ const relations = (dir: string) =>
      union all select schema_name, view_name, 'view' from duckdb_views() where schema_name like '%audit%' order by all`,
   );
 
+describe('a test of an ephemeral model that reads the warehouse as it renders', () => {
+  it('inlines it as it renders when the test runs, as a model reading it does: not its parse render', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'models/base.sql': "{{ config(materialized='table') }}\nselect 42 as v",
+      'models/eph.sql': [
+        "{{ config(materialized='ephemeral') }}",
+        "-- depends_on: {{ ref('base') }}",
+        '{% if execute %}',
+        "  {% set x = run_query('select max(v) from ' ~ ref('base')).columns[0].values()[0] %}",
+        '{% else %}',
+        '  {% set x = none %}',
+        '{% endif %}',
+        "select cast('{{ x }}' as integer) as v",
+      ].join('\n'),
+      'models/uses_eph.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('eph') }}",
+      'tests/eph_is_42.sql': "select * from {{ ref('eph') }} where v <> 42",
+    });
+    const ran = await runIn(dir, { date: '2024-01-02' });
+    expect(ran.code, explain(ran)).toBe(0);
+    expect(passed(ran.events)).toEqual(['eph_is_42']);
+    const tested = await testIn(dir, { date: '2024-01-02' });
+    expect(tested.code, explain(tested)).toBe(0);
+    expect(passed(tested.events)).toEqual(['eph_is_42']);
+  });
+});
+
 describe("dbt's singular tests that name no node", () => {
   const FREE = {
     'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n',
