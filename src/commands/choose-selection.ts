@@ -3,7 +3,8 @@ import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
 import { modelKind } from '../analyze/model-kinds.js';
 import { INCREMENTAL_STRATEGIES } from '../analyze/model-config.js';
-import { namesDataTest, tagsTests } from './test-selection.js';
+import { freeTestOf, namesDataTest, tagsTests } from './test-selection.js';
+import { namesFreeTest } from '../graph/selector-methods.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
@@ -148,7 +149,7 @@ export function chooseSelection(
     diagnostics.push(error(p.code, `selector '${p.text}': ${p.message}`, undefined, p.hint ? { hint: p.hint } : {}));
   }
   // A test runs in its node's build: leaving it out would leave the node out, not what dbt's --exclude of a test does.
-  // (A test that names no node runs in no node's build: an exclusion leaves it out, see lifecycle.ts selectsEverything.)
+  // (A test that names no node runs in no node's build: an exclusion names it alone, see test-selection.ts freeTestChooser.)
   const ofNodes = { nodes: analysis.nodes, sourceChecks: analysis.sourceChecks, freeTests: [] };
   for (const c of cliExclude.criteria.filter((c) => namesDataTest(c, ofNodes))) {
     diagnostics.push(
@@ -204,7 +205,7 @@ export function chooseSelection(
     results,
     states,
     exposures: analysis.exposures,
-    freeTests: analysis.freeTests.map((t) => ({ name: t.name, file: t.location.file, tags: t.tags ?? [] })),
+    freeTests: analysis.freeTests.map(freeTestOf),
   });
   const excludedSeeds = new Set([...excluded].filter((n) => analysis.nodes.get(n)?.kind === 'seed'));
   // Without the states (they are judged once the warehouse is open), state: terms matched nothing yet.
@@ -226,7 +227,8 @@ export function chooseSelection(
   }
   // Every term matched something, and yet nothing is left (an intersection, an exclusion): said,
   // as dbt says it, so that a scheduled selection that became empty is not a silent success.
-  if (selected.size === 0 && notes.length === 0 && problems.length === 0 && !needsState && (include !== undefined || exclude !== undefined)) {
+  const namesTestsAlone = cliSelect.criteria.some((c) => namesFreeTest(c, { freeTests: analysis.freeTests.map(freeTestOf) }));
+  if (selected.size === 0 && notes.length === 0 && problems.length === 0 && !needsState && !namesTestsAlone && (include !== undefined || exclude !== undefined)) {
     const asked = [
       ...(request.select?.length ? [`--select ${request.select.join(' ')}`] : []),
       ...(request.selector !== undefined ? [`--selector ${request.selector}`] : []),

@@ -37,6 +37,7 @@ import { paramsToStore } from './secret-vars.js';
 import type { Invocation } from '../analyze/jinja/surface.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import { openProject, templateCacheOf, type Project } from './open-project.js';
+import { freeTestChooser, type FreeTestRequest } from './test-selection.js';
 import { readBuildResults } from './build-results.js';
 import type { BuildResults } from './choose-selection.js';
 import { selectByState } from './state-selection.js';
@@ -84,8 +85,8 @@ export interface Prepared {
   readonly seedHashes: Map<string, string>;
   /** Opened for writing, the DuckDB file did not exist before: this command made it (see launch). */
   readonly madeWarehouse?: boolean;
-  /** The command names no selection (no --select, --exclude or --selector, nor its pipeline's): see selectsEverything. */
-  readonly unselected?: boolean;
+  /** What the command's --select and --exclude say, and whether it names no selection at all (see freeTestChooser). */
+  readonly request?: FreeTestRequest;
 }
 
 /** An analysis cache and the compiled templates, kept between analyses of one project by a process that lives long. */
@@ -136,7 +137,8 @@ export async function prepare(
     emitAnalysisNotes(analyzed, options.emit);
     const { analysis, selected, withStates, excludedSeeds } = analyzed;
     const opened = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
-    const prepared = { ...opened, ...(excludedSeeds ? { excludedSeeds } : {}), ...(namesNoSelection(options, analysis) ? { unselected: true } : {}) };
+    const request = { select: options.select, exclude: options.exclude, selectsAll: selectsAll(options, analysis, analyzed.defaultSelector) };
+    const prepared = { ...opened, ...(excludedSeeds ? { excludedSeeds } : {}), request };
     if (!withStates) return prepared;
     // A retry re-runs the tasks of its run: which nodes are modified now does not narrow them.
     if (options.selectedByRun) return { ...prepared, selected: new Set(analysis.nodes.keys()) };
@@ -213,27 +215,19 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
     runId,
     pipeline: prepared.pipeline,
     stagePartitions: prepared.setup?.lake?.catalog.kind === 'postgres',
-    ...(selectsEverything(prepared) ? { freeTests: () => true } : {}),
+    ...(prepared.request ? { freeTests: freeTestChooser(prepared.request, prepared.selected) } : {}),
   };
 }
 
 /**
- * Whether a command selects every model, seed and snapshot of the project: then it runs dbt's
- * singular tests that name none of them too (see PlanContext.freeTests), as `dbt build` and
- * `dbt test` do without a selection.
+ * Whether a command selects the whole project, less what its --exclude names: no --select or
+ * --selector, nor its pipeline's selection or selectors.yml's default selector. Then it runs
+ * dbt's tests that name no node too (see freeTestChooser), as `dbt build` and `dbt test` do.
  */
-function selectsEverything(prepared: Prepared): boolean {
-  if (!prepared.unselected) return false;
-  // A default selector of selectors.yml may narrow what no selection selects.
-  for (const [name, n] of prepared.analysis.nodes) if (n.kind !== 'source' && !prepared.selected.has(name)) return false;
-  return true;
-}
-
-/** Whether a command's options name no selection: theirs, or their pipeline's. */
-function namesNoSelection(options: SelectionOptions, analysis: Analysis): boolean {
+function selectsAll(options: SelectionOptions, analysis: Analysis, defaultSelector: string | undefined): boolean {
   const some = (list: readonly string[] | undefined) => list !== undefined && list.length > 0;
   const pipeline = options.pipelineSelection ?? (options.pipeline === undefined ? undefined : analysis.pipelines.get(options.pipeline));
-  if (some(options.select) || some(options.exclude) || options.selector !== undefined) return false;
+  if (some(options.select) || options.selector !== undefined || defaultSelector !== undefined) return false;
   return pipeline === undefined || (!some(pipeline.select) && !some(pipeline.exclude) && pipeline.selector === undefined);
 }
 

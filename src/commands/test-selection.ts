@@ -1,6 +1,8 @@
 import type { Analysis } from '../analyze/analyze.js';
 import { nameGlob } from '../graph/glob-match.js';
-import { isSingular, parseCliSelection, type Criterion } from '../graph/selection-spec.js';
+import { isSingular, parseCliSelection, type Criterion, type SelectionSpec } from '../graph/selection-spec.js';
+import { freeTestMatches, type FreeTest } from '../graph/selector-methods.js';
+import type { Check } from '../analyze/checks.js';
 import type { TestFilter } from '../plan/plan.js';
 import { fileMatcher } from '../graph/selector-methods.js';
 
@@ -72,4 +74,48 @@ function namesTestFiles(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'source
   if (nodes.some((n) => n.kind !== 'source' && under(n.file))) return false;
   const checks = [...nodes.flatMap((n) => (n.kind === 'source' ? [] : n.checks)), ...[...analysis.sourceChecks.values()].flat(), ...analysis.freeTests];
   return checks.some((ch) => isSingular(ch.kind) && under(ch.location.file));
+}
+
+/** A test that names no node, as selection matches it. */
+export function freeTestOf(c: Check): FreeTest {
+  return { name: c.name, file: c.location.file, tags: c.tags ?? [], ...(c.dbt?.generic ? { generic: c.dbt.generic.test } : {}) };
+}
+
+/** What a command asked to select, as the tests that name no node are chosen by it. */
+export interface FreeTestRequest {
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  /** It selects the whole project but what `exclude` names (see lifecycle.ts selectsAll). */
+  readonly selectsAll: boolean;
+}
+
+/**
+ * Which of the tests that name no node (Analysis.freeTests) a command runs: every one when it
+ * selects the whole project, as dbt build and dbt test run them; else those its `--select`
+ * names (by name, path, tag, type: see freeTestMatches), intersections as written, and those
+ * that read a node it selects (an ephemeral model); either way less those its `--exclude`
+ * names. A pipeline's or a selector's selection names nodes only.
+ */
+export function freeTestChooser(request: FreeTestRequest, selected: ReadonlySet<string>): (c: Check) => boolean {
+  const include = parseCliSelection(request.select ?? []).spec;
+  const exclude = parseCliSelection(request.exclude ?? []).spec;
+  return (c) => {
+    const t = freeTestOf(c);
+    const named = (spec: SelectionSpec | undefined) => spec !== undefined && holds(spec, (criterion) => freeTestMatches(criterion, t));
+    return (request.selectsAll || named(include) || c.refs.some((r) => selected.has(r.model))) && !named(exclude);
+  };
+}
+
+/** Whether a selection holds for one thing, each term as `term` says. */
+function holds(spec: SelectionSpec, term: (c: Criterion) => boolean): boolean {
+  switch (spec.kind) {
+    case 'criterion':
+      return term(spec);
+    case 'union':
+      return spec.parts.some((p) => holds(p, term));
+    case 'intersection':
+      return spec.parts.every((p) => holds(p, term));
+    case 'difference':
+      return holds(spec.include, term) && !holds(spec.exclude, term);
+  }
 }

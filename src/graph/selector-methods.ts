@@ -49,30 +49,47 @@ export interface SelectionContext {
   readonly states?: ReadonlyMap<string, ReadonlySet<NodeState>>;
   /** dbt's exposures: the nodes each depends on, by the exposure's name (what `+exposure:name` selects). */
   readonly exposures?: ReadonlyMap<string, { readonly nodes: readonly string[] }>;
-  /** dbt's singular tests that name no node: a term that names one selects no node, and is no mistake (see namesFreeTest). */
-  readonly freeTests?: readonly { readonly name: string; readonly file: string; readonly tags: readonly string[] }[];
+  /** dbt's tests that name no node: a term that names one selects no node, and is no mistake (see namesFreeTest). */
+  readonly freeTests?: readonly FreeTest[];
+}
+
+/** A test that names no node, as selection sees it. */
+export interface FreeTest {
+  readonly name: string;
+  readonly file: string;
+  readonly tags: readonly string[];
+  /** The generic test it is of (`not_null`), for a generic test of an ephemeral model. */
+  readonly generic?: string;
 }
 
 /**
- * Whether a term (without operators) names one of dbt's singular tests that name no node, by
- * its name, its file's path, a tag of its or its type: it selects no node, and `pipe test` runs
- * the test (see commands/test-selection.ts).
+ * Whether a term names a test that names no node (dbt's singular test reading tables by name, a
+ * test of an ephemeral model that nothing reads), as dbt selects tests: by its name, its file's
+ * path, a tag of its, its type, `test_name:` of a generic one, `resource_type:test`. Such a test
+ * has no place in the graph: a term's `+` adds nothing to it.
  */
-export function namesFreeTest(c: Criterion, context: SelectionContext): boolean {
-  if (!context.freeTests || context.freeTests.length === 0 || c.parents || c.children || c.childrensParents) return false;
-  const match = (pick: (t: { readonly name: string; readonly file: string; readonly tags: readonly string[] }) => boolean) => context.freeTests!.some(pick);
+export function freeTestMatches(c: Criterion, t: FreeTest): boolean {
   switch (c.method) {
     case 'fqn':
-      return !c.value.includes('.') && match((t) => nameGlob(c.value)(t.name));
+      return !c.value.includes('.') && nameGlob(c.value)(t.name);
     case 'path':
-      return match((t) => fileMatcher(c.value)(t.file));
+      return fileMatcher(c.value)(t.file);
     case 'tag':
-      return match((t) => t.tags.some(nameGlob(c.value)));
+      return t.tags.some(nameGlob(c.value));
     case 'test_type':
-      return c.value === 'singular' || c.value === 'data';
+      return c.value === 'data' || (c.value === 'generic') === (t.generic !== undefined);
+    case 'test_name':
+      return t.generic !== undefined && nameGlob(c.value)(t.generic);
+    case 'resource_type':
+      return c.value === 'test';
     default:
       return false;
   }
+}
+
+/** Whether a term names one of the context's tests that name no node (see freeTestMatches): it selects no node, and is no mistake. */
+export function namesFreeTest(c: Criterion, context: SelectionContext): boolean {
+  return (context.freeTests ?? []).some((t) => freeTestMatches(c, t));
 }
 
 /** The task outcome each `result:` value selects by. */

@@ -1154,10 +1154,12 @@ function freeTestTasks(ctx: PlanContext, interval: Interval, others: readonly Ta
       diagnostics.push(step);
       return [];
     }
+    // Named as the test, unless a model or seed has that name (dbt names them apart by kind): its tasks are the node's.
+    const node = ctx.analysis.nodes.has(c.name) ? `test.${c.name}` : c.name;
     return [
       {
-        id: `${c.name}@${ds}`,
-        node: c.name,
+        id: `${node}@${ds}`,
+        node,
         kind: 'test',
         file: c.location.file,
         relation: c.name,
@@ -1245,7 +1247,6 @@ export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilt
       lockKey: node.relation,
     });
   }
-  const chosen = filter ? (c: Check) => filter.data && filter.dataTest(c.name, c) : ctx.freeTests;
-  tasks.push(...freeTestTasks({ ...ctx, freeTests: chosen }, interval, tasks, diagnostics));
+  if (!filter || filter.data) tasks.push(...freeTestTasks(ctx, interval, tasks, diagnostics));
   return { tasks, diagnostics };
 }

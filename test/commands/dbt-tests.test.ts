@@ -531,7 +531,7 @@ describe("dbt's singular tests that name no node", () => {
     'models/orders.sql': "select * from (values (1), ({{ var('second', 2) }})) v(id)",
     'models/other.sql': 'select 1 as x',
     // Reads orders by the table's name, as Fivetran's validation tests read what they compare.
-    'tests/orders_unique_by_name.sql': 'select id from {{ target.schema }}.orders group by id having count(*) > 1',
+    'tests/orders_unique_by_name.sql': "{{ config(tags=['nightly']) }}\nselect id from {{ target.schema }}.orders group by id having count(*) > 1",
     'models/constant.sql': "{{ config(materialized='ephemeral') }}\nselect null as id",
     'models/schema.yml': 'version: 2\nmodels:\n  - name: constant\n    columns:\n      - name: id\n        data_tests: [{not_null: {config: {severity: warn}}}]\n',
   };
@@ -576,11 +576,28 @@ describe("dbt's singular tests that name no node", () => {
     expect(await only('orders_unique_by_name')).toEqual(['orders_unique_by_name@2024-01-02']);
     expect(await only('path:tests')).toEqual(['orders_unique_by_name@2024-01-02']);
     expect((await only('test_type:singular')).sort()).toEqual(['orders_unique_by_name@2024-01-02']);
-    expect(await only('orders')).toEqual([]);
-    // Left out by --exclude, as dbt leaves it out.
+    expect(await only('orders_unique_by_name+')).toEqual(['orders_unique_by_name@2024-01-02']);
+    expect((await only('resource_type:test')).sort()).toEqual(['not_null_constant_id@2024-01-02', 'orders_unique_by_name@2024-01-02']);
+    // Intersections as written; a model and a test by name, each.
+    expect(await only('test_type:singular,tag:nightly')).toEqual(['orders_unique_by_name@2024-01-02']);
+    expect(await only('test_type:generic,tag:nightly')).toEqual([]);
+    expect(await only('orders', 'orders_unique_by_name')).toEqual(['orders_unique_by_name@2024-01-02']);
+    // A test of an ephemeral model that nothing reads: by the model, its file, its kind.
+    for (const select of ['constant', 'path:models/constant.sql', 'test_type:generic']) expect(await only(select)).toEqual(['not_null_constant_id@2024-01-02']);
+    // Left out by --exclude, as dbt leaves it out; the others run.
     const excluded = await runIn(dir, { date: '2024-01-02', exclude: ['orders_unique_by_name'] });
     expect(excluded.code, explain(excluded)).toBe(0);
-    expect(taskOrder(excluded).filter((id) => id.startsWith('orders_unique'))).toEqual([]);
+    expect(taskOrder(excluded).filter((id) => !id.startsWith('orders@') && !id.startsWith('other@'))).toEqual(['not_null_constant_id@2024-01-02']);
+    expect(taskOrder(await testIn(dir, { date: '2024-01-02', exclude: ['not_null_constant_id'] }))).toEqual(['orders_unique_by_name@2024-01-02']);
+  });
+
+  it('one named as a model runs as a task of its own beside the model, as dbt names them apart', async () => {
+    const dir = tempProject({ ...FREE, 'tests/orders.sql': 'select * from {{ target.schema }}.orders where id < 0' });
+    const ran = await runIn(dir, { date: '2024-01-02' });
+    expect(ran.code, explain(ran)).toBe(0);
+    expect(taskOrder(ran)).toContain('test.orders@2024-01-02');
+    expect(taskOrder(ran)).toContain('orders@2024-01-02');
+    expect(taskOrder(await testIn(dir, { date: '2024-01-02', select: ['orders'] }))).toEqual(['test.orders@2024-01-02']);
   });
 });
 
