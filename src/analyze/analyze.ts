@@ -1031,7 +1031,11 @@ export class ModelRenderer {
    * The failing-rows query of a check for one interval, `target` standing for the data
    * checked. Query checks are templates like models (`{{ this }}` is the target).
    */
-  checkSql(model: string, check: Check, interval: Interval, target: string, relations?: RelationOverrides, phase?: RenderPhase): string | Diagnostic {
+  checkSql(model: string, given: Check, interval: Interval, target: string, relations?: RelationOverrides, phase?: RenderPhase): string | Diagnostic {
+    // A test that reads the date is rendered for the interval it checks.
+    const dated = given.dated?.(interval);
+    if (dated !== undefined && typeof dated !== 'string') return dated;
+    const check = dated === undefined ? given : { ...given, sql: dated, dated: undefined };
     // A dbt test names the node it runs with by its ref token, as it names every node it reads:
     // that node is the data checked (and so it is for an ephemeral model the test reads).
     const dbt = check.kind === 'dbt_generic' || check.kind === 'dbt_singular';
@@ -1138,7 +1142,7 @@ export class ModelRenderer {
     const phase = executionPhase(answers, (text) => this.resolveRefs(text.replaceAll(CHECK_TARGET, target), reading), { ...graph }, report);
     const own = check.atRun ? check.atRun(phase) : (check.sql ?? '');
     // An ephemeral model the test reads renders as it runs too: inlined with the same answers.
-    const r = typeof own === 'string' && !phase.asked ? this.checkSql(model, { ...check, sql: own, atRun: undefined }, interval, target, relations, phase) : own;
+    const r = typeof own === 'string' && !phase.asked ? this.checkSql(model, { ...check, sql: own, atRun: undefined, dated: undefined }, interval, target, relations, phase) : own;
     if (phase.asked) {
       const d = typeof r === 'string' ? undefined : r;
       // Nunjucks does not always say where a call stopped it: the first place the file asks.

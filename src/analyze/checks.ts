@@ -1,3 +1,4 @@
+import type { Interval } from '../dates/dates.js';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { didYouMean } from '../diagnostics/suggest.js';
@@ -57,6 +58,11 @@ export interface Check {
    * or why it cannot be (see ModelRenderer.checkSqlAtRun).
    */
   readonly atRun?: (phase: RenderPhase) => string | Diagnostic;
+  /**
+   * Set for a dbt singular test whose template reads the run's date (`{{ ds }}`): its query
+   * rendered for another interval than the analysis's (a backfill's other dates), in `sql`'s form.
+   */
+  readonly dated?: (interval: Interval) => string | Diagnostic;
   /** A dbt test as dbt's graph lists it (its node in `graph.nodes`). */
   readonly dbt?: DbtTestNode;
   /** A dbt test's failing rows kept in the warehouse (store_failures), replaced each time it runs. */

@@ -2,7 +2,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, explain, taskIdsOf, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
-import { compileIn, retryIn, runIn, testIn } from '../support/in-process.js';
+import { backfillIn, compileIn, retryIn, runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
@@ -497,6 +497,20 @@ const relations = (dir: string) =>
     `select schema_name, table_name as name, 'table' as type from duckdb_tables() where schema_name like '%audit%'
      union all select schema_name, view_name, 'view' from duckdb_views() where schema_name like '%audit%' order by all`,
   );
+
+describe("a singular test that reads the run's date", () => {
+  it('is rendered for each date a backfill checks, as a run of that date renders it', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'models/ev.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect DATE '{{ ds }}' as d, case when '{{ ds }}' = '2024-01-02' then -1 else 1 end as v",
+      'tests/ev_neg_today.sql': "select * from {{ ref('ev') }} where d = '{{ ds }}' and v < 0",
+    });
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
+    expect(r.code).toBe(1);
+    expect(eventsOfType(r.events, 'task-failed').map((e) => (e.task as { id: string }).id)).toEqual(['ev@2024-01-02']);
+    expect(failures(r.events).map((f) => [f.check, f.sample])).toEqual([['ev_neg_today', [{ d: '2024-01-02', v: -1 }]]]);
+  });
+});
 
 describe('a test of an ephemeral model that reads the warehouse as it renders', () => {
   it('inlines it as it renders when the test runs, as a model reading it does: not its parse render', async () => {

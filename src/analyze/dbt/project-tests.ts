@@ -111,6 +111,11 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
         if ('severity' in compiled) return compiled;
         return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run, stores, configValue, test.file, { name: test.name, pkg: test.package?.name ?? input.projectName });
       },
+      renderAt: (test: SingularTestSource, stores: boolean, configValue: TestConfigValue, interval: Interval) => {
+        const compiled = input.engine.compile(test.file, test.sql, test.package?.name);
+        if ('severity' in compiled) return compiled;
+        return rendering({ ...input, interval }, (hooks) => input.engine.render(compiled, hooks), true, undefined, stores, configValue, test.file, { name: test.name, pkg: test.package?.name ?? input.projectName });
+      },
       renderText: ctx.renderText,
       unused: ctx.unused,
       storeFailuresFlag: input.storeFailures,

@@ -1,4 +1,5 @@
 import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { DATE_VARIABLE_NAMES, type Interval } from '../../dates/dates.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import { nodeFqn } from '../../project/layout.js';
 import type { SingularTestSource } from '../../project/load-project.js';
@@ -33,6 +34,8 @@ export interface SingularTestContext {
    * give ref tokens, and should_store_failures() answers `stores`.
    */
   readonly render: (test: SingularTestSource, stores: boolean, configValue: TestConfigValue, run?: TestRunPhase) => RenderedTest | Diagnostic;
+  /** The same render (dbt's parse) for another interval than the analysis's. */
+  readonly renderAt: (test: SingularTestSource, stores: boolean, configValue: TestConfigValue, interval: Interval) => RenderedTest | Diagnostic;
   /** `--store-failures` (see GenericTestContext). */
   readonly storeFailuresFlag: boolean;
   readonly failuresSchema: (custom: string, test: FailuresOf) => string;
@@ -136,8 +139,23 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
       threshold: config.threshold,
       tags: config.tags,
       ...(parse.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, render(stores, { phase, parse }), config.limit) } : {}),
+      ...(readsDates(file.sql)
+        ? {
+            dated: (interval: Interval) => {
+              const r = ctx.renderAt(file, stores, configReads.value, interval);
+              return 'severity' in r ? r : limited(stripTrailingSemicolon(r.sql).trim(), config.limit);
+            },
+          }
+        : {}),
       ...(store ? { storeFailures: store } : {}),
       dbt: { fqn, reads, schema: store?.schema ?? ctx.failuresSchema(config.schema, failuresOf) },
     },
   };
 }
+
+/** Whether a template's Jinja names a date variable (`{{ ds }}`, `{% if ds > '2024' %}`): its render depends on the interval. */
+function readsDates(template: string): boolean {
+  return [...template.matchAll(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g)].some((m) => DATE_NAMES.test(m[0]));
+}
+
+const DATE_NAMES = new RegExp(`\\b(?:${DATE_VARIABLE_NAMES.join('|')})\\b`);
