@@ -12,7 +12,7 @@ import { isBuilt } from '../analyze/model-kinds.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
-import { getRun, lastPublished, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type LaterPublication, type RunRow } from '../warehouse/run-state.js';
+import { getRun, lastPublished, laterKey, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type LaterPublication, type RunRow } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
@@ -126,7 +126,10 @@ function withSuperseded(tasks: readonly Task[], later: Later | undefined, writte
 /** The later publication that would leave `task` as it is (see superseded). */
 function laterOf(task: Task, later: Later | undefined): LaterPublication | undefined {
   const spec = taskMaterialization(task.kind);
-  return spec?.laterRunSupersedes ? later?.byNode.get(task.node) : spec?.intervals.per === 'interval' ? later?.byTask.get(task.id) : undefined;
+  const of = spec?.laterRunSupersedes ? later?.byNode : spec?.intervals.per === 'interval' ? later?.byTask : undefined;
+  const key = spec?.laterRunSupersedes ? task.node : task.id;
+  // Only what was written where this task writes: a later run may have built the node elsewhere (another schema).
+  return of?.get(laterKey(key, task.relation)) ?? of?.get(key);
 }
 
 /** The built nodes `node` reads: its upstream, through ephemeral models (which publish nothing). */
@@ -169,7 +172,7 @@ function missesRows(task: Task, by: LaterPublication, missed: string): string {
  */
 function refreshLosesLater(tasks: readonly Task[], swapped: ReadonlySet<string>, later: Later | undefined): { task: Task; by: LaterPublication }[] {
   return tasks.flatMap((task) => {
-    const by = later?.byTask.get(task.id);
+    const by = laterOf(task, later);
     return by && task.noop?.reason === 'superseded' && taskMaterialization(task.kind)?.intervals.per === 'interval' && !swapped.has(task.node) ? [{ task, by }] : [];
   });
 }

@@ -803,6 +803,9 @@ export async function laterPublications(
   kinds: readonly string[],
   intervalKinds: readonly string[] = [],
 ): Promise<{ readonly byNode: Map<string, LaterPublication>; readonly byTask: Map<string, LaterPublication> }> {
+  // An earlier pipe's builds record no relation: then by node alone.
+  const relations = await buildsRecordRelations(session);
+  const relation = relations ? 'b.relation' : 'NULL';
   const published = async (of: readonly string[], key: 't.node' | 't.task_id') => {
     if (of.length === 0) return new Map<string, LaterPublication>();
     const latest = (column: string) => session.dialect.latest(column, 'x.ended_at');
@@ -811,21 +814,22 @@ export async function laterPublications(
           SELECT ${quoteLiteral(runId)}
           UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
        )
-       SELECT ${key} AS k, arg_max(x.run_id, x.ended_at) AS run_id, ${latest('t.ds')} AS ds,
+       SELECT ${key} AS k, ${relation} AS relation, arg_max(x.run_id, x.ended_at) AS run_id, ${latest('t.ds')} AS ds,
          ${session.dialect.epochMs(latest('x.started_at'))} AS started_at, ${latest('t.sql_hash')} AS sql_hash,
          ${session.dialect.epochMs(latest('t.interval_end'))} AS interval_end
        FROM ${STATE_SCHEMA}.task_results x
        JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
+       ${relations ? `LEFT JOIN ${BUILDS_TABLE} b ON b.run_id = x.run_id AND b.task_id = x.task_id AND b.kind = 'build'` : ''}
        WHERE x.status = 'succeeded' AND t.kind IN (${of.map(quoteLiteral).join(', ')})
          AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
          AND x.run_id NOT IN (SELECT run_id FROM family)
          AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
-       GROUP BY ${key}`,
+       GROUP BY ${key}${relations ? ', b.relation' : ''}`,
     );
     const known = (v: unknown) => (v === null || v === undefined ? undefined : v);
     return new Map(
       rows.map((r) => [
-        String(r.k),
+        laterKey(String(r.k), known(r.relation) === undefined ? undefined : String(r.relation)),
         {
           runId: String(r.run_id),
           ds: r.ds === null ? null : String(r.ds),
@@ -837,6 +841,14 @@ export async function laterPublications(
     );
   };
   return { byNode: await published(kinds, 't.node'), byTask: await published(intervalKinds, 't.task_id') };
+}
+
+/**
+ * How laterPublications keys a publication: by node (or task) and the relation it wrote, as
+ * builds record it; a build recorded without one (an earlier pipe's) by node alone.
+ */
+export function laterKey(node: string, relation: string | undefined): string {
+  return relation === undefined ? node : `${node}\u0000${relation.toLowerCase()}`;
 }
 
 /** A later run's publication of a relation or an interval (see laterPublications). */

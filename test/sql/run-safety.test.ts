@@ -320,6 +320,18 @@ describe('pipe retry', () => {
     expect(events.filter((e) => e.type === 'task-skipped')).toEqual([]);
   });
 
+  it('rebuilds a table a later run built elsewhere (another schema): only what it wrote where the task writes supersedes it', async () => {
+    const dir = project({ 'models/orders.sql': "{{ config(materialized='table', schema=var('s', 'a')) }}\nselect cast('x' as int) as id\n" });
+    expect((await run({ project: dir, date: '2024-01-02', emit: quiet() })).status).toBe('failed');
+    writeFileSync(join(dir, 'models/orders.sql'), "{{ config(materialized='table', schema=var('s', 'a')) }}\nselect 1 as id\n");
+    expect((await run({ project: dir, date: '2024-01-03', vars: { s: 'b' }, emit: quiet() })).status).toBe('succeeded');
+    const events: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, emit: quiet(events) });
+    expect('status' in outcome && outcome.status).toBe('succeeded');
+    expect(events.filter((e) => e.type === 'task-skipped')).toEqual([]);
+    expect(await query(dir, "select table_schema as s from information_schema.tables where table_name = 'orders' order by 1")).toEqual([{ s: 'a' }, { s: 'b' }]);
+  });
+
   it('refuses a full refresh whose date a later run replaced since: swapped in, the table would lose it or hold the older version', async () => {
     const dir = project({
       'models/fct.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, {{ var('tag', 1) }} as tag {% if ds == '2024-01-02' and var('tag', 1) == 2 %} where error('boom') is null {% endif %}\n",
