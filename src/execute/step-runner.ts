@@ -156,10 +156,17 @@ export class StepRunner {
   }
 
   private async steps(task: Task, session: WarehouseSession, state: AttemptState, done: Published): Promise<AttemptResult> {
+    // Checks that could not run (a table they read is missing): the others run all the same, as
+    // dbt runs a model's every test; the task fails with them once all have run.
+    const unrun: ProjectRuleError[] = [];
+    const ended = () => {
+      if (unrun.length > 0) throw unrun.length === 1 ? unrun[0] : new ProjectRuleError('Check', unrun.map((e) => e.message).join('\n'), unrun[0].location);
+      if (state.blocking.length > 0) throw new ChecksFailedError(state.blocking);
+    };
     for (const step of task.steps) {
       if (this.ctx.signal?.aborted) throw new Error('interrupted');
       if (step.kind === 'publish') {
-        if (state.blocking.length > 0) throw new ChecksFailedError(state.blocking);
+        ended();
         // The publishing transaction is short and atomic: it is not interrupted (its checks are).
         const result = await this.publish(task, step, session, state);
         if (result.kind === 'superseded') return result;
@@ -168,9 +175,15 @@ export class StepRunner {
         done.rows = state.rows;
         continue;
       }
-      await this.ctx.interrupter.during(session, () => this.step(task, step, session, state));
+      try {
+        await this.ctx.interrupter.during(session, () => this.step(task, step, session, state));
+      } catch (e) {
+        // Outside any transaction, a check that could not run leaves the next ones free to.
+        if (step.kind === 'check' && e instanceof ProjectRuleError && e.kind === 'Check') unrun.push(e);
+        else throw e;
+      }
     }
-    if (state.blocking.length > 0) throw new ChecksFailedError(state.blocking);
+    ended();
     return { kind: 'done', rows: state.rows };
   }
 

@@ -498,6 +498,25 @@ const relations = (dir: string) =>
      union all select schema_name, view_name, 'view' from duckdb_views() where schema_name like '%audit%' order by all`,
   );
 
+describe('pipe test, a test that could not run', () => {
+  it("leaves the model's other tests to run and give their verdicts, as dbt runs each", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'models/orders.sql': "{{ config(materialized='table') }}\nselect 1 as id union all select 1",
+      // Strict (pipe test's vars), the first reads a table that is not there and the second fails.
+      'tests/a_compare.sql': "select * from {{ ref('orders') }} where {% if var('strict', false) %}id not in (select id from nowhere.copy){% else %}false{% endif %}",
+      'tests/b_no_dupes.sql': "select id from {{ ref('orders') }} group by id having count(*) > {{ 1 if var('strict', false) else 5 }}",
+      'tests/c_positive.sql': "select * from {{ ref('orders') }} where id < 0",
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const r = await testIn(dir, { date: '2024-01-02', vars: { strict: true } });
+    expect(r.code).toBe(1);
+    expect(failures(r.events).map((f) => f.check)).toEqual(['b_no_dupes']);
+    expect(passed(r.events)).toEqual(['c_positive']);
+    expect(eventsOfType(r.events, 'task-failed').map((e) => (e.error as { message: string }).message)).toEqual([expect.stringMatching(/^test a_compare could not run: Catalog Error/)]);
+  });
+});
+
 describe("a singular test that reads the run's date", () => {
   it('is rendered for each date a backfill checks, as a run of that date renders it', async () => {
     const dir = tempProject({
