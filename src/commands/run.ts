@@ -56,7 +56,7 @@ export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOp
   /** Set by the scheduler for a catch-up's run: the intervals of the runs due after it (see PlanContext.laterRuns). */
   readonly laterRuns?: readonly Interval[];
   /** Set by the scheduler: the runs of the same pipeline it started before this one, still in flight (see afterEarlierRuns). */
-  readonly earlierRuns?: { readonly runs: readonly EarlierRun[]; readonly waiting: (message: string) => void };
+  readonly earlierRuns?: { readonly runs: () => readonly EarlierRun[]; readonly waiting: (message: string) => void };
 }
 
 /** A run of the pipeline in flight in this process, for an earlier interval. */
@@ -181,7 +181,8 @@ export async function planRunCommand(
  * depends_on_past waits for the run before. Otherwise it would find them not built yet, and skip.
  */
 async function afterEarlierRuns(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval, earlier: RunPlanOptions['earlierRuns']): Promise<void> {
-  const before = (earlier?.runs ?? []).filter((r) => r.interval.start < interval.start);
+  // Read as the run plans: the runs its round started after it are in flight by then too.
+  const before = (earlier?.runs() ?? []).filter((r) => r.interval.start < interval.start);
   if (before.length === 0) return;
   const waiting = [...new Set(pastTaskIds(ctx, interval).map(nodeOfTaskId))];
   if (waiting.length === 0) return;

@@ -83,5 +83,9 @@ export function planRound(
       actions.push({ kind: 'start', key, pipeline: p, ...c });
     }
   }
-  return { actions, waiting };
+  // Earlier intervals first, across pipelines: a run that waits for the runs of the intervals
+  // before it (a depends_on_past model, see commands/run.ts) finds them started.
+  const starts = actions.filter((a) => a.kind === 'start').sort((a, b) => a.due.interval.start - b.due.interval.start);
+  let next = 0;
+  return { actions: actions.map((a) => (a.kind === 'start' ? starts[next++] : a)), waiting };
 }

@@ -196,7 +196,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
   const { emit, signal } = options;
   /** Runs in flight, and deliveries of their notifications: the scheduler waits for both before it returns. */
   const jobs = new Set<Promise<void>>();
-  /** Per pipeline, its runs in flight, oldest first: a run waits for those before it where it depends on its past. */
+  /** Per pipeline, its runs in flight, oldest first: a run waits for those of earlier intervals where it depends on its past. */
   const inFlight = new Map<string, EarlierRun[]>();
   const notifying: Promise<void>[] = [];
   /** The warehouse a round holds open, from reading it until its runs are recorded and started. */
@@ -255,7 +255,6 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
     }
     emit({ type: 'notice', message: `${p.name}: starting ${due.label} (${reason === 'due' ? 'due' : `${reason}, due`} ${new Date(due.fireAt).toISOString()}) as run ${runId}` });
     const hourly = p.schedule!.interval === 'hourly';
-    const earlier = [...(inFlight.get(p.name) ?? [])];
     const job = run({
       project: options.project,
       db: options.db,
@@ -267,7 +266,8 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
       scheduledAt: due.fireAt,
       resumes,
       laterRuns,
-      earlierRuns: { runs: earlier, waiting: (message) => emit({ type: 'notice', message: `${p.name} ${due.label}: ${message}` }) },
+      // Every pipeline's runs in flight: a depends_on_past model another pipeline builds too waits for its dates as well.
+      earlierRuns: { runs: () => [...inFlight.values()].flat(), waiting: (message) => emit({ type: 'notice', message: `${p.name} ${due.label}: ${message}` }) },
       distributed: options.distributed,
       signal,
       emit,
