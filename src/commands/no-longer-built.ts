@@ -26,7 +26,7 @@ export interface NoLongerBuilt {
  * now. A relation of a name the project still builds, in another schema, is left alone: it
  * may be the raw data the model reads (`raw.orders` beside the model `orders`).
  */
-export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<Analysis, 'nodes' | 'disabled'>): NoLongerBuilt[] {
+export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<Analysis, 'nodes' | 'disabled' | 'freeTests'>): NoLongerBuilt[] {
   // DuckDB does not tell `Orders` from `orders`.
   const nodes = new Map([...analysis.nodes.values()].map((n) => [n.name.toLowerCase(), n]));
   // A model with an alias writes a relation of another name than its own.
@@ -34,10 +34,12 @@ export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<An
   const disabled = new Set([...analysis.disabled.keys()].map((n) => n.toLowerCase()));
   // A table a source reads is read: a model that once built it may have become that source.
   const read = new Set([...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [n.relation.toLowerCase()] : [])));
+  // A test that names no node runs as a task of its name (see plan.ts freeTestTasks): it builds nothing of that name.
+  const tests = new Set(analysis.freeTests.map((c) => c.name.toLowerCase()));
   const out: NoLongerBuilt[] = [];
   for (const r of found) {
     const relation = ownRelationName(r.database, r.schema, r.name);
-    if (read.has(relation.toLowerCase())) continue;
+    if (read.has(relation.toLowerCase()) || tests.has(r.name.toLowerCase())) continue;
     const node = byRelation.get(relation.toLowerCase()) ?? nodes.get(r.name.toLowerCase());
     let reason: NoLongerBuiltReason | undefined;
     if (!node) reason = disabled.has(r.name.toLowerCase()) ? 'disabled' : 'left-project';

@@ -476,6 +476,11 @@ describe('relations pipe no longer builds', () => {
     );
     expect(noLongerBuiltNotice(stale.slice(1, 2))).toBe('view "main"."c" (c left the project) is no longer built, and it is not dropped: drop it if nothing reads it');
   });
+
+  it("leave alone a relation of a test's name that names no node: it runs as a task of that name and builds nothing of it", () => {
+    const withTest = analyzed({ 'dbt_project.yml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'tests/daily_totals.sql': 'select 1 where false' });
+    expect(noLongerBuilt([found('main', 'daily_totals'), found('main_dbt_test__audit', 'daily_totals')], withTest)).toEqual([]);
+  });
 });
 
 describe('a model that writes the table a declared source reads', () => {
