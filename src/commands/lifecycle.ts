@@ -618,7 +618,7 @@ export function retryCommandFor(options: ProjectOptions): (runId: string) => str
   return (runId) => command(`retry ${runId}`);
 }
 
-function shellQuote(s: string): string {
+export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:=@-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 

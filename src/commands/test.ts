@@ -3,7 +3,7 @@ import type { EventSink } from '../events/events.js';
 import { planTest } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { hasErrors } from '../diagnostics/diagnostics.js';
-import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, shellQuote, type RunOutcome } from './lifecycle.js';
 import { commonParams, flagParam } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { testFilter } from './test-selection.js';
@@ -24,7 +24,10 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
   const runId = newRunId();
   const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now(), command: 'test', ...(options.storeFailures ? { storeFailures: true } : {}) } });
   const ds = dateVariables(interval).ds;
-  const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select, prepared.analysis));
+  // The hint for a node not built yet runs it as this command sees the project: its flags and --vars.
+  const command = pipeCommandFor(options);
+  const vars = options.vars && Object.keys(options.vars).length > 0 ? ` --vars ${shellQuote(JSON.stringify(options.vars))}` : '';
+  const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select, prepared.analysis), { runCommand: (args) => `${command(args)}${vars}` });
   if (plan.tasks.length === 0 && !hasErrors(plan.diagnostics)) {
     letGoUnused(prepared);
     return { nothingToDo: 'nothing to test: no selected model, seed or source has checks, dbt tests or unit tests' };

@@ -1198,7 +1198,17 @@ function datedRows(name: string, file: string, ds: string, target: CheckTarget):
  * `pipe test`: the checks and dbt tests of each selected model and seed against its published
  * data, building nothing. Partition checks of an incremental model read the interval's rows.
  */
-export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilter, options: { readonly unbuiltToo?: boolean } = {}): Plan {
+export function planTest(
+  ctx: PlanContext,
+  interval: Interval,
+  filter?: TestFilter,
+  options: {
+    readonly unbuiltToo?: boolean;
+    /** How `pipe run` is written for this command's project and vars, for the hint of a node not built yet. */
+    readonly runCommand?: (args: string) => string;
+  } = {},
+): Plan {
+  const runCommand = options.runCommand ?? ((args: string) => `pipe ${args}`);
   const diagnostics: Diagnostic[] = [];
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
@@ -1227,7 +1237,7 @@ export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilt
     const target = spec && node.kind === 'model' ? spec.publishedChecks(node.relation, interval, node.config) : { partition: node.relation, table: node.relation };
     // A model not built yet fails its test task, as dbt's tests of a missing table fail; the others run.
     // Its checks run before it is published: one failing in that run is why it is still not there.
-    const run = `${node.kind === 'seed' ? `pipe run --select ${name} loads it` : `pipe run --select +${name} builds it and what it reads`}, publishing it once its checks pass`;
+    const run = `${node.kind === 'seed' ? `${runCommand(`run --select ${name}`)} loads it` : `${runCommand(`run --select +${name}`)} builds it and what it reads`}, publishing it once its checks pass`;
     // unbuiltToo: the checks' queries of a node not built yet too, to show them (pipe compile).
     const checks: Step[] = ctx.catalog.has(node.relation) || options.unbuiltToo
       ? [...datedRows(name, node.file, ds, target), ...planChecks(node, ctx, interval, target, diagnostics).steps]

@@ -355,7 +355,10 @@ describe('pipe test', () => {
     expect(r.code).toBe(1);
     expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['fct_orders@2024-01-02']);
     expect(taskIdsOf(r.events, 'task-failed').sort()).toEqual(['daily_revenue@2024-01-02', 'dim_customers@2024-01-02']);
-    expect(r.stdout).toContain('dim_customers is not built yet, so its 5 checks cannot run: pipe run --select +dim_customers builds it and what it reads, publishing it once its checks pass');
+    expect(r.stdout).toContain(`dim_customers is not built yet, so its 5 checks cannot run: pipe run --select +dim_customers --project ${dir} builds it and what it reads, publishing it once its checks pass`);
     expect(r.stdout).toContain('at models/marts/dim_customers.sql');
+    // The command it names sees the project as this one did: its --vars too.
+    const withVars = await testIn(dir, { date: '2024-01-02', vars: { region: 'eu' } });
+    expect(withVars.stdout).toContain(`pipe run --select +dim_customers --project ${dir} --vars '{"region":"eu"}' builds it`);
   });
 });
