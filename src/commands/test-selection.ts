@@ -15,7 +15,7 @@ import { fileMatcher } from '../graph/selector-methods.js';
  * (`path:tests/integrity`): then only those.
  */
 export function testFilter(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): TestFilter | undefined {
-  const { criteria } = parseCliSelection(select ?? []);
+  const { criteria, spec } = parseCliSelection(select ?? []);
   if (criteria.length === 0 || !criteria.every((c) => namesTests(c, analysis))) return undefined;
   const has = (method: Criterion['method'], value?: string) => criteria.some((c) => c.method === method && (value === undefined || c.value === value));
   const globs = (method: Criterion['method']) => criteria.filter((c) => c.method === method).map((c) => nameGlob(c.value));
@@ -29,15 +29,28 @@ export function testFilter(select: readonly string[] | undefined, analysis: Pick
   const genericTests = has('test_type', 'generic');
   return {
     data: allData || singular || genericTests || generic.length > 0 || named.length > 0 || tagged.length > 0 || pathed.length > 0,
-    dataTest: (_node, check) =>
-      allData ||
-      (isSingular(check.kind) && pathed.some((m) => m(check.location.file))) ||
-      (isSingular(check.kind) ? singular : genericTests) ||
-      named.some((m) => m(check.name)) ||
-      (check.dbt?.generic !== undefined && generic.some((m) => m(check.dbt!.generic!.test))) ||
-      tagged.some((m) => (check.tags ?? []).some(m)),
+    // As the terms combine: a comma intersects (`tag:nightly,test_type:singular`), a space unites.
+    dataTest: (_node, check) => spec !== undefined && holds(spec, (c) => termTakesCheck(c, check)),
     unit: (model, test) => has('test_type', 'unit') || units.some((m) => m(test) || m(`${model}.${test}`)) || generic.some((m) => m(test)),
   };
+}
+
+/** Whether one term of a selection of tests takes a data test. */
+function termTakesCheck(c: Criterion, check: Check): boolean {
+  switch (c.method) {
+    case 'test_type':
+      return c.value === 'data' || (c.value === 'singular' ? isSingular(check.kind) : c.value === 'generic' && !isSingular(check.kind));
+    case 'path':
+      return isSingular(check.kind) && fileMatcher(c.value)(check.location.file);
+    case 'fqn':
+      return nameGlob(c.value)(check.name);
+    case 'test_name':
+      return check.dbt?.generic !== undefined && nameGlob(c.value)(check.dbt.generic.test);
+    case 'tag':
+      return (check.tags ?? []).some(nameGlob(c.value));
+    default:
+      return false;
+  }
 }
 
 /** Whether a term names tests rather than nodes: a test method, the name of a data test that is no model's or seed's, or a tag only tests have. */

@@ -433,6 +433,10 @@ models:
     expect(await only('test_name:not_null')).toEqual(['not_null_customers_customer_id', 'not_null_orders_order_id']);
     expect(await only('test_name:positive', 'revenue_adds_up')).toEqual(['positive_orders_amount', 'revenue_adds_up']);
     expect(await only('unique_*')).toEqual(['unique_customers_customer_id', 'unique_orders_order_id']);
+    // A comma intersects, as dbt's: the generic tests named unique_*, not every generic test and every unique_*.
+    expect(await only('unique_*,test_type:generic')).toEqual(['unique_customers_customer_id', 'unique_orders_order_id']);
+    expect(await only('test_name:not_null,unique_*')).toEqual([]);
+    expect(await only('test_type:singular,test_name:unique')).toEqual([]);
     // A model's name still selects its every test, and those of others reading it (dbt's eager
     // selection); a test's name in pipe run builds what it tests.
     expect(await only('customers')).toEqual(['not_null_customers_customer_id', 'relationships_orders_customer_id__customer_id__ref_customers_', 'unique_customers_customer_id']);
