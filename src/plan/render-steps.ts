@@ -7,10 +7,12 @@ import type { CheckStep, Step } from './task.js';
  * runs (a schema change, the columns a check names) say what will be compared.
  */
 export function renderSteps(steps: readonly Step[]): string {
-  return `${steps.map(renderStep).join('\n\n')}\n`;
+  // A test task's publish writes nothing (other tasks' empty ones take statements decided as they run: a snapshot's merge).
+  const testsOnly = steps.every((s) => s.kind === 'check' || s.kind === 'publish' || s.kind === 'refuse' || s.kind === 'unit-test' || s.kind === 'columns');
+  return `${steps.map((s) => renderStep(s, testsOnly)).join('\n\n')}\n`;
 }
 
-function renderStep(step: Step): string {
+function renderStep(step: Step, testsOnly = false): string {
   switch (step.kind) {
     case 'statement':
       return `-- statement${step.countsRows ? ' (counts rows)' : ''}\n${step.sql};`;
@@ -19,12 +21,13 @@ function renderStep(step: Step): string {
     case 'publish': {
       const rows = step.countsRowsAt !== undefined ? ` (rows from statement ${step.countsRowsAt + 1})` : '';
       const body = [
-        ...(step.inside ?? []).map(renderStep),
+        ...(step.inside ?? []).map((s) => renderStep(s)),
         ...step.statements.map((s) => `${s};`),
-        ...(step.after ?? []).map(renderStep),
+        ...(step.after ?? []).map((s) => renderStep(s)),
         ...(step.checks ?? []).map((c) => `-- ${checkLabel(c)}, before the commit\n${c.sql};`),
       ];
       const partition = step.partition ? `; a row outside the partition fails the insert (${step.partition.outside.error})` : '';
+      if (testsOnly && body.length === 0) return '-- nothing to publish: the outcome is recorded';
       return `-- publish, one transaction${rows}${partition}\nBEGIN TRANSACTION;\n${body.join('\n')}\nCOMMIT;`;
     }
     case 'cleanup':
