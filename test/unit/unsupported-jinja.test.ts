@@ -78,6 +78,11 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
     // A name dbt's graph does not have either is left to the render that reaches it, as in dbt.
     expect(uses("{% if kind == 'exposure' %}{% set e = graph.exposure['x'] %}{% endif %}")).toEqual([]);
     expect(uses('{{ metrics.calculate(x) }}').map(([cause]) => cause)).toEqual(['metrics.calculate()']);
+    // A name the template binds is its own, whatever package has that name (elementary's `{% set metrics = [] %}`).
+    expect(uses("{% set metrics = [] %}{% do metrics.append('a') %}{{ metrics | join(',') }}")).toEqual([]);
+    expect(uses("{% for codegen in xs %}{% do codegen.update({}) %}{% endfor %}")).toEqual([]);
+    expect(uses("{% macro m(dbt_date, n) %}{{ dbt_date.strip() }}{% endmacro %}")).toEqual([]);
+    expect(uses("{% set audit_helper %}x{% endset %}{{ audit_helper.strip() }}")).toEqual([]);
   });
 
   it("refuses a bare get_relation() as adapter's, unless the project or a package defines a macro of that name, as dbt-profiler does", () => {

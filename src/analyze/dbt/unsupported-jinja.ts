@@ -150,6 +150,7 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
   const blank = (s: string) => s.replace(/[^\n]/g, ' ');
   const text = source.replace(/\{#[\s\S]*?#\}/g, blank).replace(RAW_BLOCK, blank);
   const tags = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
+  let bound: Set<string> | undefined;
   let t: RegExpExecArray | null;
   while ((t = tags.exec(text))) {
     const tag = t[0];
@@ -171,13 +172,31 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
     const pkg = /(?<!\.\s*)\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*\(/g;
     let m: RegExpExecArray | null;
     while ((m = pkg.exec(literal))) {
-      // dbt's own macros are the rule's above.
-      if (m[1] === 'dbt' || !scope.names.has(m[1])) continue;
+      // dbt's own macros are the rule's above; a name the template binds is its own (`{% set metrics = [] %}`).
+      if (m[1] === 'dbt' || !scope.names.has(m[1]) || (bound ??= localNames(text)).has(m[1])) continue;
       const refusal = scope.refusal(m[1], m[2]);
       if (refusal === undefined) continue;
       out.push({ cause: `${m[1]}.${m[2]}()`, hint: refusal, location: { file, ...positionOf(source, t.index + m.index) } });
     }
   }
+  return out;
+}
+
+/**
+ * The names a template binds itself, which shadow a package of that name: `{% set x = … %}`
+ * (and a block set), `{% for x, y in … %}`, `{% with x = … %}`, a macro's parameters.
+ */
+function localNames(text: string): Set<string> {
+  const out = new Set<string>();
+  const add = (list: string) => {
+    for (const n of list.split(',')) {
+      const name = /^\s*([A-Za-z_]\w*)/.exec(n)?.[1];
+      if (name) out.add(name);
+    }
+  };
+  for (const m of text.matchAll(/\{%-?\s*(?:set|with)\s+([A-Za-z_][\w\s,]*?)\s*(?:=|-?%\})/g)) add(m[1]);
+  for (const m of text.matchAll(/\{%-?\s*for\s+([A-Za-z_][\w\s,]*?)\s+in\b/g)) add(m[1]);
+  for (const m of text.matchAll(/\{%-?\s*(?:macro|test|materialization)\s+[A-Za-z_]\w*\s*\(([^)]*)\)/g)) add(m[1]);
   return out;
 }
 
