@@ -1231,7 +1231,8 @@ export class ModelRenderer {
 
   /**
    * An on-run-start or on-run-end statement, rendered with `context` (dbt's `schemas`,
-   * `results`, ...); it reads no model, so ref() and source() are refused.
+   * `results`, ...). ref() and source() name the relations as they are, as in dbt (`--
+   * depends_on: {{ ref('log') }}`): a hook is no node of the graph, and waits for none.
    */
   runHook(
     hook: RunHook,
@@ -1242,10 +1243,7 @@ export class ModelRenderer {
     /** Where what the hook says with log(), print() and exceptions.warn() goes. */
     report?: (message: TemplateMessage) => void,
   ): string | Diagnostic | HookAsks {
-    const refuse = (what: string) => () => {
-      throw new TemplateFunctionError(`${what}() cannot be used in on-run-start or on-run-end: they run once per run, outside any model`);
-    };
-    // A macro called by run-operation reads the relations as they are, as in dbt: it builds nothing first.
+    // It reads the relations as they are, as in dbt: it builds nothing first (nor does a macro run-operation calls).
     const read = {
       ref: (n: string) => {
         if (!this.nodes.has(n) || this.nodes.get(n)?.kind === 'source') throw new TemplateFunctionError(`ref('${n}'): no model or seed is named '${n}'`);
@@ -1259,10 +1257,9 @@ export class ModelRenderer {
       },
     };
     // As dbt renders them when they run: execute is true, and a query they run (run_query) runs then.
-    const phase = executionPhase(answers, (text) => (hook.call ? this.resolveRefs(text) : text), () => ({ ...this.graphContext() }), report);
-    const fns = hook.call ? read : { ref: refuse('ref'), identifierOf: refuse('ref'), source: refuse('source') };
-    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ...fns, isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
-    if (!phase.asked) return rendered;
+    const phase = executionPhase(answers, (text) => this.resolveRefs(text), () => ({ ...this.graphContext() }), report);
+    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ...read, isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
+    if (!phase.asked) return typeof rendered === 'string' ? this.resolveRefs(rendered) : rendered;
     // A hook's own lines are not its file's; a macro's call keeps the macro's, and so does a
     // question a macro the hook calls asks (dbt_artifacts' run_query in a package's macro).
     const inMacro = phase.askedAt !== undefined && phase.askedAt.file !== hook.location.file ? phase.askedAt : undefined;

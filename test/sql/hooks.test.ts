@@ -185,6 +185,16 @@ on-run-end: "${log('z end')}"
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
   });
 
+  it('ref() and source() in on-run-start and on-run-end name the relations as they are, as in dbt: a hook waits for no model', async () => {
+    const dir = project({ 'models/orders.sql': 'select 1 as id', 'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables: [{name: audit}]\n' });
+    writeProjectFiles(dir, {
+      'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, "on-run-end:\n  - \"-- depends_on: {{ ref('orders') }}\\ninsert into {{ source('raw', 'audit') }} select 99, 'orders ' || (select count(*) from {{ ref('orders') }})\""),
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await audit(dir)).toEqual(['start main', 'orders 1']);
+  });
+
   it('a failing on-run-end, after every task succeeded, offers no pipe retry: there is nothing left for it to run', async () => {
     const dir = project({ 'models/orders.sql': 'select 1 as id' });
     writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "select error('no end')"`) });
