@@ -15,7 +15,7 @@ import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type D
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { callsAny, macroFiles, macroProblems, reachedMacros, runtimeMacros } from './dbt/macro-reach.js';
 import { settingRenderer, withRenderedDataTypes, withRenderedEnabled, withRenderedFreshness } from './dbt/setting-render.js';
-import { notUsedNotice } from './dbt/not-used-notice.js';
+import { notUsedNotice, UnusedSettings } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
@@ -1636,7 +1636,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const documented = read === NO_PROPERTIES ? read : withDocs(read, DocBlocks.read(files.docs ?? [], diagnostics), diagnostics);
   const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;
   /** dbt settings pipe leaves aside, by key, for the notice. */
-  const unusedSettings = new Map<string, Location>();
+  const unusedSettings = new UnusedSettings();
   // pipe.yaml's vars win over dbt_project.yml's (and those over a package's, for its nodes); a pipeline's and --var over both.
   checkPackageVars(files.packages?.installed ?? [], diagnostics);
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
@@ -1955,7 +1955,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     if (raw.readsState || hasHooks(analyzed.config)) existed.set(name, existing);
     if (raw.readsState) askIsIncremental.add(name);
     modelConfigDiagnostics.add(name, analyzed.configDiagnostics);
-    for (const u of analyzed.unused) if (!unusedSettings.has(u.key)) unusedSettings.set(u.key, u.location);
+    for (const u of analyzed.unused) unusedSettings.note(u.key, u.location);
     if (!analyzed.config.enabled) {
       disabled.set(name, analyzed.disabledAt ?? { file: m.source.file });
       continue;
@@ -2027,9 +2027,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
         return macros.tainted.has(name) || macros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, ''));
       },
       sourceProblem: (call, at) => sourceCallProblem(call, at, nodes, disabledSources),
-      unused: (key, at) => {
-        if (!unusedSettings.has(key)) unusedSettings.set(key, at);
-      },
+      unused: (key, at) => unusedSettings.note(key, at),
       storeFailures: options.invocation?.storeFailures === true,
       failuresSchema: (custom, test) => dbtContext.dbtSchema?.(custom, { ...test, kind: 'test', config: () => test.config }) ?? dbtSchemaName(targetSchema, custom),
       ownRelation,
@@ -2755,7 +2753,7 @@ interface DbtContext {
   /** In a dbt project, a node's relation name from its alias (or none), as dbt's generate_alias_name gives it. */
   readonly dbtAlias?: (custom: string | undefined, node: NamedNode) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
-  readonly unused: Map<string, Location>;
+  readonly unused: UnusedSettings;
   /** The materializations and incremental strategies the project or an installed package defines. */
   readonly owned?: OwnDefinitions;
   /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
@@ -2982,7 +2980,7 @@ function seedNode(
   if (y && !ctx.dbtSchema) checkKeys(y.data, SEED_KEYS, 'seed', (key) => ({ file: y.file, line: y.keyLine(key) }), diagnostics);
   const node = { name: seed.name, fqn, file: seed.file, kind: 'seed' as const };
   const merged = mergeConfig('seed', base, {}, (key) => ({ file: y?.file ?? seed.file, line: y?.keyLine(key) }), dbtNamesOf(ctx, node), diagnostics);
-  for (const u of merged.unused) ctx.unused.set(u.key, ctx.unused.get(u.key) ?? u.location);
+  for (const u of merged.unused) ctx.unused.note(u.key, u.location);
   const data = merged.record;
   const at = (key: string): Location => merged.dbtLocations.get(key) ?? { file: y?.file ?? seed.file, line: y?.keyLine(key) };
   const bad = (key: string, message: string, hint?: string) => diagnostics.push(error('bad-config', message, at(key), hint === undefined ? undefined : { hint }));

@@ -523,6 +523,18 @@ describe("dbt_project.yml's sources: configs", () => {
   });
 });
 
+describe('the notice of what pipe does not use', () => {
+  it('names every place a key is set, each once however many nodes take it', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +docs:\n      node_color: red\nseeds:\n  shop:\n    +docs:\n      node_color: green\n',
+      'models/a.sql': 'select 1 as x',
+      'models/b.sql': 'select 2 as x',
+      'seeds/s.csv': 'a\n1\n',
+    });
+    expect(a.diagnostics.filter((d) => d.code === 'not-used').map((d) => d.message)).toEqual(['pipe does not use: config docs (dbt_project.yml:4, dbt_project.yml:8)']);
+  });
+});
+
 describe("a source table's enabled: written with Jinja", () => {
   it('is rendered, with var() as the file\'s project sets it: a table it switches off is no node, its tests do not run, reading it is an error', () => {
     const files = {

@@ -10,7 +10,7 @@ export function notUsedNotice(
   files: ProjectFiles,
   /** What dbt_project.yml and the properties files hold that pipe does not use. */
   unused: readonly { readonly what: string; readonly location: Location }[],
-  settings: ReadonlyMap<string, Location>,
+  settings: UnusedSettings,
 ): Diagnostic | undefined {
   const where = (l: Location) => (l.line === undefined ? l.file : `${l.file}:${l.line}`);
   // One entry per kind of thing, with every place it stands.
@@ -18,11 +18,24 @@ export function notUsedNotice(
   const add = (what: string, place: string) => places.set(what, [...(places.get(what) ?? []), place]);
   for (const u of files.unused) add(u.what, u.file);
   for (const u of unused) add(u.what, where(u.location));
-  for (const [key, location] of settings) add(`config ${key}`, where(location));
+  // In the files' order, whichever node read a place first.
+  const inOrder = (ls: readonly Location[]) => [...ls].sort((a, b) => (a.file === b.file ? (a.line ?? 0) - (b.line ?? 0) : a.file < b.file ? -1 : 1));
+  for (const [key, locations] of settings.byKey) for (const location of inOrder(locations)) add(`config ${key}`, where(location));
   const items = [...places].map(([what, at]) => `${what} (${at.length > 3 ? `${at.slice(0, 3).join(', ')} and ${at.length - 3} more` : at.join(', ')})`);
   if (items.length === 0) return undefined;
   const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
   return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {
     hint: 'these do not change what pipe builds',
   });
+}
+
+/** The config keys pipe leaves aside, each with every place it is set (a folder's, once, however many nodes take it). */
+export class UnusedSettings {
+  readonly byKey = new Map<string, Location[]>();
+
+  note(key: string, at: Location): void {
+    const known = this.byKey.get(key) ?? [];
+    if (!known.some((l) => l.file === at.file && l.line === at.line)) known.push(at);
+    this.byKey.set(key, known);
+  }
 }
