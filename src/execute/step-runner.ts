@@ -73,8 +73,13 @@ interface CheckResult {
 interface AttemptState {
   readonly attemptNo: number;
   readonly startedAt: number;
-  /** The engine's moment it began (see AttemptOf). */
-  readonly readsFrom?: number;
+  /**
+   * The engine's moment it began to read what it is built from: as its first statement (or its
+   * publishing transaction) starts, so that what committed before then counts as read (see
+   * Engine.publish); its attempt's start until then.
+   */
+  readsFrom?: number;
+  readStarted?: boolean;
   /** The run's thread it runs on (see worker-slots.ts). */
   readonly worker: number;
   /** The `pipe worker` process it runs in, in a distributed backfill. */
@@ -165,6 +170,10 @@ export class StepRunner {
     };
     for (const step of task.steps) {
       if (this.ctx.signal?.aborted) throw new Error('interrupted');
+      if ((step.kind === 'statement' || step.kind === 'publish') && !state.readStarted) {
+        state.readStarted = true;
+        state.readsFrom = this.ctx.engine.moment();
+      }
       if (step.kind === 'publish') {
         ended();
         // The publishing transaction is short and atomic: it is not interrupted (its checks are).
