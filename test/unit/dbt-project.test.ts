@@ -523,6 +523,21 @@ describe("dbt_project.yml's sources: configs", () => {
   });
 });
 
+describe('an empty tests: key of a properties file', () => {
+  it('is said at its line, as dbt refuses the file for it; nothing else changes', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/m.sql': 'select 1 as id',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    tests:\n    columns:\n      - name: id\n        data_tests:\n',
+    });
+    expect(a.diagnostics.map((d) => [d.severity, d.code, d.location?.line]).sort()).toEqual([
+      ['warning', 'empty-tests', 4],
+      ['warning', 'empty-tests', 7],
+    ]);
+    expect(a.nodes.has('m')).toBe(true);
+  });
+});
+
 describe('the notice of what pipe does not use', () => {
   it('names every place a key is set, each once however many nodes take it', () => {
     const a = run({

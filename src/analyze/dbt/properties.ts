@@ -473,6 +473,10 @@ function readTests(
 ): DbtTestSpec[] {
   const out: DbtTestSpec[] = [];
   for (const key of ['tests', 'data_tests']) {
+    // Written with nothing after it: dbt refuses the file (None is not of type 'array'); pipe reads no test there, and says so.
+    if (Object.hasOwn(owner, key) && owner[key] === null) {
+      diagnostics.push(warning('empty-tests', `${key}: is empty: dbt refuses this file for it (None is not of type 'array'); pipe reads no test there`, at([...path, key]), { hint: `list the tests under it, or remove ${key}:` }));
+    }
     listOf(owner[key], key, at([...path, key]), diagnostics).forEach((t, i) => {
       const spec = readTest(t, on, column, quoteColumn, at([...path, key, i]), diagnostics);
       if (spec) out.push(spec);
