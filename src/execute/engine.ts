@@ -89,7 +89,7 @@ export interface Publication {
   readonly at?: number;
   /** The hash of the query it was built from (Task.sqlHash). */
   readonly sqlHash?: string;
-  /** The engine's moment (see Engine.moment) its task's attempt began to read what it is built from. */
+  /** The engine's moment (see Engine.moment) its task began to read what it is built from (its first statement). */
   readonly builtFrom?: number;
 }
 
@@ -132,7 +132,7 @@ function overlapped(newer: Publication, started: number | undefined): boolean {
  * task is built (see Engine.publish).
  */
 function staleNewer(task: Task, newer: Publication, missed: string): ProjectRuleError {
-  const newerDate = newer.ds ?? `${formatDate(newer.interval.start)}`;
+  const newerDate = newer.ds ?? formatDate(newer.interval.start);
   return new ProjectRuleError(
     'Superseded',
     `${task.node} was published by run ${newer.runId} for a newer interval (${newerDate}) before ${missed} was written here, so that build misses it; rebuilding it for ${task.ds ?? 'this interval'} would replace it with an older interval's query: pipe run --select ${task.node} --date ${newerDate.slice(0, 10)} rebuilds it`,
