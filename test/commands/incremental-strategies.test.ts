@@ -56,7 +56,6 @@ models:
 
   it.each([
     ['merge without a key', "incremental_strategy='merge'", 'models/m.sql', "incremental_strategy 'merge' needs unique_key"],
-    ['a key and a partition', "unique_key='user_id', partition_by='day'", 'models/m.sql', 'unique_key and partition_by both say how a run replaces rows'],
     ['insert_overwrite', "unique_key='user_id', incremental_strategy='insert_overwrite'", 'models/m.sql', "incremental_strategy 'insert_overwrite' is not one of dbt-duckdb's"],
     ['an expression as the key', "unique_key='user_id || events'", 'models/m.sql', 'unique_key must be a column name or a list of them'],
     ['a partial merge', "unique_key='user_id', incremental_strategy='merge', merge_update_columns=['spent']", 'models/m.sql', "config 'merge_update_columns' is not supported by pipe"],
@@ -68,6 +67,13 @@ models:
     const found = diagnosticsOf(r.events).find((d) => d.message.includes(message));
     expect(found, explain(r)).toBeDefined();
     expect(found!.location).toMatchObject({ file, line: 1 });
+  });
+
+  it('leaves partition_by aside beside a unique_key, as dbt-duckdb reads none there: the model merges by key', async () => {
+    const dir = project({ 'models/m.sql': `{{ config(materialized='incremental', unique_key='user_id', partition_by='day') }}\n${USERS}` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(diagnosticsOf(r.events).filter((d) => d.code === 'not-used').map((d) => d.message)).toEqual([expect.stringContaining('config partition_by (models/m.sql:1)')]);
   });
 
   it("a model's config pipe cannot read (BigQuery's partition_by, an unknown strategy) stops only the commands that build it", async () => {

@@ -166,14 +166,18 @@ models:
     expect(a.diagnostics.filter((d) => d.code === 'not-used').map((d) => d.message)).toEqual([expect.stringContaining('config partition_by (models/sales.sql:1)')]);
   });
 
-  it("says to remove BigQuery's partition_by from an incremental model with a unique_key, which says what a run replaces", () => {
+  it("leaves partition_by aside on an incremental model with a unique_key, whatever its form, as dbt-duckdb reads none there", () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
       'models/cohorts.sql': `{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert', partition_by={"field": "date_month", "data_type": "date"}) }}\nselect 1 as id`,
+      // Fivetran's form for Spark: a list of the column.
+      'models/spark.sql': "{{ config(materialized='incremental', unique_key='id', partition_by=['d']) }}\nselect 1 as id, current_date as d",
     });
-    expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.hint])).toEqual([
-      ['partition_by must be a column name', "that is BigQuery's form, where it lays the table out; on DuckDB the model's unique_key says which rows a run replaces: remove partition_by (partition_by=none)"],
-    ]);
+    expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(model(a, 'cohorts').config.partition_by).toBeUndefined();
+    expect(model(a, 'spark').config.partition_by).toBeUndefined();
+    expect(model(a, 'spark').config.kind).toBe('delete+insert');
+    expect(a.diagnostics.filter((d) => d.code === 'not-used').map((d) => d.message)).toEqual([expect.stringContaining('config partition_by (models/cohorts.sql:1, models/spark.sql:1)')]);
   });
 
   it("leaves incremental_strategy aside on a model that is not incremental, as dbt's table and view do", () => {

@@ -189,7 +189,7 @@ export function mergeConfig(
   for (const [key, s] of sorted.read) {
     if (
       (kind === 'model' ? seedOnly(key, sorted.read.get('materialized')?.value) : kind === 'seed' ? MODEL_ONLY.has(key) : SEED_ONLY.has(key) || MODEL_ONLY.has(key)) ||
-      (kind === 'model' && otherAdaptersPartitions(key, s.value, sorted.read.get('materialized')?.value))
+      (kind === 'model' && otherAdaptersPartitions(key, s.value, sorted.read.get('materialized')?.value, sorted.read.get('unique_key')?.value))
     ) {
       unused.push({ key, location: s.location });
       continue;
@@ -227,6 +227,9 @@ export function mergeConfig(
  * a model that is not incremental, which pipe builds whole: said among the settings pipe does
  * not use, not ignored without a word (an incremental model's is refused, see model-config.ts).
  */
-function otherAdaptersPartitions(key: string, value: unknown, materialized: unknown): boolean {
-  return key === 'partition_by' && value !== null && typeof value === 'object' && materialized !== 'incremental';
+function otherAdaptersPartitions(key: string, value: unknown, materialized: unknown, uniqueKey: unknown): boolean {
+  if (key !== 'partition_by' || value === null || value === undefined) return false;
+  // An incremental model with a unique_key replaces rows by key: dbt-duckdb reads no partition_by there (Fivetran's [field] for Spark).
+  if (materialized === 'incremental' && uniqueKey !== undefined && uniqueKey !== null) return true;
+  return typeof value === 'object' && materialized !== 'incremental';
 }
