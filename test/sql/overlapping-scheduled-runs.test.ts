@@ -70,6 +70,23 @@ async function feedWhen(fifo: string, running: Promise<unknown>, ready: () => bo
   }
 }
 
+/**
+ * Writes `models/NAME.sql` as an incremental model whose 2024-06-01 reads a FIFO (its run holds
+ * until feedWhen writes to it, whatever the other runs do meanwhile), its other dates a file of
+ * one row; returns the FIFO's path.
+ */
+function heldOn20240601(dir: string, name: string, config: string): string {
+  const fifo = join(dir, 'held.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const free = join(dir, 'free.csv');
+  writeFileSync(free, 'n\n1\n');
+  writeFileSync(
+    join(dir, `models/${name}.sql`),
+    `{{ config(${config}) }}\nselect '{{ ds }}'::DATE as d, n from read_csv({% if ds == '2024-06-01' %}'${fifo}'{% else %}'${free}'{% endif %}, header = true, columns = {'n': 'INTEGER'})\n`,
+  );
+  return fifo;
+}
+
 describe('a catch-up of a depends_on_past model with max_active_runs: 3', () => {
   it('runs each date once the run of the date before it has ended, not skipping it as never built', async () => {
     const dir = tempProject(
@@ -81,15 +98,7 @@ describe('a catch-up of a depends_on_past model with max_active_runs: 3', () => 
       },
       'pipe-overlap-past-',
     );
-    // 2024-06-01 reads a FIFO: its run holds until the test writes to it, whatever the other runs do meanwhile.
-    const fifo = join(dir, 'held.fifo');
-    execFileSync('mkfifo', [fifo]);
-    const free = join(dir, 'free.csv');
-    writeFileSync(free, 'n\n1\n');
-    writeFileSync(
-      join(dir, 'models/fct.sql'),
-      `{{ config(materialized='incremental', partition_by='d', depends_on_past=true) }}\nselect '{{ ds }}'::DATE as d, n from read_csv({% if ds == '2024-06-01' %}'${fifo}'{% else %}'${free}'{% endif %}, header = true, columns = {'n': 'INTEGER'})\n`,
-    );
+    const fifo = heldOn20240601(dir, 'fct', "materialized='incremental', partition_by='d', depends_on_past=true");
     const quiet = () => undefined;
     await schedule({ project: dir, once: true, clock: at('2024-06-01T03:00:00Z'), emit: quiet, signal: new AbortController().signal });
     const events: PipeEvent[] = [];
@@ -113,14 +122,7 @@ describe('a catch-up of a depends_on_past model with max_active_runs: 3', () => 
 describe('pipe retry of a catch-up run whose table a newer run built before its slow date', () => {
   it('fails the table again, saying why, rather than leave it as done without that date', async () => {
     const dir = tempProject({ 'pipelines/nightly.yaml': 'schedule: "0 2 * * *"\ntimezone: UTC\ncatchup: true\nmax_catchup: 5\nmax_active_runs: 3\n', 'models/ev.sql': 'select 1' }, 'pipe-overlap-retry-');
-    const fifo = join(dir, 'held.fifo');
-    execFileSync('mkfifo', [fifo]);
-    const free = join(dir, 'free.csv');
-    writeFileSync(free, 'n\n1\n');
-    writeFileSync(
-      join(dir, 'models/ev.sql'),
-      `{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, n from read_csv({% if ds == '2024-06-01' %}'${fifo}'{% else %}'${free}'{% endif %}, header = true, columns = {'n': 'INTEGER'})\n`,
-    );
+    const fifo = heldOn20240601(dir, 'ev', "materialized='incremental', partition_by='d'");
     // Its query reads the date: built for 2024-06-01, it is not what the newer run would build.
     writeFileSync(join(dir, 'models/agg.sql'), "select '{{ ds }}' as as_of, count(*)::INTEGER as days from {{ ref('ev') }}\n");
     await schedule({ project: dir, once: true, clock: at('2024-06-01T03:00:00Z'), emit: () => undefined, signal: new AbortController().signal });

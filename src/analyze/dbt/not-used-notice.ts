@@ -31,11 +31,17 @@ export function notUsedNotice(
 
 /** The config keys pipe leaves aside, each with every place it is set (a folder's, once, however many nodes take it). */
 export class UnusedSettings {
-  readonly byKey = new Map<string, Location[]>();
+  /** Per key, its places by `file:line` (a key set in every model's config() is noted once per model: no scan of those so far). */
+  private readonly places = new Map<string, Map<string, Location>>();
 
   note(key: string, at: Location): void {
-    const known = this.byKey.get(key) ?? [];
-    if (!known.some((l) => l.file === at.file && l.line === at.line)) known.push(at);
-    this.byKey.set(key, known);
+    const known = this.places.get(key) ?? new Map<string, Location>();
+    known.set(`${at.file}:${at.line ?? ''}`, known.get(`${at.file}:${at.line ?? ''}`) ?? at);
+    this.places.set(key, known);
+  }
+
+  /** Each key with every place it is set. */
+  get byKey(): ReadonlyMap<string, readonly Location[]> {
+    return new Map([...this.places].map(([key, at]) => [key, [...at.values()]]));
   }
 }
