@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { DBT_PROJECT_FILE, nodeFqn, type ProjectLayout } from '../project/layout.js';
 import { nameProblem, schemaNameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
-import { NO_RUN_HOOKS, checkPackageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
+import { NO_RUN_HOOKS, checkPackageProjects, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
 import { pastDeprecation, refTarget, versionSources, versionsByNode, type VersionOf } from './dbt/model-versions.js';
 import { resolveExposures, type Exposure } from './dbt/exposures.js';
@@ -1638,7 +1638,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   /** dbt settings pipe leaves aside, by key, for the notice. */
   const unusedSettings = new UnusedSettings();
   // pipe.yaml's vars win over dbt_project.yml's (and those over a package's, for its nodes); a pipeline's and --var over both.
-  checkPackageVars(files.packages?.installed ?? [], diagnostics);
+  checkPackageProjects(files.packages?.installed ?? [], diagnostics);
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const over = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
   const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], over });

@@ -47,6 +47,8 @@ export function cellText(value: unknown, type = ''): string {
   if (FLOATS.test(type) && (typeof value === 'number' || NON_FINITE.test(String(value)))) return floatText(value as number | string, type);
   // A nested value's JSON has its own escapes, and no line break or tab left.
   if (typeof value === 'object') return printable(JSON.stringify(value));
+  // A BLOB comes as DuckDB prints it, every backslash an escape of its own (`\x5C` for one byte).
+  if (type === 'BLOB') return printable(String(value));
   return printable(String(value).replace(/[\\\n\r\t]/g, (c) => CELL_ESCAPES[c]));
 }
 

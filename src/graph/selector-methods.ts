@@ -1,5 +1,5 @@
 import { hasWildcard, nameGlob, pathGlob, type Matcher } from './glob-match.js';
-import type { Criterion, NodeState, ResourceType, ResultValue } from './selection-spec.js';
+import { UNSUPPORTED_METHODS, type Criterion, type NodeState, type ResourceType, type ResultValue } from './selection-spec.js';
 
 export type { NodeState } from './selection-spec.js';
 
@@ -337,8 +337,12 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
         candidates: distinct(sources.flatMap((s) => [s.source, `${s.source}.${s.table}`])),
       };
     }
-    case 'resource_type':
-      return { message: `the project has no node of resource type '${v}'`, candidates: distinct(nodes.map((n) => n.resourceType)) };
+    case 'resource_type': {
+      const candidates = distinct(nodes.map((n) => n.resourceType));
+      // dbt's metrics, semantic models and saved queries, which a project may well define: pipe reads none of them.
+      const lacks = v === 'metric' || v === 'semantic_model' || v === 'saved_query' ? UNSUPPORTED_METHODS[v] : undefined;
+      return { message: lacks === undefined ? `the project has no node of resource type '${v}'` : `resource type '${v}' selects nothing: ${lacks}`, candidates };
+    }
     case 'package':
       return { message: `no package named '${v}'`, candidates: distinct(nodes.map((n) => n.fqn[0] ?? '')) };
     case 'group':

@@ -95,6 +95,26 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
   return undefined;
 }
 
+/**
+ * A key that YAML reads as going on from the line before (`end` is its colon): most often a
+ * line indented deeper than the key above it, whose plain value then takes it in.
+ */
+function keyOverLines(text: string, file: string, start: { line: number; col: number }, end: { line: number; col: number }): Diagnostic {
+  const lines = text.split('\n');
+  // Where the keys of each line start, past a list's dashes.
+  const keyColumn = (line: string | undefined) => (/^[ ]*(?:-[ ]+)*/.exec(line ?? '')?.[0].length ?? 0) + 1;
+  // It started as the value of a key on its line (not as a key of its own, a quoted one over lines).
+  const keyAt = keyColumn(lines[start.line - 1]);
+  const deeper = start.col > keyAt && keyColumn(lines[end.line - 1]) > keyAt;
+  const message = deeper
+    ? `invalid YAML: this line is indented deeper than the key on line ${start.line}, so YAML reads it as going on from that key's value, and a key cannot go on over several lines`
+    : `invalid YAML: a key cannot go on over several lines (this one starts on line ${start.line})`;
+  return error('yaml-syntax', message, { file, line: end.line, column: end.col }, {
+    hint: deeper ? `indent this line's key as the keys beside it: as deep as the key on line ${start.line}, or less` : 'put the key on one line',
+    related: [{ message: 'read as one key from here to the colon', location: { file, line: start.line, column: start.col } }],
+  });
+}
+
 /** The key given twice whose second place is at `offset`, quoted (`'marts'`), as the text writes it. */
 function duplicateKeyName(text: string, offset: number): string {
   const key = /^\s*(?:-\s+)?("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(offset, text.indexOf('\n', offset) >>> 0))?.[1];
@@ -133,7 +153,15 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
   if (doc.errors.length > 0) {
     // Past the stack's depth the package may report more errors, whose number depends on the stack left: the first one says it all.
     const overflow = doc.errors.find((e) => e.message.startsWith('Maximum call stack size exceeded'));
-    for (const e of overflow ? [overflow] : doc.errors) {
+    // A key over several lines is said once, where its line ends (the yaml package also reports the value it started as, at the line above).
+    const overLines = doc.errors.filter((e) => e.code === 'MULTILINE_IMPLICIT_KEY' && lineCounter.linePos(e.pos[1]).line > lineCounter.linePos(e.pos[0]).line);
+    for (const e of overLines) {
+      const start = lineCounter.linePos(e.pos[0]);
+      const end = lineCounter.linePos(e.pos[1]);
+      diagnostics.push(keyOverLines(text, file, start, end));
+    }
+    const said = new Set(overLines.map((e) => e.pos[0]));
+    for (const e of overflow ? [overflow] : doc.errors.filter((e) => !said.has(e.pos[0]))) {
       const pos = lineCounter.linePos(e.pos[0]);
       const hint = yamlErrorHint(e.code, text, e.pos[0]);
       // The yaml package's own wording names its API (parseAllDocuments).

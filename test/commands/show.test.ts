@@ -131,6 +131,15 @@ describe('pipe show', () => {
     expect(named.stderr).toContain("no model, seed or source named 'select 1'");
   });
 
+  it('prints a BLOB as DuckDB does, a backslash byte as \\x5C, so that one byte and four print apart', async () => {
+    const q = "select encode(chr(92)) as slash, encode(chr(10) || 'x') as newline, encode('\\x0A') as typed, unhex('00ff41') as bytes, null::blob as none";
+    const r = await showIn(dir, { model: q, inline: true, width: 100 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').slice(0, 2)).toEqual(['slash  newline  typed    bytes      none', '\\x5C   \\x0Ax    \\x5Cx0A  \\x00\\xFFA  NULL']);
+    const json = await showIn(dir, { model: q, inline: true, json: true });
+    expect(JSON.parse(json.stdout)).toEqual([{ slash: '\\x5C', newline: '\\x0Ax', typed: '\\x5Cx0A', bytes: '\\x00\\xFFA', none: null }]);
+  });
+
   it('--json prints one JSON array on stdout, a warning of the project going to stderr', async () => {
     const warned = tempProject({ 'models/one.sql': 'select 1 as x', 'models/empty.sql': '' });
     expect((await runIn(warned, { date: '2024-01-02' })).code).toBe(0);

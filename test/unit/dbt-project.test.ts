@@ -212,6 +212,26 @@ models:
     expect(a.renderer.sql('i', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 'inner' as label from "main"."t"` });
   });
 
+  it('warns at require-dbt-version, the project\'s or a package\'s, when its range leaves out the dbt 1.11 that pipe follows', () => {
+    const warned = (a: Analysis) => a.diagnostics.filter((d) => d.code === 'dbt-version').map((d) => [d.message, d.location?.file, d.location?.line]);
+    const project = (range: string) => run({ 'dbt_project.yml': `name: shop\nrequire-dbt-version: ${range}\n`, 'models/a.sql': 'select 1 as id' });
+    // Ranges that take in a release of 1.11, as a list, one string, or specifiers separated by commas.
+    for (const range of ['[">=1.3.0", "<2.0.0"]', '">=1.11.4"', '">=1.0.0,<1.12.0"', '["1.11.0"]', '["<=1.11.0"]', '[">1.10.9"]']) expect(warned(project(range)), range).toEqual([]);
+    expect(warned(project('[">=1.0.0", "<1.1.0"]'))).toEqual([
+      ['the project requires dbt >=1.0.0, <1.1.0: pipe follows dbt 1.11, where it may build otherwise (dbt 1.11 itself refuses it)', 'dbt_project.yml', 2],
+    ]);
+    for (const range of ['"<1.11.0"', '">=1.12.0"', '"2.0.0"', '[">1.11.3", "<1.11.2"]']) expect(warned(project(range)), range).toHaveLength(1);
+    expect(warned(project('"latest"'))).toEqual([['require-dbt-version of the project is not a version range dbt reads: "latest"', 'dbt_project.yml', 2]]);
+    // An installed package pinned to an old dbt is named, with the file and line of its pin.
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': 'select 1 as id',
+      'dbt_packages/metrics/dbt_project.yml': "name: metrics\nversion: '1.5.1'\nrequire-dbt-version: [\">=1.5.0-a1\", \"<1.6.0\"]\n",
+    });
+    expect(warned(a)).toEqual([['the package metrics requires dbt >=1.5.0-a1, <1.6.0: pipe follows dbt 1.11, where it may build otherwise (dbt 1.11 itself refuses it)', 'dbt_packages/metrics/dbt_project.yml', 3]]);
+    expect(a.diagnostics.find((d) => d.code === 'dbt-version')?.hint).toBe('install a version of metrics made for dbt 1.11');
+  });
+
   it("says how to leave out an installed package's models when only they reach what pipe cannot render, and leaves them out so", () => {
     // elementary's models upload dbt's artifacts with adapter.commit() and dbt.create_table_as().
     const pkg = {
@@ -547,6 +567,16 @@ describe('the notice of what pipe does not use', () => {
       'seeds/s.csv': 'a\n1\n',
     });
     expect(a.diagnostics.filter((d) => d.code === 'not-used').map((d) => d.message)).toEqual(['pipe does not use: config docs (dbt_project.yml:4, dbt_project.yml:8)']);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')?.hint).toBe('these do not change what pipe builds');
+  });
+
+  it('says that the semantic layer it names goes unchecked, which dbt parse checks', () => {
+    // A metric of a measure no semantic model has: dbt refuses the project at parse.
+    const yml = 'version: 2\nsemantic_models:\n  - name: orders\n    model: ref(\'a\')\nmetrics:\n  - name: revenue\n    type: simple\n    type_params: {measure: nosuch}\n';
+    const a = run({ 'dbt_project.yml': 'name: shop\n', 'models/a.sql': 'select 1 as x', 'models/sl.yml': yml });
+    const notice = a.diagnostics.find((d) => d.code === 'not-used');
+    expect(notice?.message).toBe('pipe does not use: semantic models (models/sl.yml:2), metrics (models/sl.yml:5)');
+    expect(notice?.hint).toBe('these do not change what pipe builds; nor does pipe check the semantic models, metrics (dbt parse does)');
   });
 });
 

@@ -325,6 +325,21 @@ describe('a YAML file of two documents', () => {
   });
 });
 
+describe('a YAML key indented deeper than the key above it', () => {
+  it('is refused once, at its own line and colon as PyYAML places it, the line it is read as going on from related', () => {
+    const yml = 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n         description: the key\n';
+    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': yml });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['yaml-syntax', 'models/schema.yml:6:21', "invalid YAML: this line is indented deeper than the key on line 5, so YAML reads it as going on from that key's value, and a key cannot go on over several lines"],
+    ]);
+    expect(a.diagnostics[0].related).toEqual([{ message: 'read as one key from here to the colon', location: { file: 'models/schema.yml', line: 5, column: 15 } }]);
+    expect(a.diagnostics[0].hint).toBe("indent this line's key as the keys beside it: as deep as the key on line 5, or less");
+    // A quoted key over two lines is no indentation: said as such, at its colon.
+    const b = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'description: x\n"a\n b": 1\n' });
+    expect(b.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yaml:3:4', 'invalid YAML: a key cannot go on over several lines (this one starts on line 2)']]);
+  });
+});
+
 describe('a config() key set twice', () => {
   it('is an error at the second call naming the key and both values, the first call related', () => {
     const a = analyzed({ 'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as id\n  {{ config(materialized='view') }}\n" });

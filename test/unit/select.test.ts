@@ -269,6 +269,9 @@ describe('methods', () => {
     expect(picked('resource_type:source')).toEqual(['raw.payments']);
     expect(picked('resource_type:model,tag:daily')).toEqual(['daily', 'fct_orders']);
     expect(sel(['resource_type:snapshot']).problems).toEqual([['resource_type:snapshot', "the project has no node of resource type 'snapshot'"]]);
+    // A project may define dbt's metrics, semantic models and saved queries: what selects none says why, not that there are none.
+    expect(sel(['resource_type:metric']).problems).toEqual([['resource_type:metric', "resource type 'metric' selects nothing: pipe has no metrics"]]);
+    expect(sel(['resource_type:semantic_model']).problems).toEqual([['resource_type:semantic_model', "resource type 'semantic_model' selects nothing: pipe has no semantic models"]]);
     expect(picked('package:shop')).toEqual(ALL);
     expect(picked('package:this')).toEqual(ALL);
     expect(picked('package:sh*')).toEqual(ALL);

@@ -2,6 +2,7 @@ import { error, type Diagnostic, type Location } from '../../diagnostics/diagnos
 import { LAYOUT_KEYS } from '../../project/layout.js';
 import type { InstalledPackage } from '../../project/load-packages.js';
 import type { YamlSource } from '../../project/yaml-file.js';
+import { checkRequiredDbtVersion } from './required-dbt-version.js';
 
 /**
  * `dbt_project.yml` as pipe reads it: the project's name and profile, its vars, and the file
@@ -88,6 +89,7 @@ export function readDbtProject(file: YamlSource, diagnostics: Diagnostic[]): Dbt
     }
   }
   const vars = varsMapping(file, diagnostics);
+  checkRequiredDbtVersion(file, diagnostics);
   const profile = typeof d.profile === 'string' ? d.profile : undefined;
   const runHooks = { start: readRunHooks(file, 'on-run-start', diagnostics), end: readRunHooks(file, 'on-run-end', diagnostics) };
   return { name, profile, vars, file, unused, runHooks };
@@ -105,12 +107,16 @@ function varsMapping(file: YamlSource, diagnostics: Diagnostic[]): Record<string
 }
 
 /**
- * Reports an installed package whose dbt_project.yml `vars:` is not a mapping. Its vars are
+ * Reports an installed package whose dbt_project.yml `vars:` is not a mapping (its vars are
  * its own nodes' (see var-scopes.ts): the project's nodes never see them, as in dbt, where a
- * package's macro called by a model reads the model's vars.
+ * package's macro called by a model reads the model's vars), or whose require-dbt-version
+ * leaves out the dbt pipe follows.
  */
-export function checkPackageVars(packages: readonly InstalledPackage[], diagnostics: Diagnostic[]): void {
-  for (const p of packages) varsMapping(p.project, diagnostics);
+export function checkPackageProjects(packages: readonly InstalledPackage[], diagnostics: Diagnostic[]): void {
+  for (const p of packages) {
+    varsMapping(p.project, diagnostics);
+    checkRequiredDbtVersion(p.project, diagnostics, p.name);
+  }
 }
 
 /**

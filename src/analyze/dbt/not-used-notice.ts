@@ -1,6 +1,9 @@
 import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import type { ProjectFiles } from '../../project/load-project.js';
 
+/** What of dbt's semantic layer a project may define (see properties.ts). */
+const SEMANTIC_LAYER = ['semantic models', 'metrics', 'saved queries'];
+
 /**
  * The one notice naming everything of a dbt project that pipe reads past: files (docs blocks,
  * analyses), keys of dbt_project.yml, sections of properties files and config
@@ -24,8 +27,10 @@ export function notUsedNotice(
   const items = [...places].map(([what, at]) => `${what} (${at.length > 3 ? `${at.slice(0, 3).join(', ')} and ${at.length - 3} more` : at.join(', ')})`);
   if (items.length === 0) return undefined;
   const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
+  // dbt refuses a project whose semantic layer does not hold together: pipe reads none of it, so it finds nothing wrong there either.
+  const semantic = SEMANTIC_LAYER.filter((what) => places.has(what));
   return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {
-    hint: 'these do not change what pipe builds',
+    hint: semantic.length === 0 ? 'these do not change what pipe builds' : `these do not change what pipe builds; nor does pipe check the ${semantic.join(', ')} (dbt parse does)`,
   });
 }
 

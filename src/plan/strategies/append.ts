@@ -24,7 +24,8 @@ export function appendStrategy(input: StrategyInput): Step[] {
 
 const fix =
   'an append model returns only rows its table lacks: filter them with {% if is_incremental() %} where <column> > (select max(<column>) from {{ this }}) {% endif %} (>, not >=), ' +
-  'or set unique_key to replace rows by key, or partition_by to replace the dates a run covers';
+  'or set unique_key to replace rows by key, or partition_by to replace the dates a run covers ' +
+  "(in the model's config, its properties file or dbt_project.yml: they apply to a query a package's macro writes too)";
 
 /** What a task says of the staged rows its table holds. */
 const ALREADY_HELD = {

@@ -114,7 +114,16 @@ export class DuckDBSession implements WarehouseSession {
     try {
       const reader = await this.connection.runAndReadAll(this.noted(sql));
       const types = reader.columnTypes().map(String);
-      return { columns: reader.columnNames().map((name, i) => ({ name, type: types[i] })), rows: reader.getRowsJson() };
+      const rows = reader.getRowsJson();
+      // A BLOB as DuckDB prints it: the JSON form leaves a backslash byte bare, so `\x41` could be four bytes or one.
+      const blobs = types.flatMap((t, i) => (t === 'BLOB' ? [i] : []));
+      if (blobs.length > 0) {
+        const raw = reader.getRows();
+        raw.forEach((row, r) => {
+          for (const i of blobs) if (row[i] !== null) rows[r][i] = blobText((row[i] as { bytes: Uint8Array }).bytes);
+        });
+      }
+      return { columns: reader.columnNames().map((name, i) => ({ name, type: types[i] })), rows };
     } catch (e) {
       throw this.dialect.classify(e);
     }
@@ -508,4 +517,14 @@ function readHolder(path: string, pid: number): Holder | undefined {
     }
   }
   return undefined;
+}
+
+/** A BLOB's bytes as DuckDB casts them to text: printable ASCII as it is, any other byte, a backslash and quotes as `\xNN`. */
+export function blobText(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) {
+    const regular = b >= 32 && b <= 126 && b !== 0x5c && b !== 0x27 && b !== 0x22;
+    out += regular ? String.fromCharCode(b) : `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
