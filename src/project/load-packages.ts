@@ -1,5 +1,5 @@
 import { basename, join, posix, relative, resolve, sep } from 'node:path';
-import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { DBT_PROJECT_FILE, projectLayout, type ProjectLayout } from './layout.js';
 import type { ProjectFs } from './project-fs.js';
 import type { YamlSource } from './yaml-file.js';
@@ -115,12 +115,24 @@ export function loadPackages(
     if (posix.basename(inside) === DBT_PROJECT_FILE && inside.split('/').length === 2) folders.push({ abs: join(installDir, posix.dirname(inside)) });
   }
 
+  const installedAny = folders.some((f) => f.at === undefined);
   const installed: InstalledPackage[] = [];
   const seen = new Map<string, { dir: string; local: boolean }>();
   for (const { abs, at } of folders) {
     const dir = rel(abs);
     const projectPath = join(abs, DBT_PROJECT_FILE);
     if (!fs.exists(projectPath)) {
+      if (at !== undefined && !fs.exists(abs)) {
+        // dbt reads packages from the install folder alone (dbt deps copies a local one there): one copied with the project may be all there is.
+        diagnostics.push(
+          installedAny
+            ? warning('missing-package', `the local package ${dir} is not there: pipe reads the packages installed in ${installPath}, as dbt does`, at, {
+                hint: `if it is not among them, fix its path in ${at.file}, or run dbt deps`,
+              })
+            : error('bad-config', `the local package ${dir} is not there: no folder ${dir}`, at, { hint: `fix its path in ${at.file}, or run dbt deps to install it in ${installPath}` }),
+        );
+        continue;
+      }
       diagnostics.push(error('bad-config', `the local package ${dir} has no ${DBT_PROJECT_FILE}`, at ?? { file: dir }));
       continue;
     }

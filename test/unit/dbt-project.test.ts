@@ -212,6 +212,23 @@ models:
     expect(a.renderer.sql('i', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 'inner' as label from "main"."t"` });
   });
 
+  it('reads the installed packages when a local: package is not at its path, as dbt reads only those, and says so', () => {
+    const files = {
+      'dbt_project.yml': 'name: shop\n',
+      'packages.yml': 'packages:\n  - local: ../not_here\n',
+      'models/m.sql': "select * from {{ ref('pkg_model') }}",
+    };
+    const installed = run({ ...files, 'dbt_packages/mypkg/dbt_project.yml': 'name: mypkg\n', 'dbt_packages/mypkg/models/pkg_model.sql': 'select 1 as x' });
+    expect(errors(installed)).toEqual([]);
+    expect(installed.nodes.has('pkg_model')).toBe(true);
+    expect(installed.diagnostics.filter((d) => d.code === 'missing-package').map((d) => [d.message, d.location?.file, d.location?.line])).toEqual([
+      ['the local package ../not_here is not there: pipe reads the packages installed in dbt_packages, as dbt does', 'packages.yml', 2],
+    ]);
+    // Nothing installed either: an error saying the folder is missing, not that it lacks a dbt_project.yml.
+    const none = run({ ...files, 'models/m.sql': 'select 1 as x' });
+    expect(errors(none)).toEqual([['bad-config', 'the local package ../not_here is not there: no folder ../not_here', 'packages.yml', 2]]);
+  });
+
   it('warns at require-dbt-version, the project\'s or a package\'s, when its range leaves out the dbt 1.11 that pipe follows', () => {
     const warned = (a: Analysis) => a.diagnostics.filter((d) => d.code === 'dbt-version').map((d) => [d.message, d.location?.file, d.location?.line]);
     const project = (range: string) => run({ 'dbt_project.yml': `name: shop\nrequire-dbt-version: ${range}\n`, 'models/a.sql': 'select 1 as id' });
