@@ -2682,7 +2682,9 @@ function writtenSources(nodes: ReadonlyMap<string, PipeNode>, database: string, 
     const table = ownTableOf(s, database);
     const model = table === undefined ? undefined : built.get(table);
     if (!model) continue;
-    const message = `${model.name} writes ${model.relation}, the table source ${s.name} reads: its build would replace what that source holds`;
+    // A table or view is replaced whole; a snapshot or incremental model writes rows into what is there.
+    const whole = model.config.kind === 'table' || model.config.kind === 'view';
+    const message = `${model.name} writes ${model.relation}, the table source ${s.name} reads: its build would ${whole ? 'replace' : 'change'} what that source holds`;
     const related = [{ message: `source ${s.name} is declared here`, location: s.location }];
     out.push(
       dbtProject

@@ -473,8 +473,13 @@ function readPipeYamlFile(files: SettingsFiles, diagnostics: Diagnostic[]): Pipe
       ? error('bad-config', `warehouse ${notFile}`, at('warehouse'), { hint: 'give the path of a DuckDB file, from the project folder (e.g. warehouse: warehouse.duckdb)' })
       : undefined;
   if (warehouseProblem) diagnostics.push(warehouseProblem);
+  // The project's name is the first part of every node's qualified name (fqn:, package: selectors): taken as the folder's only when not given.
+  const named = typeof d.name === 'string' && d.name.trim() !== '';
+  if (d.name !== undefined && d.name !== null && !named) {
+    diagnostics.push(error('bad-config', `name must be the project's name, a text (e.g. name: shop); got ${JSON.stringify(d.name)}`, at('name')));
+  }
   return {
-    name: typeof d.name === 'string' ? d.name : undefined,
+    name: named ? (d.name as string) : undefined,
     vars: vars ?? {},
     threads,
     warehouse: typeof d.warehouse === 'string' && warehouseProblem === undefined ? d.warehouse : undefined,

@@ -33,6 +33,7 @@ import { noteNames, unrecorded } from './jinja/name-reads.js';
 import { givesWayTo } from './jinja/variable-shadowing.js';
 import { ContextVariable } from './jinja/context-variable.js';
 import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
+import { pushTo } from '../util/multi-map.js';
 
 /* Nunjucks' compiler and error wrapping, which its typings leave out. */
 const N = nunjucks as unknown as {
@@ -657,7 +658,7 @@ export class TemplateEngine {
       for (const macro of pkg.macros) this.loadMacros(macro, { name: pkg.name, members });
       this.namespaces.addPackage(pkg.name, members);
       this.env.addGlobal(pkg.name, members);
-      for (const name of Object.keys(members)) byName.set(name, [...(byName.get(name) ?? []), `${pkg.name}.${name}`]);
+      for (const name of Object.keys(members)) pushTo(byName, name, `${pkg.name}.${name}`);
     }
     this.addPackageGlobals(byName);
     this.addProjectNamespace(options.packages?.project);

@@ -34,7 +34,7 @@ import { DEFAULT_SHOW_LIMIT, show } from '../commands/show.js';
 import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
 import { loadDisplayWidth, textTable } from '../logging/width.js';
-import { dieOf, takeOverSignals } from './signals.js';
+import { dieOf, endBySignals, takeOverSignals } from './signals.js';
 import { runsInFlightAfter, scheduleStopNotice, stopNotice, stopPointAfter, type StopPoint } from './stop-notice.js';
 
 /** dbt's `--vars '{name: value}'`, collected with `--var`'s values into the same vars. */
@@ -308,7 +308,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           await loadDisplayWidth();
           logger.result(formatRunPlan(plan, { ds: intervalLabel(interval), dateIsDefault: isDefault, threads }, Boolean(o.json)));
         } catch (e) {
-          exitCode = report(e, logger);
+          // A dry run runs nothing: whatever stops it, it stopped before anything ran.
+          exitCode = report(e, logger, 'preparing');
         }
         return;
       }
@@ -398,7 +399,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           await loadDisplayWidth();
           logger.result(formatPlan(plan, { start: o.start, end: o.end, order: o.order, parallel: o.parallel }, Boolean(o.json), Boolean(o.steps)));
         } catch (e) {
-          exitCode = report(e, logger);
+          // A dry run runs nothing: whatever stops it, it stopped before anything ran.
+          exitCode = report(e, logger, 'preparing');
         }
         return;
       }
@@ -606,6 +608,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--inline <sql>', "compile this query as a model of the project, as dbt's --inline (\"select * from {{ ref('orders') }}\")"),
   ).action(async (model: string | undefined, o: Common & { date?: string; hour?: number; pipeline?: string; fullRefresh?: boolean; inline?: string }) => {
     const logger = makeLogger(o);
+    endBySignals();
     try {
       const { models, warnings } = await compile({ ...projectOptions(o), model, inline: o.inline, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh, emit: (e) => logger.handle(e) });
       for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
@@ -631,6 +634,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--pipeline <name>', "show a pipeline's selection"),
   ).action(async (o: Common & { format: DagFormat; pipeline?: string }) => {
     const logger = makeLogger(o, true);
+    endBySignals();
     try {
       const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
       logger.result(renderDag(nodes, o.json ? 'json' : o.format));
@@ -648,6 +652,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .addOption(new Option('--output <format>', "dbt's ls output: a table (default), one name or file path a line, or JSON (as --json)").choices(['table', 'name', 'path', 'json'])),
   ).action(async (o: Common & { pipeline?: string; resourceType?: ResourceType[]; output?: 'table' | 'name' | 'path' | 'json' }) => {
     const logger = makeLogger(o);
+    endBySignals();
     try {
       const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, resourceTypes: o.resourceType, emit: (e) => logger.handle(e) });
       if (o.json || o.output === 'json') {
@@ -698,6 +703,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .addOption(varsOption("template variables for --inline as a YAML mapping ('{name: value}')"))
     .action(async (model: string, o: Common & { limit?: number; where?: string; date?: string; inline?: boolean }) => {
       const logger = makeLogger(o, true);
+      endBySignals();
       try {
         const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
         await loadDisplayWidth();
@@ -716,6 +722,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--end <YYYY-MM-DD>', 'last date (inclusive), with --start (default: yesterday)'),
   ).action(async (o: Common & { pipeline?: string; start?: string; end?: string }) => {
     const logger = makeLogger(o);
+    endBySignals();
     try {
       const s = await status({ ...projectOptions(o), pipeline: o.pipeline, start: o.start, end: o.end, emit: (e) => logger.handle(e) });
       await loadDisplayWidth();
@@ -734,6 +741,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     false,
   ).action(async (runId: string | undefined, o: Common & { limit: number }) => {
     const logger = makeLogger(o);
+    endBySignals();
     try {
       const h = await history({ ...projectAt(o), runId, limit: o.limit });
       if (h.kind === 'runs') for (const d of h.problems) logger.handle({ type: 'diagnostic', diagnostic: d });

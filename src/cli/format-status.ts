@@ -74,7 +74,16 @@ export function statusRecords(s: Status): Record<string, unknown>[] {
     ever_built: n.everBuilt,
     ...(n.dated ? { intervals: n.units.map(unitJson) } : n.units[0] ? unitJson(n.units[0]) : {}),
   }));
-  const summary = { type: 'summary', start: s.range.start, end: s.range.end, nothing_built: s.nothingBuilt, nodes: s.nodes.length, total, ...Object.fromEntries([...tally].map(([k, v]) => [k.replace('-', '_'), v])) };
+  const summary = {
+    type: 'summary',
+    start: s.range.start,
+    end: s.range.end,
+    ...(s.cut ? { history_start: s.cut.history } : {}),
+    nothing_built: s.nothingBuilt,
+    nodes: s.nodes.length,
+    total,
+    ...Object.fromEntries([...tally].map(([k, v]) => [k.replace('-', '_'), v])),
+  };
   return [...nodes, summary];
 }
 
@@ -90,6 +99,9 @@ export function formatStatus(s: Status, json: boolean): string {
   const notCurrent = (Object.keys(LABEL) as StandingKind[]).filter((k) => k !== 'current' && tally.has(k)).map((k) => `${tally.get(k)} ${LABEL[k]}`);
   const range = s.defaultRange ? `to ${s.range.end}` : `${s.range.start}…${s.range.end}`;
   lines.push('', `${current} of ${total} current${notCurrent.length > 0 ? `, ${notCurrent.join(', ')}` : ''} (${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}, dates ${range})`);
+  if (s.cut) {
+    lines.push(`dates before ${s.cut.from} are not judged: the history on record reaches back to ${s.cut.history}, past the ${s.cut.most.toLocaleString('en-US')} dates pipe judges at once; give --start and --end to judge them`);
+  }
   return lines.join('\n');
 }
 

@@ -89,13 +89,15 @@ export function report(e: unknown, logger: Logger, point: StopPoint = 'unknown')
   // DuckDB out of memory outside any task (reading the run state, a tiny memory_limit): no bug of pipe's.
   const oom = /^Out of Memory Error: ([^\n]*)/.exec(message);
   if (oom) {
+    // Before its run started (opening the warehouse, reading its state), nothing ran: the setting is what is wrong.
+    const before = point === 'preparing' || point === 'waiting';
     logger.handle({
       type: 'diagnostic',
       diagnostic: error('out-of-memory', `DuckDB ran out of memory: ${oom[1]}`, undefined, {
-        hint: 'raise memory_limit under settings: (pipe.yaml, or the profile in a dbt project), or lower threads',
+        hint: `raise memory_limit under settings: (pipe.yaml, or the profile in a dbt project), or lower threads${before ? ': nothing was run' : ''}`,
       }),
     });
-    return EXIT.taskFailed;
+    return before ? EXIT.badInput : EXIT.taskFailed;
   }
   // Outside any task (recording the run's end): no bug of pipe's.
   const full = diskFull(message);

@@ -20,6 +20,21 @@ export function exitOnSignals(): void {
 }
 
 /**
+ * For a command that only reads (status, ls, compile, dag, show, history): a signal ends it at
+ * once, by the signal itself (a shell reads 130 after Ctrl-C, 143 after SIGTERM). Such a
+ * command computes for seconds without returning to the event loop (an analysis of thousands
+ * of models, status judging decades of dates), where no handler of pipe's can run; a signal
+ * that came meanwhile was handled only once it was done, or not at all when nothing was left
+ * to wait for, and the command ended as if never stopped. Nothing is written meanwhile but
+ * caches, each written whole or not at all.
+ */
+export function endBySignals(): void {
+  if (!early) return;
+  for (const s of SIGNALS) process.off(s, exitAtOnce);
+  early = false;
+}
+
+/**
  * A command's own handling of the signals, in place of exiting at once; the returned function
  * gives them back. The new listener is added before the old one goes: Node stops listening
  * for a signal when its last listener is removed, and a signal received but not yet handled

@@ -2,7 +2,7 @@ import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import type { Pipeline, ScheduleInterval } from '../analyze/project-settings.js';
 import { pipelineInterval } from '../analyze/project-settings.js';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
-import { DAY_MS, defaultRunDate, formatDate, rangeIntervals, type Clock } from '../dates/dates.js';
+import { DAY_MS, MAX_INTERVALS, defaultRunDate, formatDate, rangeIntervals, type Clock } from '../dates/dates.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { NodeState } from '../graph/selector-methods.js';
 import { isBuilt, perInterval } from '../plan/materializations.js';
@@ -10,6 +10,7 @@ import { planBackfill } from '../plan/plan.js';
 import { coverageOf, readRecorded, type Recorded, type TaskCoverage } from './task-coverage.js';
 import type { Catalog } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { pushTo } from '../util/multi-map.js';
 
 /**
  * The coverage of a selection: each selected seed and model, with the standing of each of its
@@ -39,6 +40,11 @@ export interface Coverage {
   /** Nothing of the project is on record: the warehouse is absent or pipe never built into it. */
   readonly nothingBuilt: boolean;
   readonly granularity: ScheduleInterval;
+  /**
+   * The default range cut short: a model's history on record reaches back to `history`, past
+   * the MAX_INTERVALS dates a command judges at once, and the dates before `from` are not judged.
+   */
+  readonly cut?: { readonly from: string; readonly history: string; readonly most: number };
 }
 
 export interface AssessInput {
@@ -52,6 +58,8 @@ export interface AssessInput {
   /** Inclusive dates; absent: the default range. */
   readonly range?: { readonly start: number; readonly end: number };
   readonly clock?: Clock;
+  /** The most intervals the default range judges; MAX_INTERVALS unless a test says fewer. */
+  readonly judgedAtMost?: number;
 }
 
 export async function assessCoverage(input: AssessInput): Promise<Coverage> {
@@ -66,7 +74,12 @@ export async function assessCoverage(input: AssessInput): Promise<Coverage> {
   // Each dated model from its own start; the plan covers them all at once.
   const starts = new Map(nodes.flatMap((n) => (n.kind === 'model' && perInterval(n.config) ? [[n.name, startOf(n, recorded)] as const] : [])));
   const known = [...starts.values()].filter((s): s is number => s !== undefined);
-  const range = input.range ?? { start: Math.min(yesterday, ...known.map((s) => s - (s % DAY_MS))), end: yesterday };
+  // The default range, from the earliest start on record; no further back than the intervals one command plans (a build for a date mistyped centuries back).
+  const earliest = known.reduce((a, s) => Math.min(a, s - (s % DAY_MS)), yesterday);
+  const most = input.judgedAtMost ?? MAX_INTERVALS;
+  const floor = yesterday - (Math.ceil(most / (granularity === 'hourly' ? 24 : 1)) - 1) * DAY_MS;
+  const range = input.range ?? { start: Math.max(earliest, floor), end: yesterday };
+  const cut = input.range === undefined && earliest < floor ? { from: formatDate(floor), history: formatDate(earliest), most } : undefined;
   const intervals = rangeIntervals(range.start, range.end, granularity);
   const plan = planBackfill(
     { analysis, selected, catalog: input.catalog, seedHashes: input.seedHashes, fullRefresh: false, runId: 'status', pipeline: input.pipeline },
@@ -78,7 +91,7 @@ export async function assessCoverage(input: AssessInput): Promise<Coverage> {
   if (errors.length > 0) throw new DiagnosticError(errors);
   const coverage = await coverageOf(plan.tasks, recorded, input.session);
   const byNode = new Map<string, TaskCoverage[]>();
-  for (const c of coverage.values()) byNode.set(c.task.node, [...(byNode.get(c.task.node) ?? []), c]);
+  for (const c of coverage.values()) pushTo(byNode, c.task.node, c);
   const out: NodeCoverage[] = nodes.map((n) => {
     const dated = n.kind === 'model' && perInterval(n.config) !== undefined;
     const from = input.range ? undefined : starts.get(n.name);
@@ -88,7 +101,7 @@ export async function assessCoverage(input: AssessInput): Promise<Coverage> {
     const everBuilt = n.kind === 'seed' ? recorded.seedHashes.has(n.name) : recorded.builds.buildsOf(n.name).length > 0;
     return { node: n.name, kind: n.kind === 'model' ? n.config.kind : n.kind, dated, units, everBuilt };
   });
-  return { nodes: out, range: { start: formatDate(range.start), end: formatDate(range.end) }, defaultRange: input.range === undefined, nothingBuilt: !recorded.anyBuilt, granularity };
+  return { nodes: out, range: { start: formatDate(range.start), end: formatDate(range.end) }, defaultRange: input.range === undefined, nothingBuilt: !recorded.anyBuilt, granularity, ...(cut ? { cut } : {}) };
 }
 
 /** Seeds and the models that are built (an ephemeral model is inlined into its readers). */

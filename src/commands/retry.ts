@@ -22,6 +22,7 @@ import { Distributed, type DistributedOptions } from './distributed.js';
 import { retryVars } from './secret-vars.js';
 import { parseStoredParams, type OriginalParams, type RunParams, type StoredParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
+import { pushTo } from '../util/multi-map.js';
 
 export interface RetryOptions extends ProjectOptions, WaitOptions {
   /** Default: the latest run that did not fully succeed. */
@@ -97,7 +98,7 @@ function rebuiltAnotherWay(tasks: readonly Task[], undone: ReadonlySet<string>):
   const ids = new Set(tasks.map((t) => t.id));
   const gone = new Set([...undone].filter((id) => !ids.has(id)).map(nodeOfTaskId));
   const out = new Map<string, string[]>();
-  for (const t of tasks) if (gone.has(t.node)) out.set(t.node, [...(out.get(t.node) ?? []), t.id]);
+  for (const t of tasks) if (gone.has(t.node)) pushTo(out, t.node, t.id);
   return out;
 }
 
@@ -418,7 +419,7 @@ function remainingBatches(remaining: ReadonlySet<string>): Map<string, Interval[
   for (const id of remaining) {
     const node = nodeOfTaskId(id);
     const interval = node !== id ? parseIntervalLabel(id.slice(node.length + 1)) : undefined;
-    if (interval) out.set(node, [...(out.get(node) ?? []), interval]);
+    if (interval) pushTo(out, node, interval);
   }
   return out;
 }

@@ -12,6 +12,8 @@ export interface StatusOptions extends ProjectOptions, SelectionOptions, WaitOpt
   /** Inclusive range, `YYYY-MM-DD`, both or neither; default each dated model from its begin or first build to yesterday. */
   readonly start?: string;
   readonly end?: string;
+  /** The most dates the default range judges (see AssessInput). */
+  readonly judgedAtMost?: number;
 }
 
 export interface Status extends Coverage {
@@ -30,7 +32,7 @@ export async function status(options: StatusOptions): Promise<Status> {
   const prepared = await prepare({ ...options, interval: dayInterval(range?.end ?? defaultRunDate(options.clock)), access: 'read' });
   try {
     const judge = (session: WarehouseSession | undefined) =>
-      assessCoverage({ ...prepared, session, range, clock: options.clock });
+      assessCoverage({ ...prepared, session, range, clock: options.clock, judgedAtMost: options.judgedAtMost });
     const coverage = prepared.warehouse ? await prepared.warehouse.engine.withSession(judge) : await judge(undefined);
     return { ...coverage, warehouse: prepared.dbPath };
   } finally {

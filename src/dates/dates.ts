@@ -210,10 +210,10 @@ export function parseTimestamp(text: string): number | undefined {
   return t === undefined ? undefined : Math.floor(t / 1000) * 1000;
 }
 
-/** The length of a batch of `size`. */
-/** The most intervals one command plans (a backfill's dates, a microbatch model's batches): a century of dates. */
+/** The most intervals one command plans (a backfill's dates, a microbatch model's batches, the dates pipe status judges): a century of dates. */
 export const MAX_INTERVALS = 36_600;
 
+/** The length of a batch of `size`. */
 export function batchMs(size: 'day' | 'hour'): number {
   return size === 'day' ? DAY_MS : HOUR_MS;
 }

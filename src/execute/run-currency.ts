@@ -10,6 +10,7 @@ import type { QueryReadsCache } from '../state/query-reads-cache.js';
 import { SourceFingerprints } from '../state/source-fingerprint.js';
 import type { InputRef } from '../state/tracking.js';
 import type { BuildNews } from './build-news.js';
+import { pushTo } from '../util/multi-map.js';
 
 /**
  * Currency during a run: the builds on record when it starts, kept up to date in memory as
@@ -188,7 +189,7 @@ export class RunCurrency {
   private remember(task: Task, build: BuildRecord | undefined): void {
     this.views.clear();
     if (build) this.builds.add(build);
-    if (build && task.tracking?.records === false) this.staged.set(task.node, [...(this.staged.get(task.node) ?? []), build]);
+    if (build && task.tracking?.records === false) pushTo(this.staged, task.node, build);
     const loaded = task.kind === 'seed' ? loadedSeedHash(task, this.runId) : undefined;
     if (loaded !== undefined) this.seedHashes.set(task.node, loaded);
   }

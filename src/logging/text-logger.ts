@@ -7,6 +7,7 @@ import { ERASE_LINE, type Style } from './style.js';
 import { truncateDisplay } from './width.js';
 import { lookbackReason } from './lookback-reason.js';
 import { orList } from '../util/english.js';
+import { pushTo } from '../util/multi-map.js';
 
 /** A duration as a status line shows it: `42s`, `3m05s`, `2h10m`. */
 export function formatDuration(ms: number): string {
@@ -252,7 +253,7 @@ export class TextLogger implements Logger {
           const groups = new Map<string, { task: TaskRef }[]>();
           for (const f of this.failures) {
             const key = firstLine(f.message);
-            groups.set(key, [...(groups.get(key) ?? []), f]);
+            pushTo(groups, key, f);
           }
           this.line(`${s.bold(`Failures`)} (${this.failures.length}, ${groups.size} distinct error${groups.size === 1 ? '' : 's'}):`);
           for (const [message, list] of groups) {

@@ -17,6 +17,7 @@ import { aroundOf } from './around-of.js';
 import { trackingOf, type TrackingContext } from './task-tracking.js';
 import { unitTestTasks } from './unit-test-tasks.js';
 import { builtOf, fullRefreshOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
+import { pushTo } from '../util/multi-map.js';
 
 /**
  * Planning: graph × intervals × what the warehouse holds → tasks with their final SQL.
@@ -548,8 +549,20 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const dsOf = sorted.map((i) => intervalLabel(i));
   const last = sorted[sorted.length - 1];
   const lastDs = dsOf[dsOf.length - 1];
-  /** The date of the range a batch belongs to: the first it overlaps. */
-  const dateOf = (batch: Interval) => Math.max(0, sorted.findIndex((i) => overlaps(i, batch)));
+  /** The date of the range a batch belongs to: the first it overlaps (found by halves: a range may have tens of thousands). */
+  const endsSoFar: number[] = [];
+  for (const i of sorted) endsSoFar.push(Math.max(endsSoFar[endsSoFar.length - 1] ?? -Infinity, i.end));
+  const dateOf = (batch: Interval) => {
+    // The first date ending after the batch starts: every date before it ends before the batch.
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (endsSoFar[mid] > batch.start) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < sorted.length && overlaps(sorted[lo], batch) ? lo : 0;
+  };
 
   // Ids first, so any task can name its upstream ones.
   const batchesOf = new Map<string, { interval: Interval; id: string }[]>(); // dated node -> its tasks, oldest first
@@ -617,7 +630,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
         if (chained && d > 0) up.push(list[d - 1].id);
         const ahead = swapsAhead(up);
         afterSwap.set(id, ahead);
-        for (const u of reads) if (!ahead.has(u)) readers.set(u, [...(readers.get(u) ?? []), id]);
+        for (const u of reads) if (!ahead.has(u)) pushTo(readers, u, id);
         const own = ahead.size === 0 ? relations : new Map([...relations].filter(([m]) => !ahead.has(m)));
         const date = dateOf(interval);
         const afterFirst = !full && d > 0 ? { first: list[0].id, previous: list[d - 1].id } : undefined;
@@ -626,7 +639,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
         const after = inOrder && before !== undefined ? { after: [before.id] } : {};
         // The first date waits for the date before the range, as a run of it would; the others for their previous date in the backfill.
         const blocked = d === 0 ? pastBlocks(n, ctx, interval) : undefined;
-        if (task) byDate.set(date, [...(byDate.get(date) ?? []), { ...task, ...after, ...(blocked ? { blocked } : {}) }]);
+        if (task) pushTo(byDate, date, { ...task, ...after, ...(blocked ? { blocked } : {}) });
       });
     } else if (single.has(n.name)) {
       const up = upstreamIds(n, undefined);

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { settledAt, stampOfStats } from '../util/stat-stamp.js';
 import { readRegularFile } from '../util/regular-file.js';
 import { makeFolders } from '../util/folders.js';
+import { pushTo } from '../util/multi-map.js';
 
 /**
  * Values kept on disk between processes in a folder of packs, found by a key that is the hash
@@ -95,7 +96,7 @@ function parsePack(text: string, header: string, pack: string, into: Map<string,
     const size = Number(length);
     if (!key || !checksum || !Number.isSafeInteger(size) || size < 0 || eol + 1 + size > text.length) return;
     const code = text.slice(eol + 1, eol + 1 + size);
-    into.set(key, [...(into.get(key) ?? []), { pack, key, checksum, code }]);
+    pushTo(into, key, { pack, key, checksum, code });
     at = eol + 1 + size + 1;
   }
 }
@@ -170,7 +171,7 @@ export class PackStore {
           this.wholePacks.add(name);
           for (const entry of found) this.checked.add(entry);
         }
-        for (const [key, found] of own) entries.set(key, [...(entries.get(key) ?? []), ...found]);
+        for (const [key, found] of own) pushTo(entries, key, ...found);
         this.packs.set(name, false);
       } catch {
         // Removed by another process since the listing: its entries are compiled again.

@@ -20,6 +20,7 @@ import { unknownState } from '../util/unknown-state.js';
 import { describeFire, intervalFor, nextFireTimes } from './due.js';
 import { planRound, type RunToStart } from './round.js';
 import { initialSchedulerState, nextSchedulerState, RESUME_AFTER_MS, type ScheduleResult, type SchedulerEffect, type SchedulerEvent } from './scheduler-machine.js';
+import { pushTo } from '../util/multi-map.js';
 
 /**
  * `pipe schedule`: a long-lived service that runs each scheduled pipeline when it is due,
@@ -292,7 +293,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
       },
     );
     const mine: EarlierRun = { runId, interval: due.interval, ended: job };
-    inFlight.set(p.name, [...(inFlight.get(p.name) ?? []), mine]);
+    pushTo(inFlight, p.name, mine);
     const tracked = job.then((ended) => {
       inFlight.set(p.name, (inFlight.get(p.name) ?? []).filter((r) => r !== mine));
       jobs.delete(tracked);

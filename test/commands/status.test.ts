@@ -65,6 +65,23 @@ describe('pipe status', () => {
     expect(text.stdout).toMatch(/orders_mb\s+microbatch\s+never built 2024-01-03…2024-01-05\n/);
   });
 
+  it('judges no further back than the dates one command plans, saying where the history on record starts and how to judge it', async () => {
+    // A build for a date far back (a mistyped year) would make every date since one to judge.
+    const dir = versionsProject();
+    const built = await backfillIn(dir, { start: '2023-12-25', end: '2023-12-25' });
+    expect(built.code, explain(built)).toBe(0);
+    const text = await statusIn(dir, { clock, judgedAtMost: 4 });
+    expect(text.code, explain(text)).toBe(0);
+    expect(text.stdout).toMatch(/fct_orders\s+incremental\s+never built 2024-01-02…2024-01-05\n/);
+    expect(text.stdout).toContain('dates before 2024-01-02 are not judged: the history on record reaches back to 2023-12-25, past the 4 dates pipe judges at once; give --start and --end to judge them');
+    const json = await statusIn(dir, { clock, judgedAtMost: 4, json: true });
+    expect(JSON.parse(json.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'summary', start: '2024-01-02', end: '2024-01-05', history_start: '2023-12-25' });
+    // Within the bound, the history is judged whole and nothing is said.
+    const whole = await statusIn(dir, { clock });
+    expect(whole.stdout).toMatch(/fct_orders\s+incremental\s+current 2023-12-25 · never built 2023-12-26…2024-01-05\n/);
+    expect(whole.stdout).not.toContain('not judged');
+  });
+
   it('an hourly pipeline is shown hour by hour', async () => {
     const dir = versionsProject({
       'pipelines/hourly.yaml': 'select: [clicks]\nschedule: "5 * * * *"\ninterval: hourly\n',

@@ -87,11 +87,14 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
   it('a memory_limit DuckDB cannot work in: says DuckDB ran out of memory and what to raise, not an internal error', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\nvars: {currency: EUR}\nsettings:\n  memory_limit: 1KB\n' });
-    const r = await cliIn(['run', '--date', '2024-01-02', '--project', dir]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: DuckDB ran out of memory: /);
-    expect(r.stderr).toContain('hint: raise memory_limit under settings:');
-    expect(r.stderr).not.toContain('internal error');
+    // Before its run starts (reading the run state), nothing ran: the setting is bad input (2).
+    for (const args of [['run', '--date', '2024-01-02'], ['run', '--date', '2024-01-02', '--dry-run'], ['backfill', '--start', '2024-01-01', '--end', '2024-01-02', '--dry-run']]) {
+      const r = await cliIn([...args, '--project', dir]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/error: DuckDB ran out of memory: /);
+      expect(r.stderr).toContain('hint: raise memory_limit under settings: (pipe.yaml, or the profile in a dbt project), or lower threads: nothing was run');
+      expect(r.stderr).not.toContain('internal error');
+    }
   });
 
   it('an unknown --select name: one error with a suggestion', async () => {

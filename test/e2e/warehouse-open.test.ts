@@ -395,4 +395,22 @@ export async function load(url, context, nextLoad) {
     expect(readdirSync(dir).filter((name) => name !== '.pipe').sort()).toEqual(['models', 'pipe.yaml']);
     expect(existsSync(warehouseOf(dir))).toBe(false);
   });
+
+  it('pipe status, which only reads, ends by the signal itself at once, not when it is done computing', async () => {
+    // Judging decades of dates keeps status from its event loop for seconds, where no handler of
+    // its own could run: here it is kept from it by reading pipe.yaml, which the test writes late.
+    const dir = smallProject();
+    const projectFile = fifo(join(dir, 'pipe.yaml'));
+    const running = new RunningPipe(['status', '--project', dir]);
+
+    const writer = await whenReading(projectFile, running.child, running.exited);
+    running.child.kill('SIGTERM');
+    // A status that waited for its own handler would read on and end with 130 once written to.
+    await writer.write('name: gated\n').catch(() => undefined);
+    await writer.close().catch(() => undefined);
+    const r = await running.exited;
+
+    expect({ code: r.code, signal: r.signal }, explain(r)).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(existsSync(warehouseOf(dir))).toBe(false);
+  });
 });

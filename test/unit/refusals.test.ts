@@ -325,6 +325,16 @@ describe('a YAML file of two documents', () => {
   });
 });
 
+describe("pipe.yaml's name that is no text", () => {
+  it('is an error at its line, not the folder name taken silently (which fqn: and package: selectors then missed)', () => {
+    for (const [given, said] of [['[shop]', '["shop"]'], ['5', '5'], ['""', '""']]) {
+      const a = analyzed({ 'pipe.yaml': `name: ${given}\n`, 'models/m.sql': 'select 1 as x' });
+      expect(a.diagnostics.map((d) => [d.code, where(d), d.message]), given).toEqual([['bad-config', 'pipe.yaml:1:', `name must be the project's name, a text (e.g. name: shop); got ${said}`]]);
+    }
+    expect(analyzed({ 'pipe.yaml': 'name: shop\n', 'models/m.sql': 'select 1 as x' }).diagnostics).toEqual([]);
+  });
+});
+
 describe('a YAML key indented deeper than the key above it', () => {
   it('is refused once, at its own line and colon as PyYAML places it, the line it is read as going on from related', () => {
     const yml = 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n         description: the key\n';
@@ -518,6 +528,10 @@ describe('a model that writes the table a declared source reads', () => {
     const dbt = { ...files, 'models/sources.yml': files['models/sources.yml'].replace('  - name: raw\n', '  - name: raw\n    schema: main_raw\n'), 'dbt_project.yml': 'name: shop\nprofile: shop\n', 'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n' };
     const found = analyzed(dbt).diagnostics.filter((d) => d.code === 'source-written');
     expect(found.map((d) => [d.severity, d.message])).toEqual([['warning', 'orders writes "main_raw"."orders", the table source raw.orders reads: its build would replace what that source holds']]);
+    // An incremental model or a snapshot (one declared as a source to document it) writes rows into its table: it does not replace it.
+    const snapshot = { ...dbt, 'models/orders.sql': "{{ config(schema='raw', materialized='incremental', unique_key='id') }}\nselect 1 as id\n" };
+    const told = analyzed(snapshot).diagnostics.filter((d) => d.code === 'source-written');
+    expect(told.map((d) => d.message)).toEqual(['orders writes "main_raw"."orders", the table source raw.orders reads: its build would change what that source holds']);
   });
 });
 

@@ -2,6 +2,7 @@ import { warning, type Diagnostic, type Location } from '../../diagnostics/diagn
 import { downstreamMap, topologicalOrder, type Graph } from '../../graph/graph.js';
 import type { Check } from '../checks.js';
 import type { DbtTest } from './dbt-tests.js';
+import { pushTo } from '../../util/multi-map.js';
 
 /**
  * Which task runs each dbt test. dbt runs a test once everything it reads is built; pipe runs
@@ -65,7 +66,7 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
     const sources = candidates.length === 0 ? [...new Set(test.reads.flatMap(sourceAnchors))] : [];
     if (sources.length > 0) {
       const source = last(sources);
-      onSources.set(source, [...(onSources.get(source) ?? []), { ...test.check, refs: test.reads.filter((r) => r !== source).map((model) => ({ model })), columns: [] }]);
+      pushTo(onSources, source, { ...test.check, refs: test.reads.filter((r) => r !== source).map((model) => ({ model })), columns: [] });
       continue;
     }
     const tested = test.on.kind === 'model' || test.on.kind === 'seed' ? test.on.name : undefined;

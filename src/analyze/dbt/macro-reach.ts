@@ -3,6 +3,7 @@ import { usesIntrospection } from '../jinja/introspection.js';
 import { tagCode } from '../jinja/tag-code.js';
 import type { PackageScope } from './packages.js';
 import { unsupportedUses, type UnsupportedUse } from './unsupported-jinja.js';
+import { pushTo } from '../../util/multi-map.js';
 
 /**
  * Which macros the project's templates reach, found from the text of the macro files: for the
@@ -31,7 +32,7 @@ export function macroProblems(
       const offset = offsetOf(m.source, u.location.line ?? 1, u.location.column ?? 1);
       const def = defs.find((x) => x.file === m.file && offset >= x.start && offset < x.start + x.body.length);
       if (!def) continue;
-      byMacro.set(def.name, [...(byMacro.get(def.name) ?? []), u]);
+      pushTo(byMacro, def.name, u);
     }
   }
   const tainted = new Set(byMacro.keys());

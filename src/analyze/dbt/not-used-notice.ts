@@ -1,5 +1,6 @@
 import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import type { ProjectFiles } from '../../project/load-project.js';
+import { pushTo } from '../../util/multi-map.js';
 
 /** What of dbt's semantic layer a project may define (see properties.ts). */
 const SEMANTIC_LAYER = ['semantic models', 'metrics', 'saved queries'];
@@ -18,7 +19,7 @@ export function notUsedNotice(
   const where = (l: Location) => (l.line === undefined ? l.file : `${l.file}:${l.line}`);
   // One entry per kind of thing, with every place it stands.
   const places = new Map<string, string[]>();
-  const add = (what: string, place: string) => places.set(what, [...(places.get(what) ?? []), place]);
+  const add = (what: string, place: string) => pushTo(places, what, place);
   for (const u of files.unused) add(u.what, u.file);
   for (const u of unused) add(u.what, where(u.location));
   // In the files' order, whichever node read a place first.

@@ -12,6 +12,7 @@ import { DOCS_INDEX_FILE, DOCS_MODEL_CALLBACK, DOCS_GLOBAL, docsModelFile, type 
 import { asProblem, checksOf, configOf, columnsOf, descriptionOf, openAnalyzed, uiNode, type Opened } from '../server/project-data.js';
 import { BUILT_ASSETS } from '../server/server.js';
 import { heldBy, readWarehouse } from '../server/warehouse-access.js';
+import { pushTo } from '../../util/multi-map.js';
 
 /**
  * `pipe docs generate`: the lineage and model pages of `pipe ui` as files, to open from disk or
@@ -58,7 +59,7 @@ export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
     graph: { project: siteProject(opened), source, nodes: nodes.map((n) => uiNode(n, undefined)), problems: [] },
   };
   const downstream = new Map<string, string[]>();
-  for (const n of nodes) for (const u of n.upstream) downstream.set(u, [...(downstream.get(u) ?? []), n.name]);
+  for (const n of nodes) for (const u of n.upstream) pushTo(downstream, u, n.name);
   const files = new Map<string, string>([
     [DOCS_MARKER, `${JSON.stringify({ pipe_version: PIPE_VERSION, generated_at: index.generated_at })}\n`],
     ['index.html', indexHtml(opened.info.name)],
