@@ -3,7 +3,7 @@ import type { Invocation } from '../analyze/jinja/surface.js';
 import { dateVariables, HOUR_MS, hourInterval, intervalLabel, parseTimestamp, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { EventSink } from '../events/events.js';
-import { nodeOfTaskId, pastTaskIds, planRun, type Plan, type PlanContext } from '../plan/plan.js';
+import { nodeOfTaskId, pastTaskIds, planRun, selfReadingModels, type Plan, type PlanContext } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import {
   freshnessAt,
@@ -179,15 +179,22 @@ export async function planRunCommand(
  * of earlier intervals are in flight (a catch-up with max_active_runs above 1), waits for those
  * runs to end before it reads whether the intervals it depends on succeeded: as Airflow's
  * depends_on_past waits for the run before. Otherwise it would find them not built yet, and skip.
+ * So does a run of a model kept in intervals whose query reads its own table (a running total):
+ * it reads what those runs write, and would read the table without their dates.
  */
 async function afterEarlierRuns(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval, earlier: RunPlanOptions['earlierRuns']): Promise<void> {
   // Read as the run plans: the runs its round started after it are in flight by then too.
   const before = (earlier?.runs() ?? []).filter((r) => r.interval.start < interval.start);
   if (before.length === 0) return;
-  const waiting = [...new Set(pastTaskIds(ctx, interval).map(nodeOfTaskId))];
-  if (waiting.length === 0) return;
+  const past = [...new Set(pastTaskIds(ctx, interval).map(nodeOfTaskId))];
+  const reading = selfReadingModels(ctx).filter((n) => !past.includes(n));
+  if (past.length + reading.length === 0) return;
   const runs = before.map((r) => `${r.runId} (${intervalLabel(r.interval)})`).join(', ');
-  earlier!.waiting(`waits for run${before.length === 1 ? '' : 's'} ${runs} to end: ${waiting.join(', ')} depend${waiting.length === 1 ? 's' : ''} on ${waiting.length === 1 ? 'its' : 'their'} past (depends_on_past)`);
+  const why = [
+    ...(past.length > 0 ? [`${past.join(', ')} depend${past.length === 1 ? 's' : ''} on ${past.length === 1 ? 'its' : 'their'} past (depends_on_past)`] : []),
+    ...(reading.length > 0 ? [`${reading.join(', ')} read${reading.length === 1 ? 's' : ''} ${reading.length === 1 ? 'its' : 'their'} own table`] : []),
+  ];
+  earlier!.waiting(`waits for run${before.length === 1 ? '' : 's'} ${runs} to end: ${why.join('; ')}`);
   await Promise.all(before.map((r) => r.ended.catch(() => undefined)));
 }
 

@@ -285,7 +285,8 @@ export const MATERIALIZATIONS = {
       partitionBy: (config) => config.partition_by,
       batches: (_config, request) => partitions(request),
       lookback: (config, interval) => back(interval.start, config.lookback, interval.end - interval.start),
-      chained: (config) => config.depends_on_past,
+      // A query that reads its own table (a running total over earlier dates) reads what the dates before it wrote: they run first.
+      chained: (config, readsItself) => config.depends_on_past || readsItself,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(partitioned(input, config, config.partition_by), stagingRelation),
       stagedDateChecks: (input, config, stagingRelation) => fullRefreshDateChecks(partitioned(input, config, config.partition_by), stagingRelation),
     },

@@ -396,6 +396,17 @@ export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: I
   }).flat();
 }
 
+/**
+ * The planned models kept in intervals whose query reads their own table: what an interval
+ * writes, the later ones read, so they run in order (see chained), and a scheduled run of one
+ * waits for the runs of earlier intervals still in flight.
+ */
+export function selfReadingModels(ctx: Omit<PlanContext, 'pastSucceeded'>): string[] {
+  return plannedNodes(ctx)
+    .filter((n): n is ModelNode => n.kind === 'model' && n.readsItself && perInterval(n.config) !== undefined)
+    .map((n) => n.name);
+}
+
 /** The tasks whose success lets a depends_on_past model run after `previous`: its own, and for an hour, the whole day's build, which wrote it too. */
 function pastIds(n: ModelNode, previous: Interval): string[] {
   const label = intervalLabel(previous);

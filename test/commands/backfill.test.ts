@@ -121,6 +121,23 @@ select '{{ ds }}'::DATE as d, (select coalesce(sum(v), 0) from {{ ref('ev') }} w
     ]);
   });
 
+  it('runs the dates of a model whose query reads its own table in order, its table already there, at any --parallel', async () => {
+    // A running total with no depends_on_past: each date reads the dates before it from its own table.
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: totals\n',
+      'models/acc.sql': `{{ config(materialized='incremental', partition_by='d') }}
+select '{{ ds }}'::DATE as d,
+{% if is_incremental() %} coalesce((select max(total) from {{ this }} where d < '{{ ds }}'::DATE), 0) + 1 {% else %} 1 {% endif %} as total`,
+    });
+    expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
+    const plan = await backfillDryRun({ project: dir, start: '2024-01-02', end: '2024-01-06', emit: () => undefined });
+    for (const d of ['03', '04', '05', '06']) expect(plan.tasks.find((t) => t.id === `acc@2024-01-${d}`)!.upstream).toEqual([`acc@2024-01-${String(Number(d) - 1).padStart(2, '0')}`]);
+    const r = await backfillIn(dir, { start: '2024-01-02', end: '2024-01-06', parallel: 4 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT total::INTEGER AS t FROM acc ORDER BY d')).toEqual([1, 2, 3, 4, 5, 6].map((t) => ({ t })));
+  });
+
   it('--dry-run prints the plan and writes nothing', async () => {
     const dir = copyExample();
     const r = await dryRunIn(dir, { start: '2024-01-01', end: '2024-01-03' });

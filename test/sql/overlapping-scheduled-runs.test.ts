@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { constants, open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -116,6 +116,39 @@ describe('a catch-up of a depends_on_past model with max_active_runs: 3', () => 
       'nightly 2024-06-03: waits for runs R (2024-06-01), R (2024-06-02) to end: fct depends on its past (depends_on_past)',
     ]);
     expect(await queryWarehouse(dir, "select strftime(d, '%m-%d') as d from fct order by d")).toEqual(['05-31', '06-01', '06-02', '06-03'].map((d) => ({ d })));
+  });
+});
+
+describe('a catch-up of a model whose query reads its own table, with max_active_runs: 3', () => {
+  it('runs each date once the runs of the dates before it have ended: a running total reads what they wrote', async () => {
+    const dir = tempProject({ 'pipelines/nightly.yaml': 'schedule: "0 2 * * *"\ntimezone: UTC\ncatchup: true\nmax_catchup: 5\nmax_active_runs: 3\n', 'models/total.sql': 'select 1' }, 'pipe-overlap-self-');
+    const fifo = heldOn20240601(dir, 'total', "materialized='incremental', partition_by='d'");
+    // The running total: this date's rows, and the total of the dates before it in the table.
+    const held = join(dir, 'models/total.sql');
+    const query = readFileSync(held, 'utf8').replace(
+      "select '{{ ds }}'::DATE as d, n from",
+      "select '{{ ds }}'::DATE as d, n + {% if is_incremental() %}coalesce((select max(n) from {{ this }} where d < '{{ ds }}'::DATE), 0){% else %}0{% endif %} as n from",
+    );
+    writeFileSync(held, query);
+    await schedule({ project: dir, once: true, clock: at('2024-06-01T03:00:00Z'), emit: () => undefined, signal: new AbortController().signal });
+    const events: PipeEvent[] = [];
+    const catchingUp = schedule({ project: dir, once: true, clock: at('2024-06-04T03:00:00Z'), emit: (e) => events.push(e), signal: new AbortController().signal });
+    const waitsCount = () => events.filter((e) => e.type === 'notice' && e.message.includes('waits for run')).length;
+    // 2024-06-01 is held until both later runs wait for it (or, not waiting, have built their dates from the table without it).
+    const built = (ds: string) => events.some((e) => e.type === 'task-succeeded' && e.task.ds === ds);
+    await feedWhen(fifo, catchingUp, () => waitsCount() >= 2 || (built('2024-06-02') && built('2024-06-03')), 'n\n1\n');
+    expect(await catchingUp).toEqual({ runs: 3, failed: 0 });
+    const waits = events.flatMap((e) => (e.type === 'notice' && e.message.includes('waits for run') ? [e.message.replace(/\d{8}T\d{6}-[0-9a-f]{4}/g, 'R')] : []));
+    expect(waits.sort()).toEqual([
+      'nightly 2024-06-02: waits for run R (2024-06-01) to end: total reads its own table',
+      'nightly 2024-06-03: waits for runs R (2024-06-01), R (2024-06-02) to end: total reads its own table',
+    ]);
+    expect(await queryWarehouse(dir, "select strftime(d, '%m-%d') as d, n from total order by d")).toEqual([
+      { d: '05-31', n: 1 },
+      { d: '06-01', n: 2 },
+      { d: '06-02', n: 3 },
+      { d: '06-03', n: 4 },
+    ]);
   });
 });
 
