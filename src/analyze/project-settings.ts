@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { neverFiresByCalendar } from './cron-calendar.js';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { asPositiveInt, checkKeys } from './validate-keys.js';
@@ -190,7 +191,14 @@ const gapsJudged = new Map<string, string | undefined>();
 function fireGaps(expr: string, timezone: string, interval: 'daily' | 'hourly'): string | undefined {
   const HOUR = 3_600_000;
   const most = interval === 'hourly' ? HOUR : 25 * HOUR;
-  const fires = new Cron(expr, { timezone, paused: true }).nextRuns(interval === 'hourly' ? 24 * 8 : 60, new Date(Date.UTC(2024, 0, 1)));
+  let fires: Date[];
+  try {
+    fires = new Cron(expr, { timezone, paused: true }).nextRuns(interval === 'hourly' ? 24 * 8 : 60, new Date(Date.UTC(2024, 0, 1)));
+  } catch (e) {
+    // croner searching years ahead for rare fires ran out of stack: they are far apart.
+    if (!(e instanceof RangeError)) throw e;
+    fires = [new Date(0), new Date(366 * 86_400_000)];
+  }
   if (!fires.slice(1).some((f, i) => f.getTime() - fires[i].getTime() > most)) return undefined;
   return interval === 'hourly'
     ? `schedule '${expr}' fires less often than every hour, and each fire builds only the UTC hour before it: the hours between fires are never built; fire every hour (e.g. '0 * * * *'), or backfill the others`
@@ -233,7 +241,16 @@ function cronProblem(expr: string, timezone: string): string | undefined {
     const said = (e as Error).message.replace(/^Cron\w*:\s*/, '');
     return `'${expr}': ${said.charAt(0).toLowerCase()}${said.slice(1)}; a schedule has ${FIVE_FIELDS}`;
   }
-  if (cron.nextRun() === null) return `'${expr}' never fires: no date matches it`;
+  const never = `'${expr}' never fires: no date matches it`;
+  // Told from the fields first: croner's search for a day no listed month has runs out of stack.
+  if (!text.startsWith('@') && neverFiresByCalendar(text.split(/\s+/))) return never;
+  try {
+    if (cron.nextRun() === null) return never;
+  } catch (e) {
+    // Another schedule croner searches years for without an answer: no fire it could find.
+    if (e instanceof RangeError) return never;
+    throw e;
+  }
   return undefined;
 }
 

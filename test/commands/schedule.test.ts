@@ -135,6 +135,9 @@ timezone: Europe/Amsterdam
     for (const [cron, says] of [
       ['0 2 * * * *', "'0 2 * * * *' has 6 fields; a schedule has five fields: minute hour day-of-month month day-of-week"],
       ['0 2 30 2 *', "'0 2 30 2 *' never fires: no date matches it"],
+      // A day none of three or more months has: croner, asked, searched until its stack was gone.
+      ['0 2 31 4,6,9,11 *', "'0 2 31 4,6,9,11 *' never fires: no date matches it"],
+      ['0 2 31 FEB,APR,JUN *', "'0 2 31 FEB,APR,JUN *' never fires: no date matches it"],
       // What pipe reads is said, never croner's 'five or six parts'.
       ['@reboot', "'@reboot' is not a schedule pipe reads: a nickname is one of @yearly, @annually, @monthly, @weekly, @daily, @hourly; or write five fields: minute hour day-of-month month day-of-week"],
       ['60 2 * * *', "'60 2 * * *': invalid value for minute: 60; a schedule has five fields: minute hour day-of-month month day-of-week"],
