@@ -483,7 +483,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     });
     if (stale.length > 0) logged({ type: 'notice', message: noLongerBuiltNotice(stale) });
     const notifier = new RunNotifier(
-      prepared.pipeline?.notify,
+      // A build of pipe watch is a developer's save: the pipeline's notifications are for its real runs.
+      command === 'watch' ? undefined : prepared.pipeline?.notify,
       { runId: o.runId, pipeline: o.pipeline, command, ds: o.header.ds, start: o.header.start, end: o.header.end, warehouse: prepared.dbPath, cwd: prepared.analysis.root, retryCommand: o.retryCommand },
       o.emit,
     );

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, renameSync, watch as watchFolder, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, watch as watchFolder, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -68,6 +68,27 @@ async function dropInc(dir: string): Promise<void> {
   c.closeSync();
   db.closeSync();
 }
+
+describe('pipe watch of a pipeline with notifications', () => {
+  it('sends none: its builds follow saves, and one failing would page whoever on_failure calls', async () => {
+    const dir = tempProject({ 'pipe.yaml': 'name: t\n', 'models/m.sql': 'select 1 as x\n' }, 'pipe-watch-notify-');
+    const told = join(dir, 'told.txt');
+    const target = `    - command: 'echo "$PIPE_COMMAND $PIPE_STATUS" >> ${told}'\n`;
+    mkdirSync(join(dir, 'pipelines'));
+    writeFileSync(join(dir, 'pipelines/nightly.yaml'), `select: [m]\nnotify:\n  on_success:\n${target}  on_failure:\n${target}`);
+    const w = new WatchIn(dir, '2024-01-02', { pipeline: 'nightly' });
+    watchers.push(w);
+    await w.idle();
+    writeFileSync(join(dir, 'models/m.sql'), "select error('work in progress') as x\n");
+    await w.next(ofType('task-failed'));
+    await w.idle();
+    await w.stop();
+    // The same pipeline run by pipe run notifies, once it has delivered: none of watch's builds had.
+    const r = await runIn(dir, { pipeline: 'nightly', date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(readFileSync(told, 'utf8')).toBe('run failed\n');
+  });
+});
 
 describe('watch between builds', () => {
   it('sees a table another writer dropped between two saves', async () => {

@@ -13,7 +13,7 @@ export class WatchIn extends EventCursor {
   private failure: unknown;
   private over = false;
 
-  constructor(project: string, date: string, options: { readonly keepOpen?: boolean } = {}) {
+  constructor(project: string, date: string, options: { readonly keepOpen?: boolean; readonly pipeline?: string } = {}) {
     super(() => (this.over ? `watch ended${this.failure === undefined ? '' : `: ${String(this.failure)}`} while waiting` : undefined));
     this.done = watch({
       ...options,
