@@ -159,19 +159,29 @@ export interface Dropped {
  * is due once (at its latest fire), and not again after the fire handled last covered it; nor
  * is one that succeeded (`done`, by label) said to be missed.
  */
-export function dueRuns(schedule: Schedule, lastHandled: number | undefined, now: number, done: ReadonlySet<string> = new Set()): { due: Due[]; dropped?: Dropped } {
+export function dueRuns(
+  schedule: Schedule,
+  lastHandled: number | undefined,
+  now: number,
+  done: ReadonlySet<string> = new Set(),
+  /** The interval the fire handled last covered, as recorded (the schedule may have changed since: daily then, hourly now). */
+  lastCovered?: Interval,
+): { due: Due[]; dropped?: Dropped } {
   if (lastHandled === undefined) {
     const latest = latestFireTime(schedule, now);
     return { due: latest === undefined ? [] : [due(schedule, latest)] };
   }
   const keep = schedule.catchup ? schedule.maxCatchup : 1;
-  const handled = due(schedule, lastHandled).label;
+  const covered = lastCovered ?? due(schedule, lastHandled).interval;
   const byInterval = new Map<string, number>();
-  for (const t of fireTimes(schedule, lastHandled, now)) {
-    const label = due(schedule, t).label;
-    if (label === handled) continue;
-    byInterval.delete(label);
-    byInterval.set(label, t);
+  // From the end of what was covered: a pipeline made hourly after a daily fire at 02:00 (which
+  // covered the day before) is due the hours since midnight too, not only those after 02:00.
+  for (const t of fireTimes(schedule, Math.min(lastHandled, covered.end), now)) {
+    const d = due(schedule, t);
+    // Covered already (a schedule firing more often than its interval covers it several times).
+    if (d.interval.start >= covered.start && d.interval.end <= covered.end) continue;
+    byInterval.delete(d.label);
+    byInterval.set(d.label, t);
   }
   const all = [...byInterval.values()].sort((a, b) => a - b);
   const dropped = all.slice(0, Math.max(0, all.length - keep)).filter((t) => !done.has(due(schedule, t).label));

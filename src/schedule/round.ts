@@ -61,7 +61,8 @@ export function planRound(
       candidates.push({ due: { fireAt: u.fireAt, interval, label: u.label }, reason: 'resume', resumes: u.runId });
     }
     candidates.sort((a, b) => a.due.fireAt - b.due.fireAt);
-    const { due: fresh, dropped } = dueRuns(s, state.lastFire.get(p.name), now, done);
+    const lastLabel = state.lastLabel?.get(p.name);
+    const { due: fresh, dropped } = dueRuns(s, state.lastFire.get(p.name), now, done, lastLabel === undefined ? undefined : parseIntervalLabel(lastLabel));
     if (dropped) actions.push({ kind: 'say', message: droppedMessage(p.name, dropped) });
     // Every due run is started in time (later rounds start those waiting for a slot, and a
     // restart finds them due still), so an earlier one may leave its lookback to them.

@@ -884,6 +884,8 @@ export function scheduledSql(pipeline: string, fireAt: number, label: string, ru
 export interface ScheduleState {
   /** The latest fire time handled (triggered), per pipeline. */
   readonly lastFire: Map<string, number>;
+  /** The interval label the latest fire handled covered, per pipeline (as the schedule then was: it may have changed since). */
+  readonly lastLabel?: Map<string, string>;
   /** Intervals whose triggered run never finished (the scheduler died or was stopped, or the run could not start), per pipeline. */
   readonly unfinished: Map<string, { fireAt: number; label: string; runId: string }[]>;
   /** Interval labels with a succeeded run (scheduled or not, retries included), per pipeline. */
@@ -891,7 +893,7 @@ export interface ScheduleState {
 }
 
 export async function readScheduleState(session: WarehouseSession): Promise<ScheduleState> {
-  const last = await session.query(`SELECT pipeline, ${session.dialect.epochMs('max(fire_at)')} AS t FROM ${STATE_SCHEMA}.schedule GROUP BY pipeline`);
+  const last = await session.query(`SELECT pipeline, ${session.dialect.epochMs('max(fire_at)')} AS t, arg_max(interval_label, fire_at) AS label FROM ${STATE_SCHEMA}.schedule GROUP BY pipeline`);
   const done = await session.query(
     `WITH RECURSIVE fam(root, run_id) AS (
         SELECT run_id, run_id FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NULL
@@ -922,5 +924,5 @@ export async function readScheduleState(session: WarehouseSession): Promise<Sche
     list.push({ fireAt: Number(r.t), label: String(r.interval_label), runId: String(r.run_id) });
     unfinished.set(String(r.pipeline), list);
   }
-  return { lastFire: new Map(last.map((r) => [String(r.pipeline), Number(r.t)])), unfinished, succeeded };
+  return { lastFire: new Map(last.map((r) => [String(r.pipeline), Number(r.t)])), lastLabel: new Map(last.map((r) => [String(r.pipeline), String(r.label)])), unfinished, succeeded };
 }

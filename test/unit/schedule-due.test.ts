@@ -129,6 +129,18 @@ describe('scheduled fire times and intervals', () => {
     expect(dueRuns(s, at('2024-01-05T00:00:00Z'), at('2024-01-08T01:00:00Z'), new Set(['2024-01-05'])).dropped?.count).toBe(1);
   });
 
+  it('made hourly after a daily fire, is due from the end of the day that fire covered; made daily after hourly fires, from the day they left', () => {
+    const hourly = nightly({ cron: '0 * * * *', timezone: 'UTC', interval: 'hourly', catchup: true });
+    // The daily fire at 02:00 on the 5th covered the 4th: the 5th's hours from midnight are due, not only those after 02:00.
+    const fromDay = dueRuns(hourly, at('2024-01-05T02:00:00Z'), at('2024-01-05T05:30:00Z'), new Set(), { start: at('2024-01-04T00:00:00Z'), end: at('2024-01-05T00:00:00Z') });
+    expect(fromDay.due.map((d) => d.label)).toEqual(['2024-01-05T00', '2024-01-05T01', '2024-01-05T02', '2024-01-05T03', '2024-01-05T04']);
+    // Unchanged hourly: as before, from the hour after the last.
+    expect(dueRuns(hourly, at('2024-01-05T03:00:00Z'), at('2024-01-05T05:30:00Z'), new Set(), { start: at('2024-01-05T02:00:00Z'), end: at('2024-01-05T03:00:00Z') }).due.map((d) => d.label)).toEqual(['2024-01-05T03', '2024-01-05T04']);
+    // Daily after the hourly fire of 05:00: the whole 5th is due at the next daily fire, not left out as begun.
+    const daily = nightly({ cron: '0 2 * * *', timezone: 'UTC', catchup: true });
+    expect(dueRuns(daily, at('2024-01-05T05:00:00Z'), at('2024-01-06T03:00:00Z'), new Set(), { start: at('2024-01-05T04:00:00Z'), end: at('2024-01-05T05:00:00Z') }).due.map((d) => d.label)).toEqual(['2024-01-05']);
+  });
+
   it('lists the next fire times', () => {
     expect(nextFireTimes(nightly({ timezone: 'UTC' }), at('2024-01-01T05:00:00Z'), 2).map(iso)).toEqual([
       '2024-01-02T02:00:00.000Z',
