@@ -116,6 +116,15 @@ describe('reading a failed statement', () => {
     expect(toTaskError(new StatementError(error, [statement], DUCKDB), task)).toMatchObject({ message: error.message, location: undefined });
   });
 
+  it('takes the line DuckDB quotes over the number it gives when that line does not hold the quote (an error as read_csv is bound)', () => {
+    // A 503 answering read_csv's first request is said at "LINE 3" of a statement of two lines.
+    const remote = { file: 'models/remote.sql', source: "select count(*) as n from read_csv('http://h/x.csv')", sql: "select count(*) as n from read_csv('http://h/x.csv')" };
+    const error = new WarehouseError("HTTP Error: Request returned HTTP 503 for HTTP HEAD to 'http://h/x.csv'\n\nLINE 3: select count(*) as n from read_csv('http://h/x.csv')\n                                       ^", 'IO', 'transient');
+    const out = toTaskError(new StatementError(error, [`CREATE OR REPLACE TABLE "main"."remote" AS\n${remote.sql}`], DUCKDB), { origin: remote } as unknown as Task);
+    expect(out.location).toEqual({ file: 'models/remote.sql', line: 1 });
+    expect(out.message).toMatch(/^HTTP Error: Request returned HTTP 503 for HTTP HEAD to 'http:\/\/h\/x\.csv'\n\nmodels\/remote\.sql:1: select count/);
+  });
+
   it("names the rendered SQL's line where no line of the file rendered it: the line shown below, not the statement's", () => {
     // The failing line's text is on two lines of the file, in two branches of an if: either rendered it.
     const made = { file: 'models/m.sql', source: 'select\n{% if x %}\n  nosuch\n{% else %}\n  nosuch\n{% endif %}\nfrom t', sql: 'select\n  nosuch\nfrom t' };
