@@ -262,6 +262,8 @@ function afterRound(state: SchedulerState & { kind: 'checking' }, event: RoundOu
       // With --once a broken project is the answer; the service says so and reads it again later.
       if (ledger.once) return step({ kind: 'done', ledger }, { kind: 'end-round' }, end(ledger, event.error));
       effects.push({ kind: 'report', diagnostics: event.error.diagnostics });
+      // An error, and yet the service goes on: said, so that no one takes it for stopped or for serving.
+      sayOnce('pipe schedule goes on: it reads the project again every minute, and starts what is due once the project is fixed (--once and --list stop on it, exit 2)');
       waiting = 0;
       wakeAt = event.now + MAX_SLEEP_MS;
       break;

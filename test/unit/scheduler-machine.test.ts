@@ -208,7 +208,11 @@ describe('the scheduler', () => {
   it('a broken project is reported and read again later; with --once it is the answer', () => {
     const broken: SchedulerEvent = { kind: 'broken', now: NOW, error: new DiagnosticError([error('no-schedule', 'no pipeline has a schedule')]) };
     const r = feed(service, { kind: 'woke' }, broken);
-    expect(brief(r.effects[1])).toEqual(['report', 'end-round', { sleep: new Date(NOW + MAX_SLEEP_MS).toISOString() }]);
+    // Said once that it goes on: an error printed by a process that stays could be taken for one that stopped.
+    const goesOn = { say: 'pipe schedule goes on: it reads the project again every minute, and starts what is due once the project is fixed (--once and --list stop on it, exit 2)' };
+    expect(brief(r.effects[1])).toEqual(['report', goesOn, 'end-round', { sleep: new Date(NOW + MAX_SLEEP_MS).toISOString() }]);
+    const again = feed(r.state, { kind: 'woke' }, { ...broken, now: NOW + MAX_SLEEP_MS });
+    expect(brief(again.effects[1])).toEqual(['report', 'end-round', { sleep: new Date(NOW + 2 * MAX_SLEEP_MS).toISOString() }]);
     const o = feed(once, { kind: 'woke' }, broken);
     expect(brief(o.effects[1])).toEqual(['end-round', { end: { runs: 0, failed: 0 }, error: (broken as { error: unknown }).error }]);
   });
