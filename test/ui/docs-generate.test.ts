@@ -79,6 +79,23 @@ describe('pipe docs generate', () => {
     }
   });
 
+  it('writes secrets masked, as pipe compile prints them: a site is copied to other hosts', async () => {
+    const dir = tempProject({
+      'pipe.yaml': 'name: sec\nsecret_vars: [api_key]\nvars:\n  api_key: supersecretvalue123\n',
+      'models/s.sql': `select '{{ env_var("PIPE_DOCS_TOKEN") }}' as tok, '{{ var("api_key") }}' as k\n`,
+    });
+    process.env.PIPE_DOCS_TOKEN = 'sk_live_SUPERSECRET42';
+    try {
+      const written = await docsGenerate({ project: dir, assets });
+      const index = scriptJson<DocsIndex>(join(written.out, 'data/index.js'));
+      expect(modelFile(written.out, index, 's').compiled).toEqual({ sql: "select '****' as tok, '****' as k" });
+      const everything = ['data/index.js', ...readdirSync(join(written.out, 'data/models')).map((f) => `data/models/${f}`)].map((f) => readFileSync(join(written.out, f), 'utf8')).join('\n');
+      expect(everything).not.toMatch(/SUPERSECRET|supersecretvalue/);
+    } finally {
+      delete process.env.PIPE_DOCS_TOKEN;
+    }
+  });
+
   it('replaces its own previous output whole', async () => {
     const out = join(fx.dir, 'site');
     await docsGenerate({ project: fx.dir, out: 'site', assets });

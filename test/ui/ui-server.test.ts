@@ -158,6 +158,25 @@ describe('pipe ui server', () => {
     }
   });
 
+  it('answers with secrets masked, as pipe compile prints them: env_var() values and secret_vars in a compiled query', async () => {
+    const dir = tempProject({
+      'pipe.yaml': 'name: sec\nsecret_vars: [api_key]\nvars:\n  api_key: supersecretvalue123\n',
+      'models/s.sql': `select '{{ env_var("PIPE_UI_TOKEN") }}' as tok, '{{ var("api_key") }}' as k\n`,
+    });
+    process.env.PIPE_UI_TOKEN = 'sk_live_SUPERSECRET42';
+    const own = await serve(dir, assets);
+    try {
+      const res = await fetch(new URL('/api/models/s', own.url));
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      expect((JSON.parse(text) as UiModel).compiled).toEqual({ sql: "select '****' as tok, '****' as k" });
+      expect(text).not.toMatch(/SUPERSECRET|supersecretvalue/);
+    } finally {
+      delete process.env.PIPE_UI_TOKEN;
+      await own.close();
+    }
+  });
+
   it('shows the rest of a project one model of which is broken, and what is wrong with it', async () => {
     const dir = tempProject({ ...FILES, 'models/broken.sql': "select * from {{ ref('nonexistent') }} where {{ dss }}\n" });
     const other = await serve(dir, assets);

@@ -13,6 +13,7 @@ import { asProblem, checksOf, configOf, columnsOf, descriptionOf, openAnalyzed, 
 import { BUILT_ASSETS } from '../server/server.js';
 import { heldBy, readWarehouse } from '../server/warehouse-access.js';
 import { pushTo } from '../../util/multi-map.js';
+import { secrets } from '../../secrets/secrets.js';
 
 /**
  * `pipe docs generate`: the lineage and model pages of `pipe ui` as files, to open from disk or
@@ -63,8 +64,9 @@ export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
   const files = new Map<string, string>([
     [DOCS_MARKER, `${JSON.stringify({ pipe_version: PIPE_VERSION, generated_at: index.generated_at })}\n`],
     ['index.html', indexHtml(opened.info.name)],
-    [DOCS_INDEX_FILE, `${DOCS_GLOBAL}=${JSON.stringify(index)};\n`],
-    ...nodes.map((n, i): [string, string] => [docsModelFile(i), `${DOCS_MODEL_CALLBACK}(${i},${JSON.stringify(modelOf(opened, n, downstream, source, compiled, columns.value))});\n`]),
+    // A site to be copied to any host: masked as printed text is (a compiled query holds what env_var() and secret_vars rendered).
+    [DOCS_INDEX_FILE, `${DOCS_GLOBAL}=${JSON.stringify(secrets.maskDeep(index))};\n`],
+    ...nodes.map((n, i): [string, string] => [docsModelFile(i), `${DOCS_MODEL_CALLBACK}(${i},${JSON.stringify(secrets.maskDeep(modelOf(opened, n, downstream, source, compiled, columns.value)))});\n`]),
   ]);
   try {
     writeSite(out, assets, files);

@@ -7,6 +7,7 @@ import { analysisKeep, asProblem, openAnalyzed, openState, problemText, readGrap
 import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns, runToRetry } from './run-data.js';
 import { EventStream, followHolder, followRunLog, followRuns, liveState } from './sse.js';
+import { secrets } from '../../secrets/secrets.js';
 
 /**
  * The server's routes. Every route says what it may do: `read` routes change nothing; `action`
@@ -256,7 +257,8 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 function send(res: ServerResponse, answer: JsonAnswer): void {
-  const body = JSON.stringify(answer.body);
+  // What leaves pipe is masked, as printed text is: a model's compiled SQL holds what env_var() and secret_vars rendered.
+  const body = JSON.stringify(secrets.maskDeep(answer.body));
   res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(body);
 }

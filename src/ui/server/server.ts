@@ -10,6 +10,7 @@ import { Engine } from '../../execute/engine.js';
 import { makeActions } from './actions.js';
 import { answerApi, apiRoutes } from './routes.js';
 import { distUrl } from '../../install-paths.js';
+import { secrets } from '../../secrets/secrets.js';
 
 /**
  * `pipe ui`'s HTTP server: the page's files, built with pipe (`npm run build` bundles
@@ -88,7 +89,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     void handle(req, res).catch((e: unknown) => {
       // An internal error: told once, without taking the server down.
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ error: `internal error: ${e instanceof Error ? e.message : String(e)}` }));
+      res.end(JSON.stringify({ error: secrets.mask(`internal error: ${e instanceof Error ? e.message : String(e)}`) }));
     });
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
