@@ -12,7 +12,8 @@ export type UiTaskStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'ski
  * Where run state was read from: the warehouse, or (while another process holds it) the run
  * logs beside it, with who holds it.
  */
-export type StateSource = { readonly kind: 'warehouse' } | { readonly kind: 'run-log'; readonly heldBy: string } | { readonly kind: 'none'; readonly why: string };
+/** `heldPid`: the holder's process, when the lock names it (a page follows it, and reads again once it is gone: killed, it writes no log again). */
+export type StateSource = { readonly kind: 'warehouse' } | { readonly kind: 'run-log'; readonly heldBy: string; readonly heldPid?: number } | { readonly kind: 'none'; readonly why: string };
 
 export interface UiProject {
   readonly name: string;

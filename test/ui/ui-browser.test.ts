@@ -439,6 +439,30 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it('shows a run killed with kill -9 as interrupted, without a reload, on the runs page and on its own', async () => {
+    const { dir } = gatedProject();
+    const live = await serve(dir, ASSETS);
+    const other = await browser.newPage({ viewport: VIEWPORT });
+    try {
+      const { running, started } = await runUntilHeld(dir);
+      const runId = String(started.runId);
+      await page.goto(`${live.url}#/runs`);
+      await other.goto(`${live.url}#/runs/${runId}`);
+      const row = page.locator(`tr[data-run="${runId}"] .badge`);
+      const status = other.locator('h1 .badge');
+      await expect.poll(() => row.textContent()).toBe('running');
+      await expect.poll(() => status.textContent()).toBe('running');
+      // Killed, it writes no line to its log again: the pages follow the process itself.
+      running.child.kill('SIGKILL');
+      await running.exited;
+      await expect.poll(() => row.textContent(), { timeout: 20_000 }).toBe('interrupted');
+      await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('interrupted');
+    } finally {
+      await other.close();
+      await live.close();
+    }
+  });
+
   it('says on a model page, which it does not read again by itself, that runs went on since it was read, and reads it again at a click', async () => {
     const { dir, gate } = gatedProject();
     const live = await serve(dir, ASSETS);

@@ -104,7 +104,10 @@ function sourced<T>(read: WarehouseRead<T>, empty: T, fromLogs: (alive: (pid: nu
     case 'empty':
       return { source: { kind: 'none', why: read.why }, value: empty };
     case 'held':
-      return { source: { kind: 'run-log', heldBy: heldBy(read.locked) }, value: fromLogs(aliveAs(read.locked, processAlive)) };
+      return {
+        source: { kind: 'run-log', heldBy: heldBy(read.locked), ...(read.locked.holderPid === undefined ? {} : { heldPid: read.locked.holderPid }) },
+        value: fromLogs(aliveAs(read.locked, processAlive)),
+      };
     default: {
       const never: never = read;
       throw new Error(`internal error: read ${JSON.stringify(never)}`);

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { UiChanges } from '../api.js';
+import type { StateSource, UiChanges } from '../api.js';
 import { getJson } from './api-client.js';
 
 export type Loaded<T> = { readonly state: 'loading' } | { readonly state: 'error'; readonly message: string } | { readonly state: 'ready'; readonly data: T };
@@ -23,6 +23,11 @@ export function useData<T>(path: string | null): [Loaded<T>, () => void] {
   useEffect(() => setLoaded({ state: 'loading' }), [path]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return [loaded, reload];
+}
+
+/** The process holding the warehouse that a page read the run logs for, when the lock names it. */
+export function heldPid(source: StateSource): number | undefined {
+  return source.kind === 'run-log' ? source.heldPid : undefined;
 }
 
 /** How often a page that follows the runs asks the server whether anything changed. */

@@ -5,13 +5,15 @@ import { count, duration } from '../format.js';
 import { Gantt } from '../gantt.js';
 import { Elapsed, Loading, SampleTable, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
-import { useData, useLive, useNow } from '../use-data.js';
+import { heldPid, useData, useLive, useNow } from '../use-data.js';
 
 export function RunPage({ runId, task }: { runId: string; task?: string }) {
   const [loaded, reload] = useData<UiRunDetail>(`/api/runs/${encodeURIComponent(runId)}`);
   const running = loaded.state === 'ready' && loaded.data.run.status === 'running';
-  // While the run goes on, its log tells each step: read the run again after each.
-  useLive(running ? `run=${encodeURIComponent(runId)}` : null, reload, { catchUp: true });
+  // While the run goes on, its log tells each step: read the run again after each, and once
+  // the process holding the warehouse is gone (killed, it writes no log again).
+  const holder = loaded.state === 'ready' ? heldPid(loaded.data.source) : undefined;
+  useLive(running ? `run=${encodeURIComponent(runId)}${holder === undefined ? '' : `&free=${holder}`}` : null, reload, { catchUp: true });
   const shown = loaded.state === 'ready' ? taskOfRun(loaded.data.tasks, task) : undefined;
   useEffect(() => {
     if (shown) document.querySelector(`[data-task-row="${CSS.escape(shown)}"]`)?.scrollIntoView({ block: 'center' });

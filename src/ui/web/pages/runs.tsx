@@ -2,7 +2,7 @@ import { UI_RUN_STATUSES, type UiRuns, type UiTaskCell } from '../../api.js';
 import { count } from '../format.js';
 import { Elapsed, Loading, SourceNote, Status } from '../parts.js';
 import { go, href, type Route } from '../router.js';
-import { useData, useLive } from '../use-data.js';
+import { heldPid, useData, useLive } from '../use-data.js';
 
 /** Rows of the grid shown at most: a project of thousands of models is narrowed on the lineage page. */
 export const GRID_ROWS = 300;
@@ -17,7 +17,9 @@ type RunsRoute = Extract<Route, { page: 'runs' }>;
 export function RunsPage({ route }: { route: RunsRoute }) {
   const query = new URLSearchParams(Object.entries({ status: route.status, before: route.before }).filter((e): e is [string, string] => e[1] !== undefined)).toString();
   const [loaded, reload] = useData<UiRuns>(`/api/runs${query ? `?${query}` : ''}`);
-  useLive('', reload, { catchUp: true });
+  // Read again when the run logs change, and once the process holding the warehouse is gone (killed, it writes no log again).
+  const holder = loaded.state === 'ready' ? heldPid(loaded.data.source) : undefined;
+  useLive(holder === undefined ? '' : `free=${holder}`, reload, { catchUp: true });
   const filtered = route.status !== undefined;
   return (
     <>
