@@ -244,7 +244,8 @@ describe('pipe ui server', () => {
     try {
       const runs = await get<UiRuns>('/api/runs');
       expect(runs.status).toBe(200);
-      expect(runs.body.source).toEqual({ kind: 'run-log', heldBy: expect.stringContaining(`pid ${holder.pid}`) });
+      // The holder's process too: a page follows it, and reads again once it is gone.
+      expect(runs.body.source).toEqual({ kind: 'run-log', heldBy: expect.stringContaining(`pid ${holder.pid}`), heldPid: holder.pid });
       expect(runs.body.runs.find((r) => r.run_id === fx.failed)).toMatchObject({ status: 'failed', failed: 2, skipped: 1 });
       const run = await get<UiRunDetail>(`/api/runs/${fx.failed}`);
       expect(run.body.source.kind).toBe('run-log');
