@@ -21,10 +21,19 @@ const hops = (v: string | null) => {
   return v !== null && Number.isInteger(n) && n >= 0 && n <= 20 ? n : DEFAULT_HOPS;
 };
 
+function decodedOrAsIs(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 export function parseRoute(hash: string): Route {
   const [path, search = ''] = hash.replace(/^#/, '').split('?');
   const q = new URLSearchParams(search);
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  // A part that is no well-formed escape (`#/models/50%`, typed or cut short) is read as written: a page saying what is not found, not none.
+  const parts = path.split('/').filter(Boolean).map(decodedOrAsIs);
   if (parts[0] === 'runs' && parts[1]) return { page: 'run', runId: parts[1], task: q.get('task') ?? undefined };
   if (parts[0] === 'lineage') return { page: 'lineage', focus: q.get('focus') ?? undefined, q: q.get('q') ?? undefined, up: hops(q.get('up')), down: hops(q.get('down')) };
   if (parts[0] === 'models' && parts[1]) return { page: 'model', name: parts[1] };
