@@ -70,13 +70,36 @@ function credentialsApart(url: string): { readonly url: string; readonly authori
 
 async function postWebhook(webhook: string, report: RunReport, timeoutMs: number): Promise<void> {
   const { url, authorization } = credentialsApart(webhook);
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'pipe', ...(authorization ? { authorization } : {}) },
-    body: JSON.stringify(report),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'pipe', ...(authorization ? { authorization } : {}) },
+      body: JSON.stringify(report),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    throw new Error(fetchFailure(e, timeoutMs));
+  }
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
+}
+
+/** Why a request got no answer, in words, where Node's fetch says 'fetch failed' or 'The operation was aborted due to timeout'. */
+function fetchFailure(e: unknown, timeoutMs: number): string {
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) return `timed out after ${timeoutMs} ms`;
+  const cause = e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'the connection was refused (nothing listens there)',
+    ENOTFOUND: 'no such host',
+    EAI_AGAIN: 'the host name could not be looked up now',
+    ECONNRESET: 'the connection was reset',
+    ETIMEDOUT: 'the connection timed out',
+    EHOSTUNREACH: 'the host cannot be reached',
+    ENETUNREACH: 'the network cannot be reached',
+  };
+  if (cause?.code !== undefined) return `${words[cause.code] ?? cause.message ?? 'no answer'} (${cause.code})`;
+  if (cause?.message) return cause.message;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /**

@@ -139,5 +139,19 @@ describe('notify webhooks', () => {
     const gaveUp = await deliverOnce({ webhook: `${hook.url}?token=tok-123456`, timeout_ms: 2000 }, tempDir());
     expect(gaveUp).toHaveLength(1);
     expect(JSON.stringify(gaveUp)).not.toContain('tok-123456');
+    // Said in words, not as Node's 'fetch failed'.
+    expect(gaveUp[0].error).toBe('the connection was refused (nothing listens there) (ECONNREFUSED)');
+  });
+
+  it('a webhook that does not answer in time is given up on as a command is, in words', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+    try {
+      const gaveUp = await deliverOnce({ webhook: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, timeout_ms: 200 }, tempDir());
+      expect(gaveUp.map((g) => g.error)).toEqual(['timed out after 200 ms']);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 });
