@@ -14,7 +14,7 @@ import { Distributed, type DistributedOptions } from '../commands/distributed.js
 import { Engine, type EngineHandle } from '../execute/engine.js';
 import { readScheduleState, scheduledSql, stateExists, type ScheduleState } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
-import { Alarm } from '../util/sleep.js';
+import { Alarm, sleep } from '../util/sleep.js';
 import { StateMachine } from '../util/state-machine.js';
 import { unknownState } from '../util/unknown-state.js';
 import { describeFire, intervalFor, nextFireTimes } from './due.js';
@@ -49,6 +49,9 @@ export interface ScheduleOptions extends ProjectOptions {
 }
 
 export type { ScheduleResult };
+
+/** How long the scheduler waits, once stopping, for notifications still on their way before it says so. */
+const NOTIFY_QUIET_MS = 1000;
 
 /** The shortest sleep between rounds: a fire time just past is not chased in a busy loop. */
 const MIN_SLEEP_MS = 100;
@@ -345,7 +348,11 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
   try {
     const { result, error } = await end;
     await Promise.all(jobs);
-    await Promise.all(notifying);
+    // A target that does not answer is tried again, up to its timeout each time: said, rather than wait without a word.
+    const delivered = Promise.all(notifying);
+    const slow = await Promise.race([delivered.then(() => false), sleep(NOTIFY_QUIET_MS).then(() => true)]);
+    if (slow) emit({ type: 'notice', message: 'waiting for the notifications of its runs to be delivered or given up (each target tried 3 times, up to its timeout each); a second Ctrl-C or SIGTERM ends pipe at once' });
+    await delivered;
     if (error !== undefined) throw error;
     return result;
   } finally {

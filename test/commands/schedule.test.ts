@@ -209,6 +209,17 @@ notify:
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(true);
   });
 
+  it('says it waits for notifications still being tried before it ends, rather than wait without a word', async () => {
+    const hook = await receiver();
+    const port = new URL(hook.url).port;
+    servers.splice(0).forEach((s) => s.close());
+    const dir = scheduledProject(`schedule: "0 2 * * *"\ntimezone: UTC\nselect: [stg_orders]\nnotify:\n  on_success:\n    - webhook: http://127.0.0.1:${port}/gone\n`);
+    const r = await scheduleIn(dir, { clock: at('2024-01-05T03:00:00Z') });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('waiting for the notifications of its runs to be delivered or given up');
+    expect(r.stdout).toContain('the connection was refused');
+  });
+
   it('a backfill sends one summary listing every failure', async () => {
     const hook = await receiver();
     const dir = copyExample();
