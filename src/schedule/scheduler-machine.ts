@@ -89,7 +89,8 @@ export type RoundOutcome =
   /** The warehouse is open (until the round ends) and says what was triggered. */
   | { readonly kind: 'checked'; readonly now: number; readonly pipelines: readonly Pipeline[]; readonly state: ScheduleState }
   /** Another process holds the warehouse. */
-  | { readonly kind: 'held'; readonly now: number; readonly pipelines: readonly Pipeline[]; readonly message: string }
+  /** `holder`: who holds it, said once (a process holding it for one run after another is one holder). */
+  | { readonly kind: 'held'; readonly now: number; readonly pipelines: readonly Pipeline[]; readonly message: string; readonly holder?: string }
   /** The project has errors. */
   | { readonly kind: 'broken'; readonly now: number; readonly error: DiagnosticError };
 
@@ -224,9 +225,9 @@ function nextWake(pipelines: readonly Pipeline[], now: number): number {
 function afterRound(state: SchedulerState & { kind: 'checking' }, event: RoundOutcome): SchedulerStep {
   let { ledger } = state;
   const effects: SchedulerEffect[] = [];
-  const sayOnce = (message: string) => {
-    if (ledger.said.has(message)) return;
-    ledger = { ...ledger, said: new Set([...ledger.said, message]) };
+  const sayOnce = (message: string, key = message) => {
+    if (ledger.said.has(key)) return;
+    ledger = { ...ledger, said: new Set([...ledger.said, key]) };
     effects.push({ kind: 'say', message });
   };
   let waiting: number;
@@ -254,7 +255,7 @@ function afterRound(state: SchedulerState & { kind: 'checking' }, event: RoundOu
       break;
     }
     case 'held':
-      sayOnce(event.message);
+      sayOnce(event.message, event.holder === undefined ? event.message : `held by ${event.holder}`);
       waiting = 1;
       wakeAt = nextWake(event.pipelines, event.now);
       break;

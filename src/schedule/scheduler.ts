@@ -231,7 +231,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
         roundWarehouse = await (gate ? gate.oneAtATime(opening) : opening());
       } catch (e) {
         if (!(e instanceof WarehouseLockedError)) throw e;
-        return { kind: 'held', now: clock.now(), pipelines, message: `${e.message}; the scheduler tries again shortly` };
+        return { kind: 'held', now: clock.now(), pipelines, message: `${e.message}; the scheduler tries again shortly`, ...(e.holderPid === undefined ? {} : { holder: `pid ${e.holderPid}` }) };
       }
       const session = await roundWarehouse.session();
       try {

@@ -203,6 +203,10 @@ describe('the scheduler', () => {
     expect(brief(r.effects[3])).toEqual(['end-round', { sleep: new Date(NOW + MAX_SLEEP_MS).toISOString() }]);
     // --once tries again in a second.
     expect(brief(feed(once, { kind: 'woke' }, held('held by A')).effects[1])).toEqual([{ say: 'held by A' }, 'end-round', { sleep: new Date(NOW + ONCE_RETRY_MS).toISOString() }]);
+    // One process holding it for one run after another (another scheduler) is one holder: said once, though each message names its run.
+    const byProcess = (run: string): SchedulerEvent => ({ kind: 'held', now: NOW, pipelines: [pipeline('nightly')], message: `in use by pipe run nightly (run ${run}), PID 42`, holder: 'pid 42' });
+    const p = feed(service, { kind: 'woke' }, byProcess('r1'), { kind: 'woke' }, byProcess('r2'), { kind: 'woke' }, byProcess('r3'));
+    expect(p.effects.flat().filter((e) => e.kind === 'say')).toEqual([{ kind: 'say', message: 'in use by pipe run nightly (run r1), PID 42' }]);
   });
 
   it('a broken project is reported and read again later; with --once it is the answer', () => {
