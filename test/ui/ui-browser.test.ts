@@ -457,6 +457,8 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       await running.exited;
       await expect.poll(() => row.textContent(), { timeout: 20_000 }).toBe('interrupted');
       await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('interrupted');
+      // Every task counted, as the command's summary counts them: the one it never finished too.
+      expect(await other.locator('p', { hasText: 'tasks' }).first().textContent()).toMatch(/1 of 2 tasks\s*succeeded, 0 failed, 0 skipped, 1 not started/);
     } finally {
       await other.close();
       await live.close();

@@ -48,6 +48,10 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
         {run.command}
         {run.pipeline ? ` ${run.pipeline}` : ''} for {run.dates} · started {run.started_at} UTC · <Elapsed ms={run.duration_ms} running={run.status === 'running'} /> · {count(run.succeeded)} of {count(run.tasks)} tasks
         succeeded, {count(run.failed)} failed, {count(run.skipped)} skipped
+        {/* Every task is counted: a stopped run's cancelled ones and those it never started too, as the command's summary counts them. */}
+        {run.cancelled > 0 && `, ${count(run.cancelled)} cancelled`}
+        {run.running > 0 && `, ${count(run.running)} running`}
+        {run.pending > 0 && `, ${count(run.pending)} not started`}
         {run.parent_run_id && (
           <>
             {' '}
