@@ -25,6 +25,7 @@ import {
   insertRunSql,
   insertTasksSql,
   recoverAfterCrash,
+  taskIdsWithResults,
   taskResultsSql,
   taskSqlHashSql,
   type CheckResultRecord,
@@ -41,6 +42,7 @@ export type { OpenOptions };
 import { KeyedMutex } from './keyed-mutex.js';
 import type { PublishBatch } from './commit-batch.js';
 import { reconcileRunLogs } from '../run-log/run-log-writer.js';
+import { readRunLogs } from '../run-log/run-log-reader.js';
 import { SessionPool } from './session-pool.js';
 import { processAlive } from '../util/process-alive.js';
 
@@ -479,10 +481,43 @@ export class Engine {
         const { interruptedRuns } = await this.againOnConflict(() =>
           recoverAfterCrash(s, this.warehouse.sharedWriters ? { alive: isAliveHere } : undefined, this.ownsWarehouse ? listed : undefined),
         );
-        if (this.key !== undefined) await reconcileRunLogs(this.key, s, interruptedRuns);
+        if (this.key !== undefined) {
+          await this.recordDiedTasks(s, this.key, interruptedRuns);
+          await reconcileRunLogs(this.key, s, interruptedRuns);
+        }
       });
       this.prepared = true;
     });
+  }
+
+  /**
+   * The tasks each run found dead was running, as its log tells them (started, never ended):
+   * recorded cancelled, with when they started, so that history and the UI show which tasks
+   * were in flight and for how long (a task never recorded shows as not started). Until the
+   * log's last word of the process: it died after that. Never fails the opening: the logs are a view.
+   */
+  private async recordDiedTasks(session: WarehouseSession, warehousePath: string, runIds: readonly string[]): Promise<void> {
+    for (const runId of runIds) {
+      try {
+        const [run] = readRunLogs(warehousePath, { runId, alive: () => false });
+        if (!run || run.reconciled) continue;
+        const at = (t: string | null) => (t === null ? undefined : Date.parse(`${t.replace(' ', 'T')}Z`));
+        const lastSign = Math.max(...run.task_rows.flatMap((t) => [at(t.started_at), at(t.ended_at)]).filter((t): t is number => t !== undefined && Number.isFinite(t)));
+        // Read as a dead run's log is: a task started and never ended is pending there, with its start;
+        // one the warehouse has an outcome of (its line of the log cut short by the kill) is that outcome.
+        const recorded = await taskIdsWithResults(session, runId);
+        const died = run.task_rows.filter((t) => t.status === 'pending' && !recorded.has(t.task_id) && at(t.started_at) !== undefined && Number.isFinite(at(t.started_at)));
+        await this.recordTasks(
+          session,
+          died.map((t) => {
+            const startedAt = at(t.started_at)!;
+            return { runId, taskId: t.task_id, attempt: t.attempts ?? 1, status: 'cancelled' as const, startedAt, endedAt: Math.max(startedAt, lastSign), detail: 'its process died while it ran', ...(t.worker === null ? {} : { worker: t.worker }) };
+          }),
+        );
+      } catch {
+        // a view only: the run is recovered as interrupted all the same
+      }
+    }
   }
 
   /**

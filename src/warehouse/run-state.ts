@@ -353,6 +353,12 @@ export async function endDeadRuns(session: WarehouseSession, runIds: readonly st
   );
 }
 
+/** The tasks of a run with an outcome on record. */
+export async function taskIdsWithResults(session: WarehouseSession, runId: string): Promise<Set<string>> {
+  const rows = await session.query(`SELECT DISTINCT task_id FROM ${STATE_SCHEMA}.task_results WHERE run_id = ${quoteLiteral(runId)}`);
+  return new Set(rows.map((r) => String(r.task_id)));
+}
+
 /**
  * Called when pipe opens the warehouse for writing. A run still marked `running` whose
  * process died is `succeeded` when every one of its tasks had committed (the process died

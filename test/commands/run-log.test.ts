@@ -182,7 +182,11 @@ describe('run logs', () => {
     // The next run opens the warehouse for writing and recovers the dead run.
     expect((await runIn(dir, { date: DAY })).code).toBe(0);
     const crashed = readRunLogs(db, { alive: dead }).find((r) => r.run_id === 'crashed')!;
-    expect(crashed).toMatchObject({ reconciled: true, status: 'interrupted', succeeded: 1, pending: 1 });
-    expect(Object.fromEntries(crashed.task_rows.map((t) => [t.task_id, t.status]))).toEqual({ a: 'succeeded', b: 'pending' });
+    // b was under way, as the log says: recorded so, with its start (a, whose end the kill cut short, as the warehouse has it).
+    expect(crashed).toMatchObject({ reconciled: true, status: 'interrupted', succeeded: 1, cancelled: 1, pending: 0 });
+    expect(Object.fromEntries(crashed.task_rows.map((t) => [t.task_id, [t.status, t.started_at !== null, t.detail]]))).toEqual({
+      a: ['succeeded', true, null],
+      b: ['cancelled', true, 'its process died while it ran'],
+    });
   });
 });

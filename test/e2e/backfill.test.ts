@@ -73,6 +73,13 @@ select '{{ ds }}'::DATE as d, i as k from range(1000) t(i)
       expect(await snapshotTables(db, tables)).toEqual(await cleanTables());
       const history = (await historyIn(dir, { json: true })).events.filter((e) => e.type === 'run');
       expect(history.find((r) => r.command === 'backfill')!.status).toBe(signal === 'SIGINT' ? 'cancelled' : 'interrupted');
+      if (signal === 'SIGKILL') {
+        // The tasks under way at the kill, as far as its log had told: recorded so, with their start (not left as never started).
+        const runId = String(eventsOfType(killed.events, 'run-started')[0].runId);
+        const inFlight = await queryRows(db, `SELECT task_id, status, started_at IS NOT NULL AS started, detail FROM _pipe.task_results WHERE run_id = '${runId}' AND detail = 'its process died while it ran'`);
+        expect(inFlight.length).toBeGreaterThan(0);
+        for (const t of inFlight) expect(t).toMatchObject({ status: 'cancelled', started: true });
+      }
     });
   }
 });
