@@ -1719,6 +1719,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     owned: ownDefinitions(engine, files.packages?.installed ?? []),
     database: target.database,
     dbtProject: dbt !== undefined,
+    fullRefresh: options.fullRefresh ?? false,
   };
 
   /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
@@ -2765,6 +2766,8 @@ interface DbtContext {
   /** dbt-duckdb's default: an incremental model with no strategy, key or partition appends (a dbt project's). */
   /** A dbt project's: an incremental model without strategy, key or partition appends; a name may start with a digit. */
   readonly dbtProject?: boolean;
+  /** The analysis is of a full refresh (`--full-refresh`): the configs rendered with flags.FULL_REFRESH true. */
+  readonly fullRefresh?: boolean;
   /** The column types dbt_project.yml declares for folders of seeds, by place and column: whether any seed has the column. */
   readonly folderColumnTypes: Map<string, { readonly column: string; readonly location: Location; matched: boolean }>;
 }
@@ -2891,7 +2894,7 @@ function mergedConfig(
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
   const merged = mergeConfig(m.resource, m.base, calls, locateCall, dbtNamesOf(ctx, node), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.owned, source.name, ctx.dbtProject), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
+  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.owned, source.name, ctx.dbtProject, ctx.fullRefresh), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
 
 /** What a model's config says of it that changes nothing built: dbt's access, group and meta, and its names as configured. */

@@ -324,6 +324,8 @@ export function validateModelConfig(
    * or partition appends (a pipe project's says how), and its alias may start with a digit.
    */
   dbtProject = false,
+  /** A full refresh (`--full-refresh`) is asked: a full_refresh: true rendered for it (snowplow's `allow_refresh()`, true only then) asks the same, no more. */
+  fullRefreshRun = false,
 ): ModelConfig {
   // What is wrong with a node's config keeps that node from being built, and only the commands that would build it from going on.
   const blocking = (d: Diagnostic): Diagnostic => (node === undefined || d.severity !== 'error' ? d : { ...d, blocks: node });
@@ -418,7 +420,7 @@ export function validateModelConfig(
   if (raw.full_refresh !== undefined && raw.full_refresh !== null) {
     if (typeof raw.full_refresh !== 'boolean') bad('full_refresh', 'full_refresh must be true or false');
     else if (!raw.full_refresh) full_refresh = false;
-    else if (materialized === 'incremental') {
+    else if (materialized === 'incremental' && !fullRefreshRun) {
       refused(
         'full_refresh',
         'full_refresh: true would rebuild the model from nothing on every run, which pipe does not do to an incremental model',

@@ -257,5 +257,13 @@ describe("a model's full_refresh: false (dbt's)", () => {
     writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +full_refresh: true\n' });
     const refused = await run({ project: dir, date: '2024-01-02', vars: { n: '4' }, emit: () => undefined }).catch((e: unknown) => e);
     expect((refused as DiagnosticError).diagnostics.map((d) => [d.code, d.location?.file, d.location?.line])).toEqual([['bad-config', 'dbt_project.yml', 4]]);
+    // True only under --full-refresh (snowplow's allow_refresh()): it asks what --full-refresh asks, and the rows go.
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nvars:\n  allow_refresh: true\n',
+      'models/keyed.sql': "{{ config(materialized='incremental', unique_key='id', full_refresh=(var('allow_refresh') if flags.FULL_REFRESH else none)) }}\nselect {{ var('n') }} as id\n",
+    });
+    expect((await run({ project: dir, date: '2024-01-02', vars: { n: '5' }, emit: () => undefined })).status).toBe('succeeded');
+    expect((await run({ project: dir, date: '2024-01-02', vars: { n: '6' }, fullRefresh: true, emit: () => undefined })).status).toBe('succeeded');
+    expect(await rowsOf(dir, 'SELECT id FROM keyed ORDER BY id')).toEqual([{ id: 6 }]);
   });
 });
