@@ -732,6 +732,20 @@ export class ModelRenderer {
     }
   }
 
+  /** Where the model a ref names lives, as its config places it (see refIdentifier); undefined for another node, or while it renders itself. */
+  private refPlace(name: string, interval: Interval, state: TableState): { database: string; schema: string } | undefined {
+    // A seed's stays unknown (asking is an error, as before): models are what templates look up.
+    if (!this.models.has(name) || this.identifying.has(name)) return undefined;
+    this.identifying.add(name);
+    try {
+      const raw = this.renderRaw(name, interval, state);
+      const { database, schema } = this.relationOf(name, 'severity' in raw ? {} : raw.configCalls);
+      return { database, schema };
+    } finally {
+      this.identifying.delete(name);
+    }
+  }
+
   /** One render of a model's template; its materialization answers is_incremental() from `state`. */
   renderRaw(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
     // An execution render reads the warehouse as it is now: never kept.
@@ -826,6 +840,8 @@ export class ModelRenderer {
           identifiersRead = true;
           return this.refIdentifier(n, interval, state);
         },
+        // As its task runs, every node is placed: a ref's database and schema are known (adapter.get_relation(database=ref(m).database, ...)).
+        placeOf: phase?.execute ? (n) => this.refPlace(n, interval, state) : undefined,
         source: (src, table) => {
           // The run's render may reach a source its parse render did not: it must be declared all the same.
           const problem = phase?.execute ? this.sourceProblem({ source: src, table }, { file: model.source.file }) : undefined;
@@ -1213,6 +1229,8 @@ export class ModelRenderer {
         return refToken(n);
       },
       identifierOf: (n) => this.refIdentifier(n, interval, state),
+      // As a task runs (an execution render), every node is placed: a ref's database and schema are known.
+      ...(phase ? { placeOf: (n: string) => this.refPlace(n, interval, state) } : {}),
       source: (src, table) => recordSource(sources, src, table, refToken),
       isIncremental: () => {
         const node = this.nodes.get(model);

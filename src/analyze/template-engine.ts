@@ -69,6 +69,11 @@ export interface RenderHooks {
    * `.identifier`, `.name` and `.table` say. Left out, they say the name.
    */
   identifierOf?(name: string): string;
+  /**
+   * Where the node `ref(name)` reads lives, when that is known as this template renders (as a
+   * task runs: every node is placed by then): what the ref's `.database` and `.schema` say.
+   */
+  placeOf?(name: string): { readonly database: string; readonly schema: string } | undefined;
   /** `source('src', 'table')`: a table pipe reads and does not build (see sources.ts). */
   source(source: string, table: string): string;
   config(options: Record<string, unknown>): void;
@@ -543,7 +548,7 @@ export class TemplateEngine {
     // ref() is a relation, as in dbt (packages check that they are given one); it prints as the ref.
     const refRelation = (name: string) => {
       const h = hooks();
-      return DbtRelation.ofNode(h.ref(name), name, h.identifierOf ? () => h.identifierOf!(name) : undefined);
+      return DbtRelation.ofNode(h.ref(name), name, h.identifierOf ? () => h.identifierOf!(name) : undefined, h.placeOf ? () => h.placeOf!(name) : undefined);
     };
     const ref = (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);

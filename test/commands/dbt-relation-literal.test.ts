@@ -87,3 +87,21 @@ from {% for r in rels %}{{ r }}{% endfor %}
     ]);
   });
 });
+
+describe("a ref's database and schema as a model executes", () => {
+  it('are known, so adapter.get_relation() finds the model by them, as snowplow looks up its manifest', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    staged:\n      +schema: stage\n',
+      'models/staged/manifest.sql': 'select 1 as id',
+      'models/limits.sql': `{% set m = ref('manifest') %}
+{% if execute %}
+{% set rel = adapter.get_relation(database=m.database, schema=m.schema, identifier=m.name) %}
+select {{ rel is not none }} as found, '{{ m.database }}.{{ m.schema }}' as place
+{% else %}select false as found, '' as place{% endif %}`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // dbt-duckdb's custom schema: the target's schema, an underscore, the folder's.
+    expect(await queryWarehouse(dir, 'select * from main.limits')).toEqual([{ found: true, place: 'warehouse.main_stage' }]);
+  });
+});
