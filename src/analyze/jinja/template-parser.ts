@@ -650,7 +650,8 @@ class Parser {
     if (next?.type === '(') test = node('FunCall', tok!, { name: test, args: this.parseSignature() });
     else if (argument || named) test = node('FunCall', tok!, { name: test, args: node('NodeList', next!, { children: [this.parsePrimary()] }) });
     left = node('Is', left, { left, right: test });
-    return negated ? node('Not', left, { target: left }) : left;
+    // Filters after a test take its result, as Jinja's do: `flag is not true | as_bool` is `(flag is not true) | as_bool`.
+    return this.parseFilter(negated ? node('Not', left, { target: left }) : left);
   }
 
   private parseCompare(): ParsedNode {
