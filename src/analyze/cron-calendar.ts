@@ -45,3 +45,17 @@ export function neverFiresByCalendar(fields: readonly string[]): boolean {
   const earliest = Math.min(...days);
   return [...months].every((m) => MONTH_DAYS[m - 1] < earliest);
 }
+
+/**
+ * The pattern croner is given for a schedule: `?` (Quartz's "no specific value", in the day
+ * fields) read as `*`. croner takes `?` for the value of the moment it is read (the minute, hour
+ * or day the scheduler started), so a schedule's fires would change with the day it started.
+ */
+export function cronPattern(expr: string): string {
+  const text = expr.trim();
+  if (text.startsWith('@')) return text;
+  return text
+    .split(/\s+/)
+    .map((f) => (f === '?' ? '*' : f))
+    .join(' ');
+}

@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { neverFiresByCalendar } from './cron-calendar.js';
+import { cronPattern, neverFiresByCalendar } from './cron-calendar.js';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { asPositiveInt, checkKeys } from './validate-keys.js';
@@ -193,7 +193,7 @@ function fireGaps(expr: string, timezone: string, interval: 'daily' | 'hourly'):
   const most = interval === 'hourly' ? HOUR : 25 * HOUR;
   let fires: Date[];
   try {
-    fires = new Cron(expr, { timezone, paused: true }).nextRuns(interval === 'hourly' ? 24 * 8 : 60, new Date(Date.UTC(2024, 0, 1)));
+    fires = new Cron(cronPattern(expr), { timezone, paused: true }).nextRuns(interval === 'hourly' ? 24 * 8 : 60, new Date(Date.UTC(2024, 0, 1)));
   } catch (e) {
     // croner searching years ahead for rare fires ran out of stack: they are far apart.
     if (!(e instanceof RangeError)) throw e;
@@ -235,7 +235,7 @@ function cronProblem(expr: string, timezone: string): string | undefined {
   }
   let cron: Cron;
   try {
-    cron = new Cron(expr, { timezone, paused: true });
+    cron = new Cron(cronPattern(expr), { timezone, paused: true });
   } catch (e) {
     // croner's message, less the name of its own part ('CronPattern: Invalid value for minute: 60').
     const said = (e as Error).message.replace(/^Cron\w*:\s*/, '');

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import type { Schedule } from '../analyze/project-settings.js';
+import { cronPattern } from '../analyze/cron-calendar.js';
 import { DAY_MS, HOUR_MS, batchStart, formatDate, hourInterval, dayInterval, intervalLabel, type Interval } from '../dates/dates.js';
 
 /**
@@ -20,7 +21,7 @@ export interface Due {
 }
 
 function cron(schedule: Schedule): Cron {
-  return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
+  return new Cron(cronPattern(schedule.cron), { timezone: schedule.timezone, paused: true });
 }
 
 /** The wall-clock time of an instant in a time zone, to the minute. */
@@ -178,8 +179,9 @@ export function dueRuns(
   // covered the day before) is due the hours since midnight too, not only those after 02:00.
   for (const t of fireTimes(schedule, Math.min(lastHandled, covered.end), now)) {
     const d = due(schedule, t);
-    // Covered already (a schedule firing more often than its interval covers it several times).
-    if (d.interval.start >= covered.start && d.interval.end <= covered.end) continue;
+    // Ending where what was covered ends, or before: built already (a schedule firing more often
+    // than its interval covers it several times; a day whose hours an hourly schedule built, before it was made daily).
+    if (d.interval.end <= covered.end) continue;
     byInterval.delete(d.label);
     byInterval.set(d.label, t);
   }

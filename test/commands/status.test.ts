@@ -82,6 +82,13 @@ describe('pipe status', () => {
     expect(whole.stdout).not.toContain('not judged');
   });
 
+  it("refuses an hourly pipeline's range past the hours one command plans, as its backfill does, before judging any", async () => {
+    const dir = versionsProject({ 'pipelines/hourly.yaml': 'select: [stg_orders]\nschedule: "5 * * * *"\ninterval: hourly\n' });
+    const r = await statusIn(dir, { clock, pipeline: 'hourly', start: '2019-01-01', end: '2024-01-09' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--start 2019-01-01 --end 2024-01-09 is 44,040 hours: pipe status covers at most 36,600 hours');
+  });
+
   it('an hourly pipeline is shown hour by hour', async () => {
     const dir = versionsProject({
       'pipelines/hourly.yaml': 'select: [clicks]\nschedule: "5 * * * *"\ninterval: hourly\n',

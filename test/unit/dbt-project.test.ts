@@ -233,7 +233,7 @@ models:
     const warned = (a: Analysis) => a.diagnostics.filter((d) => d.code === 'dbt-version').map((d) => [d.message, d.location?.file, d.location?.line]);
     const project = (range: string) => run({ 'dbt_project.yml': `name: shop\nrequire-dbt-version: ${range}\n`, 'models/a.sql': 'select 1 as id' });
     // Ranges that take in a release of 1.11, as a list, one string, or specifiers separated by commas.
-    for (const range of ['[">=1.3.0", "<2.0.0"]', '">=1.11.4"', '">=1.0.0,<1.12.0"', '["1.11.0"]', '["<=1.11.0"]', '[">1.10.9"]']) expect(warned(project(range)), range).toEqual([]);
+    for (const range of ['[">=1.3.0", "<2.0.0"]', '">=1.11.4"', '">=1.0.0,<1.12.0"', '["1.11.0"]', '["<=1.11.0"]', '[">1.10.9"]', '">=1.11.0a1"', '">=1.11.0-b2"']) expect(warned(project(range)), range).toEqual([]);
     expect(warned(project('[">=1.0.0", "<1.1.0"]'))).toEqual([
       ['the project requires dbt >=1.0.0, <1.1.0: pipe follows dbt 1.11, where it may build otherwise (dbt 1.11 itself refuses it)', 'dbt_project.yml', 2],
     ]);

@@ -139,6 +139,16 @@ describe('scheduled fire times and intervals', () => {
     // Daily after the hourly fire of 05:00: the whole 5th is due at the next daily fire, not left out as begun.
     const daily = nightly({ cron: '0 2 * * *', timezone: 'UTC', catchup: true });
     expect(dueRuns(daily, at('2024-01-05T05:00:00Z'), at('2024-01-06T03:00:00Z'), new Set(), { start: at('2024-01-05T04:00:00Z'), end: at('2024-01-05T05:00:00Z') }).due.map((d) => d.label)).toEqual(['2024-01-05']);
+    // Daily after hourly fires that built every hour of the 4th (the last at midnight): the 4th is not built again, nor said missed.
+    const afterWholeDay = dueRuns(daily, at('2024-01-05T00:00:00Z'), at('2024-01-06T03:00:00Z'), new Set(), { start: at('2024-01-04T23:00:00Z'), end: at('2024-01-05T00:00:00Z') });
+    expect(afterWholeDay.due.map((d) => d.label)).toEqual(['2024-01-05']);
+    expect(dueRuns({ ...daily, catchup: false }, at('2024-01-05T00:00:00Z'), at('2024-01-06T03:00:00Z'), new Set(), { start: at('2024-01-04T23:00:00Z'), end: at('2024-01-05T00:00:00Z') }).dropped).toBeUndefined();
+  });
+
+  it("reads Quartz's ? as any value, whatever the day it is read on (croner took the day and hour of the moment)", () => {
+    const mondays = nightly({ cron: '0 0 ? * MON', timezone: 'UTC' });
+    expect(nextFireTimes(mondays, at('2024-03-01T00:00:00Z'), 3).map(iso)).toEqual(['2024-03-04T00:00:00.000Z', '2024-03-11T00:00:00.000Z', '2024-03-18T00:00:00.000Z']);
+    expect(nextFireTimes(nightly({ cron: '15 2 ? * *', timezone: 'UTC' }), at('2024-03-01T00:00:00Z'), 2).map(iso)).toEqual(['2024-03-01T02:15:00.000Z', '2024-03-02T02:15:00.000Z']);
   });
 
   it('lists the next fire times', () => {

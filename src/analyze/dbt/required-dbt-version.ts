@@ -17,9 +17,10 @@ interface Spec {
   readonly text: string;
 }
 
-/** One of dbt's version specifiers (`>=1.3.0`, `<2.0.0`, `1.0.0`); a pre-release tag is read as its release. */
+/** One of dbt's version specifiers (`>=1.3.0`, `<2.0.0`, `1.0.0`, `>=1.11.0a1`); a pre-release tag is read as its release. */
 function parseSpec(text: string): Spec | undefined {
-  const m = /^\s*(>=|<=|>|<|=)?\s*v?(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\s*$/.exec(text);
+  // A pre-release as semver writes it (`-b1`) or as Python's packaging does (`a1`, `rc2`).
+  const m = /^\s*(>=|<=|>|<|=)?\s*v?(\d+)\.(\d+)\.(\d+)(?:-?[0-9A-Za-z][0-9A-Za-z.-]*)?(?:\+[0-9A-Za-z.-]+)?\s*$/.exec(text);
   if (!m) return undefined;
   return { matcher: (m[1] ?? '=') as Spec['matcher'], version: [Number(m[2]), Number(m[3]), Number(m[4])], text: text.trim() };
 }
