@@ -224,7 +224,8 @@ export interface UiCoverageNode {
 
 /** `pipe status` of every model and seed, or why the warehouse could not be read. */
 export type UiCoverage =
-  | { readonly kind: 'read'; readonly project: UiProject; readonly start: string; readonly end: string; readonly nothing_built: boolean; readonly nodes: readonly UiCoverageNode[] }
+  /** `history_start`: where the history on record starts, when the default range was cut short before it (see Coverage.cut); else null. */
+  | { readonly kind: 'read'; readonly project: UiProject; readonly start: string; readonly end: string; readonly history_start: string | null; readonly nothing_built: boolean; readonly nodes: readonly UiCoverageNode[] }
   /**
    * `held_pid`: the holder's process, when the lock names it (the page reads again once it is
    * gone); `live`: the run it is running, from its log, with the tasks it has finished so far.

@@ -33,7 +33,7 @@ export async function readCoverage(options: ProjectOptions, range: { start?: str
         }),
       ),
     }));
-    return { kind: 'read', project: info, start: s.range.start, end: s.range.end, nothing_built: s.nothingBuilt, nodes };
+    return { kind: 'read', project: info, start: s.range.start, end: s.range.end, history_start: s.cut?.history ?? null, nothing_built: s.nothingBuilt, nodes };
   } catch (e) {
     if (e instanceof WarehouseLockedError) return { kind: 'held', project: info, held_by: heldBy(e), held_pid: e.holderPid ?? null, live: liveRun(project.warehousePath, e) };
     throw e;

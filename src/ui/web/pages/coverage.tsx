@@ -80,6 +80,11 @@ function Coverage({ data, route, reload, note }: { data: Read; route: CoverageRo
       <h1>Coverage of {data.project.name}</h1>
       {note}
       {data.nothing_built && <p class="note">Nothing is built in {data.project.warehouse} yet: every model and seed is never built.</p>}
+      {data.history_start !== null && (
+        <p class="note" data-testid="cut">
+          Dates before {data.start} are not judged: the history on record reaches back to {data.history_start}. Choose the dates to judge them.
+        </p>
+      )}
       <div class="controls">
         <input type="search" placeholder={`search ${count(data.nodes.length)} models and seeds`} value={route.q ?? ''} data-testid="coverage-search" onInput={(e) => go({ ...route, q: (e.target as HTMLInputElement).value || undefined }, { replace: true })} />
         <select data-testid="coverage-state" value={route.state ?? ''} onChange={(e) => set({ state: (e.target as HTMLSelectElement).value || undefined })}>
