@@ -501,12 +501,16 @@ export class Engine {
       try {
         const [run] = readRunLogs(warehousePath, { runId, alive: () => false });
         if (!run || run.reconciled) continue;
-        const at = (t: string | null) => (t === null ? undefined : Date.parse(`${t.replace(' ', 'T')}Z`));
-        const lastSign = Math.max(...run.task_rows.flatMap((t) => [at(t.started_at), at(t.ended_at)]).filter((t): t is number => t !== undefined && Number.isFinite(t)));
+        const at = (t: string | null) => {
+          const ms = t === null ? NaN : Date.parse(`${t.replace(' ', 'T')}Z`);
+          return Number.isFinite(ms) ? ms : undefined;
+        };
+        // Folded, not spread: a backfill's log has a task for each model and date.
+        const lastSign = run.task_rows.reduce((last, t) => Math.max(last, at(t.started_at) ?? -Infinity, at(t.ended_at) ?? -Infinity), -Infinity);
         // Read as a dead run's log is: a task started and never ended is pending there, with its start;
         // one the warehouse has an outcome of (its line of the log cut short by the kill) is that outcome.
         const recorded = await taskIdsWithResults(session, runId);
-        const died = run.task_rows.filter((t) => t.status === 'pending' && !recorded.has(t.task_id) && at(t.started_at) !== undefined && Number.isFinite(at(t.started_at)));
+        const died = run.task_rows.filter((t) => t.status === 'pending' && !recorded.has(t.task_id) && at(t.started_at) !== undefined);
         await this.recordTasks(
           session,
           died.map((t) => {
