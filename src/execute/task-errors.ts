@@ -102,32 +102,15 @@ export class StatementError extends Error {
   }
 }
 
-/**
- * The line of `statement` an error names, as the text DuckDB quotes after `LINE n: ` says it:
- * an error raised as a table function is bound (an HTTP 503 answering read_csv's first request)
- * numbers the line as of another text than the statement run (LINE 3 of a statement of two
- * lines). The number stands when its line holds the quote, or when no single other line does.
- */
-function quotedLine(message: string, named: { readonly line: number; readonly marker: string }, statement: string): number {
-  const at = message.indexOf(named.marker);
-  const quote = message.slice(at + named.marker.length).split('\n')[0].replace(/^\.\.\.|\.\.\.$/g, '').trim();
-  if (quote === '') return named.line;
-  const lines = statement.split('\n');
-  if (lines[named.line - 1]?.includes(quote)) return named.line;
-  const holding = lines.flatMap((l, i) => (l.includes(quote) ? [i + 1] : []));
-  return holding.length === 1 ? holding[0] : named.line;
-}
-
 /** The error a task failed with, as events and the run state report it; anything unforeseen is an internal error. */
 export function toTaskError(e: unknown, task?: Task): TaskError {
   if (e instanceof StatementError) {
     const base = toTaskError(e.error);
     const csv = task?.csv && csvLoadError(e.dialect.csvFault(e.error.message), task.csv);
     if (csv) return { ...base, ...csv };
-    const named = e.dialect.errorLine(e.error.message);
     const statement = task?.origin ? e.statements.find((s) => s.includes(task.origin!.sql)) : undefined;
-    const line = named && statement ? quotedLine(e.error.message, named, statement) : named?.line;
-    const place = statement && task?.origin ? locateSqlError(line, statement, task.origin) : undefined;
+    const named = e.dialect.errorLine(e.error.message, statement);
+    const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin) : undefined;
     const message = place?.location ? labelWithFileLine(base.message, named, place.location) : labelWithRenderedLine(base.message, named, place?.context ? place.contextLine : undefined);
     return { ...base, message, location: place?.location, sqlContext: place?.context, ...(place?.lines ? { sqlFromLines: place.lines } : {}) };
   }

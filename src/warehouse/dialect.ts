@@ -280,8 +280,8 @@ export interface Introspection {
 export interface ErrorReading {
   /** The engine's error as pipe reports it: its kind split out, and whether a retry may cure it. */
   classify(error: unknown): WarehouseError;
-  /** The statement line an error names, when it names one. */
-  errorLine(message: string): ErrorLine | undefined;
+  /** The statement line an error names, when it names one; given the statement run, as read against its text. */
+  errorLine(message: string, statement?: string): ErrorLine | undefined;
   /** The first line of an error, without the engine's label of its kind. */
   headline(message: string): string;
   /** The column an error says a query names and its inputs lack; undefined for any other error. */

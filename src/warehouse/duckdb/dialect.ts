@@ -136,10 +136,22 @@ function explained(raw: string): string {
   );
 }
 
-/** DuckDB names the line of the statement it executed as `LINE 14: ` before quoting it. */
-function errorLine(message: string): ErrorLine | undefined {
+/**
+ * DuckDB names the line of the statement it executed as `LINE 14: ` before quoting it. An error
+ * raised as a table function is bound (an HTTP 503 answering read_csv's first request) numbers
+ * the line of another text than the statement run (LINE 3 of a statement of two lines): given
+ * the statement, the number stands when its line holds the quote, or when no single other line does.
+ */
+function errorLine(message: string, statement?: string): ErrorLine | undefined {
   const m = /\bLINE (\d+): /.exec(message);
-  return m ? { line: Number(m[1]), marker: m[0] } : undefined;
+  if (!m) return undefined;
+  const named = { line: Number(m[1]), marker: m[0] };
+  const quote = message.slice(m.index + m[0].length).split('\n')[0].replace(/^\.\.\.|\.\.\.$/g, '').trim();
+  if (statement === undefined || quote === '') return named;
+  const lines = statement.split('\n');
+  if (lines[named.line - 1]?.includes(quote)) return named;
+  const holding = lines.flatMap((l, i) => (l.includes(quote) ? [i + 1] : []));
+  return holding.length === 1 ? { ...named, line: holding[0] } : named;
 }
 
 /** What DuckDB says is wrong with a CSV row. */
