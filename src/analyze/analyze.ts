@@ -53,6 +53,7 @@ import { projectTests } from './dbt/project-tests.js';
 import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
+import { enabledBeforeRender, sameNamedFiles } from './same-named-models.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { invocationArgsDict, metadataEnvs } from './dbt/invocation-args.js';
 import { copyOfNode, graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras, type GraphFolders } from './jinja/graph-context.js';
@@ -1586,6 +1587,8 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
     const analyzed = before?.entry.analyzed;
     if (!before || !analyzed || last.diagnosed.has(source.file) || !quiet(analyzed)) return undefined;
     if (source === before.source) continue;
+    // Another file of its name, not the one built: which is built is decided by the whole analysis.
+    if (source.file !== before.source.file) return undefined;
     const entry = modelEntry(source, before.entry.yaml, last.engine, last.packages, last.callsRuntimeMacro);
     if (entry.unsupported.length > 0 || 'severity' in entry.compiled) return undefined;
     replaced.set(name, { ...before, source, compiled: entry.compiled, renders: entry.renders, sites: entry.sites, entry, runtime: entry.runtime });
@@ -1769,7 +1772,11 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
   // A versioned model's files are its versions' models (m_v1, ...).
-  const modelSources = versionSources(files.models, properties.versioned, diagnostics);
+  const chosen = sameNamedFiles('model', files.models, enabledBeforeRender(engine, scopes, options.interval, (source) => baseConfig('models', nodeFqn(projectName, source, 'model', files.layout.models), dbt, properties.models.get(source.name), source.yaml, renderSetting, source.package?.project)), dbt !== undefined, diagnostics);
+  /** Files of a name another file of which is built: disabled, their folders' configs are used, as in dbt. */
+  const built = new Set(chosen);
+  const notChosen = chosen === files.models ? [] : files.models.filter((s) => !built.has(s));
+  const modelSources = versionSources(chosen, properties.versioned, diagnostics);
   engine.knowVersions(properties.versioned);
   const declared = [
     ...modelSources.map((source) => ({ source, resource: 'model' as const, fqn: nodeFqn(projectName, source, 'model', files.layout.models), properties: properties.models.get(source.name) })),
@@ -1874,7 +1881,14 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   renderer.setNodes(nodes);
   const disabled = new Map<string, Location>(switchedOff);
   const seedConfigDiagnostics = new ConfigDiagnostics('seed');
-  for (const seed of files.seeds) {
+  const seedFiles = sameNamedFiles(
+    'seed',
+    files.seeds,
+    (seed) => baseValue(baseConfig('seeds', nodeFqn(projectName, seed, 'seed', files.layout.seeds), dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting, seed.package?.project), 'enabled') !== false,
+    dbt !== undefined,
+    diagnostics,
+  );
+  for (const seed of seedFiles) {
     const fqn = nodeFqn(projectName, seed, 'seed', files.layout.seeds);
     const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting, seed.package?.project);
     const found: Diagnostic[] = [];
@@ -2060,6 +2074,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       const fqn = fqnOfNode.get(name);
       return fqn ? [fqn] : [];
     });
+    for (const source of notChosen) disabledFqns.push(nodeFqn(projectName, source, 'model', files.layout.models));
     const sections = { ...configPathFqns, data_tests: tests.fqns, tests: tests.fqns };
     const withDisabled = Object.fromEntries(Object.entries(sections).map(([section, fqns]) => [section, [...fqns, ...disabledFqns]]));
     diagnostics.push(...unusedConfigPaths(dbt.file, withDisabled, configPathNames));

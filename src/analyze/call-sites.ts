@@ -97,6 +97,28 @@ export class CallSites {
     return undefined;
   }
 
+  /**
+   * The text of the value `key=` is given in the one config() call of the template that gives it
+   * as a keyword, when that call comes before any `{% %}` tag (so no branch, loop or `set` can
+   * change what it sets); else why the value cannot be read from the text; undefined when no
+   * config() call names it.
+   */
+  configKeywordText(key: string): { readonly text: string } | { readonly why: string } | undefined {
+    const given: { readonly at: number; readonly text: string }[] = [];
+    for (const call of this.calls()) {
+      for (const part of topLevelParts(call.args)) {
+        const m = /^\s*([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(part.text);
+        if (m && m[1] === key) given.push({ at: call.at, text: m[2].trim() });
+        else if (/^\s*\*\*/.test(part.text)) return { why: `a config() call passes **keywords, which may set ${key}` };
+      }
+    }
+    if (given.length === 0) return undefined;
+    if (given.length > 1) return { why: `config() sets ${key} more than once` };
+    const before = this.source.slice(0, given[0].at).replace(/\{#[\s\S]*?#\}/g, '');
+    if (before.includes('{%')) return { why: `its config() call comes after a {% %} tag, which may change what it sets` };
+    return { text: given[0].text };
+  }
+
   private calls(): readonly { readonly at: number; readonly argsAt: number; readonly args: string }[] {
     if (!this.configCalls) {
       this.configCalls = [];

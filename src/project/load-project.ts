@@ -137,6 +137,7 @@ export interface ProjectFiles {
   /** The dbt packages declared and those installed (see load-packages.ts). */
   readonly packages?: ProjectPackages;
   readonly unused: readonly UnusedFile[];
+  /** The model files; several of one name (case aside) in one project or package, of which analysis builds the one enabled. */
   readonly models: readonly ModelSource[];
   /** Snapshot blocks of the snapshot folders; snapshots declared in properties files are read with them. */
   readonly snapshots: readonly SnapshotSource[];
@@ -166,7 +167,7 @@ export const PROJECT_FILE = 'pipe.yaml';
 const toPosix = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
 
 /** Names are table names, and DuckDB does not tell `Orders` from `orders`. */
-function sameInCase(otherFile: string, name: string): string {
+export function sameInCase(otherFile: string, name: string): string {
   const otherName = basename(otherFile).replace(/\.[^.]+$/, '');
   if (otherName === name) return '';
   // DuckDB folds the case of ASCII letters alone; pipe takes names that differ in any letter's case for one.
@@ -524,6 +525,9 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   /** Names (lowercased) of the packages' nodes among `seen`. */
   const packaged = new Set<string>();
   const shadowed: ShadowedNode[] = [];
+  /** The package (or '' for the project) of each model name among `seen`, and of each seed name. */
+  const modelOwners = new Map<string, string>();
+  const seedOwners = new Map<string, string>();
   // A dbt project's names may start with a digit (see names.ts).
   const dbtNames = dbtProject !== undefined;
   const namesKind = `model-name:${dbtNames}:${root}`;
@@ -559,22 +563,28 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       continue;
     }
     const other = seen.get(key);
-    if (other !== undefined && pkg) {
+    // Files of one name in one project or package are all read: the one their configs enable is
+    // the model, decided once configs are rendered (see same-named-models.ts).
+    const sameOwner = other !== undefined && modelOwners.get(key) === (pkg?.name ?? '');
+    if (other !== undefined && pkg && !sameOwner) {
       shadowed.push({ kind: 'model', name, file, other, package: pkg });
       continue;
     }
-    if (other !== undefined) {
+    if (other !== undefined && !sameOwner) {
       diagnostics.push(
         error('duplicate-model', `model '${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
-          hint: packaged.has(key) ? IN_TWO_PACKAGES : 'model names are file names and must be unique in the project; rename one file',
+          hint: IN_TWO_PACKAGES,
         }),
       );
       leftOut.push(name);
       continue;
     }
-    seen.set(key, file);
-    if (pkg) packaged.add(key);
+    if (other === undefined) {
+      seen.set(key, file);
+      modelOwners.set(key, pkg?.name ?? '');
+      if (pkg) packaged.add(key);
+    }
     const sql = readText(fs, abs, file, diagnostics);
     if (sql === undefined) {
       leftOut.push(name);
@@ -604,11 +614,13 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       continue;
     }
     const other = seen.get(name.toLowerCase());
-    if (other !== undefined && pkg) {
+    // As models: seed files of one name in one project or package are all read.
+    const sameOwner = other !== undefined && seedOwners.get(name.toLowerCase()) === (pkg?.name ?? '');
+    if (other !== undefined && pkg && !sameOwner) {
       shadowed.push({ kind: 'seed', name, file, other, package: pkg });
       continue;
     }
-    if (other !== undefined) {
+    if (other !== undefined && !sameOwner) {
       diagnostics.push(
         error('duplicate-model', `'${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
@@ -618,8 +630,11 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       leftOut.push(name);
       continue;
     }
-    seen.set(name.toLowerCase(), file);
-    if (pkg) packaged.add(name.toLowerCase());
+    if (other === undefined) {
+      seen.set(name.toLowerCase(), file);
+      seedOwners.set(name.toLowerCase(), pkg?.name ?? '');
+      if (pkg) packaged.add(name.toLowerCase());
+    }
     let digested: { hash: string; head: ReturnType<typeof csvHead> };
     try {
       digested = fs.derive(abs, 'seed-content', () => {

@@ -165,4 +165,19 @@ describe('a save analyzed from the last analysis', () => {
     expect(refs.analysis.nodes.get('weekly')?.upstream).toEqual(['fct', 'other']);
     expect(p.analyze({ existingRelations: new Set() }).analysis.nodes.get('weekly')?.upstream).toEqual(['fct']);
   });
+
+  it('analyzes whole a save of a file whose name another file, the one enabled, builds', () => {
+    const p = new Project({
+      'pipe.yaml': 'name: shop\n',
+      'models/v1/orders.sql': 'select 1 as version\n',
+      'models/v1/orders.yaml': 'enabled: false\n',
+      'models/v2/orders.sql': 'select 2 as version\n',
+      'models/report.sql': "select * from {{ ref('orders') }}\n",
+    });
+    p.analyze();
+    p.write('models/v1/orders.sql', 'select 3 as version\n');
+    const { analysis, savedOnly } = p.analyze();
+    expect(savedOnly).toBe(false);
+    expect(analysis.nodes.get('orders')?.file).toBe('models/v2/orders.sql');
+  });
 });

@@ -175,8 +175,9 @@ function nodeOf(opened: Opened, name: string): PipeNode {
   const n = opened.analysis.nodes.get(name);
   if (n) return n;
   // A model whose file has errors is not in the graph: its errors say why.
-  const file = [...opened.project.files.models, ...opened.project.files.snapshots].find((m) => m.name === name)?.file;
-  const why = file === undefined ? [] : opened.problems.filter((d) => d.location?.file === file);
+  // Several files may have its name, one of which the configs enable.
+  const files = new Set([...opened.project.files.models, ...opened.project.files.snapshots].filter((m) => m.name === name).map((m) => m.file));
+  const why = opened.problems.filter((d) => d.location?.file !== undefined && files.has(d.location.file));
   if (why.length > 0) throw new UiProblem(`${name} cannot be shown: ${why.map(problemText).join('; ')}`, 422);
   throw new UiProblem(`no model, seed or source named '${name}'`, 404);
 }
