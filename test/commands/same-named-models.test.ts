@@ -108,6 +108,19 @@ describe('model files of one name', () => {
     expect(r.stderr).toMatch(/models\/sessions\.sql:1:\d+: error: ref\('events_this_run'\): events_this_run is disabled \(enabled: false\)/);
   });
 
+  it('of seeds, load the one enabled', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': `name: web\nseeds:\n  web:\n    expected:${WAREHOUSES}`,
+      'seeds/expected/bigquery/sessions_expected.csv': 'warehouse\nbigquery\n',
+      'seeds/expected/default/sessions_expected.csv': 'warehouse\nduckdb\n',
+      'models/check.sql': "select * from {{ ref('sessions_expected') }}",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr + r.stdout).not.toMatch(/warning/);
+    expect(await queryWarehouse(dir, 'select * from main.check')).toEqual([{ warehouse: 'duckdb' }]);
+  });
+
   it("in pipe's own format, are chosen by the YAML beside each", async () => {
     const dir = tempProject({
       'pipe.yaml': 'name: shop\n',
