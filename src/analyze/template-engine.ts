@@ -294,8 +294,6 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
 
 /** dbt's own macros that projects and packages call by their bare name, which pipe has none of: said so when one is called. */
 const DBT_ADAPTER_MACROS: ReadonlySet<string> = new Set([
-  'get_columns_in_query',
-  'get_empty_subquery_sql',
   'create_table_as',
   'create_view_as',
   'get_create_table_as_sql',

@@ -205,8 +205,10 @@ where '"warehouse"."main"."b"' <> '"warehouse"."main"."b"' or 'B' = 'B' or 'True
     const columns = run({ 'models/c.sql': "{% set c = api.Column.create('x', 'string') %}select '{{ c.name }}|{{ c.data_type }}|{{ c.dtype }}|{{ c.is_string() }}|{{ c.quoted }}' as a" });
     expect(sql(columns, 'c')).toBe(`select 'x|character varying(256)|TEXT|True|"x"' as a`);
     // One of dbt's own macros pipe has not is named as such.
-    const dbts = run({ 'models/m.sql': "select 1 as x,\n '{{ get_columns_in_query('select 1 as a') }}' as c" });
-    expect(errors(dbts)).toEqual([["get_columns_in_query() is a macro of dbt's that pipe does not implement", { file: 'models/m.sql', line: 2, column: 6 }]]);
+    const dbts = run({ 'models/m.sql': "select 1 as x,\n '{{ get_relations_by_pattern('%', 'a') }}' as c" });
+    expect(errors(dbts)).toEqual([["get_relations_by_pattern() is not defined", { file: 'models/m.sql', line: 2, column: 6 }]]);
+    const adapterMacro = run({ 'models/m.sql': "select 1 as x,\n '{{ make_temp_relation(this) }}' as c" });
+    expect(errors(adapterMacro)).toEqual([["make_temp_relation() is a macro of dbt's that pipe does not implement", { file: 'models/m.sql', line: 2, column: 6 }]]);
   });
 
   it("reads Python's spaces inside a tag as spaces (a paragraph separator pasted into config()), in templates pipe's parser reads and in those Nunjucks' does, and keeps them in strings", () => {

@@ -149,7 +149,7 @@ export function watchedParse(): WatchedParse {
  * are not templates whose text shows it.
  */
 const USES_RE =
-  /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
+  /\b(?:execute|run_query|statement|load_result|graph|get_columns_in_query|get_column_schema_from_query)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
 
 /**
  * Whether a template's tags name anything that renders differently when the task runs. A
@@ -172,7 +172,7 @@ const MODEL_AT_PARSE = ['batch', 'name', 'unique_id', 'resource_type', 'package_
 const MODEL_LATER_RE = new RegExp(`\\bmodel\\s*(?:\\.\\s*(?!(?:${MODEL_AT_PARSE.join('|')})\\b)[A-Za-z_]|\\[)`);
 
 const ASKED_BY: Readonly<Record<Question['kind'], RegExp>> = {
-  query: /\b(?:run_query|statement|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\s*\(/,
+  query: /\b(?:run_query|statement|get_columns_in_query|get_column_schema_from_query|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\s*\(/,
   columns: /\bget_columns_in_relation\s*\(/,
   relation: /\bget_relation\s*\(/,
 };
@@ -465,6 +465,28 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
     return agateTable(a.table, !p.execute);
   };
   env.addGlobal('run_query', (...args: unknown[]) => table(phase(), bindArgs('run_query', [param('sql')], args).sql));
+  // dbt's macros that read a query's columns without running it: none at parse time, as in dbt.
+  const columnsOfQuery = (sql: unknown): QueryTable['columns'] => {
+    const p = phase();
+    if (!p.execute) return [];
+    const a = p.answer({ kind: 'query', sql: p.resolve(String(sql)) });
+    if (a.kind !== 'query') throw new Error('internal error: a query answered as something else');
+    return a.table.columns;
+  };
+  const subqueryParams = [param('select_sql'), param('select_sql_header', null)];
+  const emptySubquery = (...args: unknown[]): string => {
+    const a = bindArgs('get_empty_subquery_sql', subqueryParams, args);
+    const header = a.select_sql_header === null || a.select_sql_header === undefined ? '' : String(a.select_sql_header);
+    return `${header}select * from (\n        ${String(a.select_sql)}\n    ) as __dbt_sbq\n    where false\n    limit 0\n`;
+  };
+  env.addGlobal('get_empty_subquery_sql', emptySubquery);
+  env.addGlobal('get_columns_in_query', (...args: unknown[]) => {
+    const { select_sql } = bindArgs('get_columns_in_query', [param('select_sql')], args);
+    // dbt's reads load_result() of a statement, which is none at parse time.
+    if (!phase().execute) throw new TemplateFunctionError("get_columns_in_query() reads the warehouse, which dbt's parse does not (there it fails: 'None' has no attribute 'table'): call it inside {% if execute %}");
+    return columnsOfQuery(emptySubquery(select_sql)).map((c) => c.name);
+  });
+  env.addGlobal('get_column_schema_from_query', (...args: unknown[]) => columnsOfQuery(emptySubquery(...args)).map((c) => dbtColumn(c.name, c.type)));
   const statementParams = [param('name', null), param('fetch_result', false), param('auto_begin', true), param('language', 'sql'), param('caller', undefined)];
   env.addGlobal('statement', (...args: unknown[]) => {
     const a = bindArgs('statement', statementParams, args);
@@ -519,6 +541,7 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
   const adapter = globals.adapter && typeof globals.adapter === 'object' ? globals.adapter : {};
   env.addGlobal('adapter', {
     ...adapter,
+    get_column_schema_from_query: (...args: unknown[]) => columnsOfQuery(bindArgs('adapter.get_column_schema_from_query', [param('sql')], args).sql).map((c) => dbtColumn(c.name, c.type)),
     get_columns_in_relation: (...args: unknown[]) => {
       const p = phase();
       const relation = bindArgs('adapter.get_columns_in_relation', [param('relation')], args).relation;
