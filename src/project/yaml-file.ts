@@ -115,6 +115,34 @@ function keyOverLines(text: string, file: string, start: { line: number; col: nu
   });
 }
 
+/**
+ * A line whose key starts at a column no mapping around it has its keys at (the yaml package
+ * says so at column 1): most often indented deeper than the key above it, after a value that
+ * ends on its line (quoted, or a `[flow]` list), which nothing can go on from. Said at the
+ * key, with the line above's; undefined when the line holds no key.
+ */
+function keyAtBadColumn(text: string, file: string, from: number): Diagnostic | undefined {
+  const lines = text.split('\n');
+  // The package's position may be the blank lines and comments before it.
+  let line = from;
+  while (line < lines.length && /^\s*(#.*)?$/.test(lines[line - 1])) line++;
+  const own = lines[line - 1] ?? '';
+  const column = (/^[ ]*(?:-[ ]+)*/.exec(own)?.[0].length ?? 0) + 1;
+  if (!/^[^\s#][^#]*?:(\s|$)/.test(own.slice(column - 1))) return undefined;
+  let above = line - 1;
+  while (above > 0 && /^\s*(#.*)?$/.test(lines[above - 1])) above--;
+  if (above === 0) return undefined;
+  const aboveColumn = (/^[ ]*(?:-[ ]+)*/.exec(lines[above - 1])?.[0].length ?? 0) + 1;
+  const deeper = column > aboveColumn;
+  const message = deeper
+    ? `invalid YAML: this line's key is indented deeper (column ${column}) than the key on line ${above} (column ${aboveColumn}), whose value ends on its line, so nothing can go on from it`
+    : `invalid YAML: this line's key is at column ${column}, where no mapping around it has its keys (the key on line ${above} is at column ${aboveColumn})`;
+  return error('yaml-syntax', message, { file, line, column }, {
+    hint: deeper ? `indent this line's key as the keys beside it: as deep as the key on line ${above}, or less` : 'indent it as the keys of the mapping it belongs to',
+    related: [{ message: 'the key above', location: { file, line: above, column: aboveColumn } }],
+  });
+}
+
 /** The key given twice whose second place is at `offset`, quoted (`'marts'`), as the text writes it. */
 function duplicateKeyName(text: string, offset: number): string {
   const key = /^\s*(?:-\s+)?("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(offset, text.indexOf('\n', offset) >>> 0))?.[1];
@@ -163,6 +191,11 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
     const said = new Set(overLines.map((e) => e.pos[0]));
     for (const e of overflow ? [overflow] : doc.errors.filter((e) => !said.has(e.pos[0]))) {
       const pos = lineCounter.linePos(e.pos[0]);
+      const badColumn = e.code === 'BAD_INDENT' && e.message.startsWith('All mapping items must start at the same column') ? keyAtBadColumn(text, file, pos.line) : undefined;
+      if (badColumn) {
+        diagnostics.push(badColumn);
+        continue;
+      }
       const hint = yamlErrorHint(e.code, text, e.pos[0]);
       // The yaml package's own wording names its API (parseAllDocuments).
       const first = e.message.split('\n')[0];

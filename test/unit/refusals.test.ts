@@ -348,6 +348,27 @@ describe('a YAML key indented deeper than the key above it', () => {
     const b = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'description: x\n"a\n b": 1\n' });
     expect(b.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yaml:3:4', 'invalid YAML: a key cannot go on over several lines (this one starts on line 2)']]);
   });
+
+  it('is refused at its key after a quoted value or a flow list, with the line above named (not at column 1 in the words of the yaml package)', () => {
+    for (const value of ['"the id"', '[a, b]']) {
+      const yml = `version: 2\nmodels:\n  - name: a\n    description: ${value}\n\n    # tags\n      tags: [x]\n`;
+      const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': yml });
+      expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.hint]), value).toEqual([
+        [
+          'yaml-syntax',
+          'models/schema.yml:7:7',
+          "invalid YAML: this line's key is indented deeper (column 7) than the key on line 4 (column 5), whose value ends on its line, so nothing can go on from it",
+          "indent this line's key as the keys beside it: as deep as the key on line 4, or less",
+        ],
+      ]);
+      expect(a.diagnostics[0].related).toEqual([{ message: 'the key above', location: { file: 'models/schema.yml', line: 4, column: 5 } }]);
+    }
+    // Less deep than its mapping's keys, and deeper than the parent's.
+    const c = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'meta:\n  b: 1\n c: 2\n' });
+    expect(c.diagnostics.map((d) => [where(d), d.message])).toEqual([
+      ['models/a.yaml:3:2', "invalid YAML: this line's key is at column 2, where no mapping around it has its keys (the key on line 2 is at column 3)"],
+    ]);
+  });
 });
 
 describe('a config() key set twice', () => {
