@@ -54,7 +54,7 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { enabledBeforeRender, sameNamedFiles } from './same-named-models.js';
-import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
+import { askedAt, executionPhase, FIXTURE_PHASE, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { invocationArgsDict, metadataEnvs } from './dbt/invocation-args.js';
 import { copyOfNode, graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras, type GraphFolders } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
@@ -2084,7 +2084,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);
   const { sources: onSources, unrun: unrunTests } = withTests(nodes, [...tests.tests, ...readingBuilt], diagnostics);
   sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
-  withUnitTests(nodes, reads, askIsIncremental, files, properties, disabled, engine, renderSetting, diagnostics);
+  withUnitTests(nodes, reads, askIsIncremental, files, properties, disabled, engine, settingRenderer(engine, vars, options.interval, diagnostics, FIXTURE_PHASE), diagnostics);
   renderer.setNodes(nodes);
 
   const { graph, cycles } = graphOf(nodes, cache);
@@ -2434,7 +2434,8 @@ function withUnitTests(
   properties: Properties,
   disabled: ReadonlyMap<string, Location>,
   engine: TemplateEngine,
-  renderSetting: RenderSetting,
+  /** Renders a SQL fixture's Jinja, as dbt compiles it with its test (see FIXTURE_PHASE). */
+  fixtureRender: RenderSetting,
   diagnostics: Diagnostic[],
 ): void {
   if (properties.unitTests.length === 0) return;
@@ -2452,7 +2453,8 @@ function withUnitTests(
       callable: (name) => engine.callable(name),
       macroNames: engine.macroNameList(),
       namespacedMacroNames: () => engine.namespacedMacroNames(),
-      renderSql: (text, at) => String(renderSetting(text, at)),
+      // dbt compiles a fixture with its test: `execute` is true.
+      renderSql: (text, at) => String(fixtureRender(text, at)),
     },
     diagnostics,
   );

@@ -2,6 +2,7 @@ import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
 import { dateVariables, type Interval } from '../../dates/dates.js';
 import { RenderFailure, type TemplateEngine } from '../template-engine.js';
 import { TemplateFunctionError } from '../jinja/errors.js';
+import type { RenderPhase } from '../jinja/introspection.js';
 import type { RenderSetting } from './node-config.js';
 import { hasJinja, isFalse, readFreshness, type ColumnProperties, type Freshness, type FreshnessSpec, type NodeProperties, type Properties } from './properties.js';
 
@@ -10,7 +11,14 @@ import { hasJinja, isFalse, readFreshness, type ColumnProperties, type Freshness
  * target; a value that is one expression keeps its type (`{{ var('load', false) }}` is false).
  * Each text is rendered once per analysis.
  */
-export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<string, unknown>>, interval: Interval, diagnostics: Diagnostic[]): RenderSetting {
+export function settingRenderer(
+  engine: TemplateEngine,
+  vars: Readonly<Record<string, unknown>>,
+  interval: Interval,
+  diagnostics: Diagnostic[],
+  /** The render phase the text is rendered in; none: dbt's parse (`execute` false), as a config value is read. */
+  phase?: RenderPhase,
+): RenderSetting {
   // A text renders to one value wherever it is written (the same vars, the same dates): a
   // setting repeated in every model's properties is rendered once, and one that fails is
   // reported at each place it is written.
@@ -53,6 +61,7 @@ export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<st
             throw new TemplateFunctionError(`var '${n}' is not set and has no default`);
           },
           isIncremental: () => false,
+          ...(phase ? { phase } : {}),
         });
         value = renderedValue(text, out);
       } catch (e) {

@@ -104,6 +104,20 @@ export function executionPhase(
 /** The phase of a render that sets none: dbt's parse, where nothing is asked of the warehouse and every answer is empty. */
 const PARSE: RenderPhase = { execute: false, answer: emptyAnswer, resolve: (text) => text, graph: EMPTY_GRAPH, results: new Map() };
 
+/**
+ * The phase a unit test's SQL fixture renders in: dbt compiles it with the test, `execute` true;
+ * pipe renders it before the run, so a question of the warehouse is refused with why.
+ */
+export const FIXTURE_PHASE: RenderPhase = {
+  execute: true,
+  answer: () => {
+    throw new TemplateFunctionError("a unit test's SQL fixture cannot read the warehouse in pipe, which renders it before anything runs: write its rows, or select them without run_query() or adapter calls");
+  },
+  resolve: (text) => text,
+  graph: EMPTY_GRAPH,
+  results: new Map(),
+};
+
 /** A parse render that notes whether anything it did would differ at execution. */
 export interface WatchedParse extends RenderPhase {
   /** Whether the render read `execute` or `graph`, asked the warehouse, or stored or loaded a statement's result. */
