@@ -113,12 +113,39 @@ function placeOfLine(k: number, sqlLines: readonly string[], origin: SqlOrigin):
     if (sourceLines.slice(first, last - 1).some((l) => CONTROL_TAG.test(l))) return { context, contextLine: k, lines: candidates };
   }
   if (matches(raw)) return { location: { file: origin.file, line: raw } };
+  const nearest = (lines: readonly number[]) => lines.reduce((a, b) => (Math.abs(b - raw) < Math.abs(a - raw) ? b : a));
   if (candidates.length > 0) {
-    const nearest = candidates.reduce((a, b) => (Math.abs(b - raw) < Math.abs(a - raw) ? b : a));
-    return { location: { file: origin.file, line: nearest } };
+    // A line of the text that the lines around it in the SQL place elsewhere (a macro's
+    // `select`, with the file's own `select` lines above) is the expansion's, when one is found.
+    const window = anchoredWindow(k, sqlLines, sourceLines);
+    const inWindow = window === undefined ? candidates : candidates.filter((c) => c >= window.lo && c <= window.hi);
+    if (inWindow.length > 0) return { location: { file: origin.file, line: nearest(inWindow) } };
+    const expanded = expansionAt(k, sqlLines, sourceLines);
+    return { location: { file: origin.file, line: expanded ?? nearest(candidates) } };
   }
   const within = expansionAt(k, sqlLines, sourceLines);
   return within === undefined ? { context, contextLine: k } : { location: { file: origin.file, line: within } };
+}
+
+/**
+ * The file lines line `k` of `sqlLines` lies between, by the nearest lines above and below it
+ * written in the file as rendered, each on one line of the file alone; undefined when neither
+ * side has one.
+ */
+function anchoredWindow(k: number, sqlLines: readonly string[], sourceLines: readonly string[]): { lo: number; hi: number } | undefined {
+  const trimmed = sourceLines.map((l) => l.trim());
+  const anchor = (i: number): number | undefined => {
+    const text = sqlLines[i - 1]?.trim();
+    if (!text) return undefined;
+    const first = trimmed.indexOf(text);
+    return first >= 0 && trimmed.indexOf(text, first + 1) < 0 ? first + 1 : undefined;
+  };
+  let lo: number | undefined;
+  for (let i = k - 1; i >= 1 && lo === undefined; i--) lo = anchor(i);
+  let hi: number | undefined;
+  for (let i = k + 1; i <= sqlLines.length && hi === undefined; i++) hi = anchor(i);
+  if (lo === undefined && hi === undefined) return undefined;
+  return { lo: lo ?? 1, hi: hi ?? sourceLines.length };
 }
 
 /**

@@ -149,6 +149,16 @@ describe('locateSqlError with real DuckDB errors', () => {
     }
   });
 
+  it('finds the line that calls a macro over several lines whose output has a line the file has above it (select)', async () => {
+    const t = tasks({
+      'macros/inner.sql': '{% macro inner(a, b) %}\n\n    \n        select\n            1 as x\n{% endmacro %}\n',
+      'models/m.sql': '{% set a = 1 %}\n\n{% set b = 2 %}\n\nselect 0 as x\nunion all\nselect\n    x\nfrom (\n    selct {{ inner(\n        a=1,\n        b=2\n    ) }}\n) as t\n',
+    });
+    const { message, place } = await locate(t.get('m')!);
+    expect(message).toMatch(/syntax error at or near "select"/);
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 10 });
+  });
+
   it("finds the line that calls a macro whose output's lines another line's expressions could match (select * from {{ ref() }})", async () => {
     const macros = [
       '{% macro fill() %}\n    cast(null as int) as\n    id\n{% endmacro %}',
