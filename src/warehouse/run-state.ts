@@ -809,6 +809,9 @@ export async function laterPublications(
   kinds: readonly string[],
   intervalKinds: readonly string[] = [],
 ): Promise<{ readonly byNode: Map<string, LaterPublication>; readonly byTask: Map<string, LaterPublication> }> {
+  // A retry's retry does the work of the run first retried: later is later than that run, and
+  // its retries are its own (a run published since would be overwritten by an older interval).
+  const root = await originalRun(session, runId);
   // An earlier pipe's builds record no relation: then by node alone.
   const relations = await buildsRecordRelations(session);
   const relation = relations ? 'b.relation' : 'NULL';
@@ -817,7 +820,7 @@ export async function laterPublications(
     const latest = (column: string) => session.dialect.latest(column, 'x.ended_at');
     const rows = await session.query(
       `WITH RECURSIVE family(run_id) AS (
-          SELECT ${quoteLiteral(runId)}
+          SELECT ${quoteLiteral(root)}
           UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
        )
        SELECT ${key} AS k, ${relation} AS relation, arg_max(x.run_id, x.ended_at) AS run_id, ${latest('t.ds')} AS ds,
@@ -829,7 +832,7 @@ export async function laterPublications(
        WHERE x.status = 'succeeded' AND t.kind IN (${of.map(quoteLiteral).join(', ')})
          AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
          AND x.run_id NOT IN (SELECT run_id FROM family)
-         AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
+         AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(root)})
        GROUP BY ${key}${relations ? ', b.relation' : ''}`,
     );
     const known = (v: unknown) => (v === null || v === undefined ? undefined : v);
@@ -847,6 +850,19 @@ export async function laterPublications(
     );
   };
   return { byNode: await published(kinds, 't.node'), byTask: await published(intervalKinds, 't.task_id') };
+}
+
+/** The run a chain of retries began with: `runId` itself when it retries none. */
+async function originalRun(session: WarehouseSession, runId: string): Promise<string> {
+  const rows = await session.query(
+    `WITH RECURSIVE up(run_id, parent_run_id, depth) AS (
+        SELECT run_id, parent_run_id, 0 FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)}
+        UNION ALL SELECT r.run_id, r.parent_run_id, u.depth + 1 FROM ${STATE_SCHEMA}.runs r JOIN up u ON r.run_id = u.parent_run_id
+     )
+     SELECT arg_max(run_id, depth) AS run_id FROM up`,
+  );
+  const found = rows[0]?.run_id;
+  return typeof found === 'string' ? found : runId;
 }
 
 /**

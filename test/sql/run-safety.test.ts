@@ -320,6 +320,22 @@ describe('pipe retry', () => {
     expect(events.filter((e) => e.type === 'task-skipped')).toEqual([]);
   });
 
+  it("judges a retry of a retry by the run first retried: a run published between them stays newer", async () => {
+    const broken = "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, case when '{{ ds }}' = '2024-01-01' then error('boom') else 10 end as v\n";
+    const dir = project({ 'models/f.sql': broken, 'models/tot.sql': "select '{{ ds }}' as built_for, count(*)::INTEGER as days from {{ ref('f') }}\n" });
+    expect((await run({ project: dir, date: '2024-01-01', emit: quiet() })).status).toBe('failed');
+    expect((await run({ project: dir, date: '2024-01-02', emit: quiet() })).status).toBe('succeeded');
+    // A retry while f is still broken: the next bare retry retries this one.
+    const again = await retry({ project: dir, emit: quiet() });
+    expect('status' in again && again.status).toBe('failed');
+    writeFileSync(join(dir, 'models/f.sql'), "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 10 as v\n");
+    const events: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, emit: quiet(events) });
+    expect('status' in outcome && outcome.status).toBe('failed');
+    expect(events.flatMap((e) => (e.type === 'task-failed' ? [e.task.id] : []))).toEqual(['tot@2024-01-01']);
+    expect(await query(dir, 'select built_for, days from tot')).toEqual([{ built_for: '2024-01-02', days: 1 }]);
+  });
+
   it('rebuilds a table a later run built elsewhere (another schema): only what it wrote where the task writes supersedes it', async () => {
     const dir = project({ 'models/orders.sql': "{{ config(materialized='table', schema=var('s', 'a')) }}\nselect cast('x' as int) as id\n" });
     expect((await run({ project: dir, date: '2024-01-02', emit: quiet() })).status).toBe('failed');
