@@ -1,6 +1,6 @@
 import type { Interval } from '../dates/dates.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
-import { sameInCase, type ModelSource } from '../project/load-project.js';
+import { nameKey, sameInCase, type ModelSource } from '../project/load-project.js';
 import { CallSites } from './call-sites.js';
 import { baseValue, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { settingRenderer } from './dbt/setting-render.js';
@@ -37,7 +37,7 @@ export function sameNamedFiles<F extends NamedFile>(
   const byName = new Map<string, F[]>();
   let repeated = false;
   for (const file of files) {
-    const key = file.name.toLowerCase();
+    const key = nameKey(file.name);
     const group = byName.get(key);
     if (group) {
       group.push(file);
@@ -67,7 +67,7 @@ export function sameNamedFiles<F extends NamedFile>(
 function duplicateHint(kind: 'model' | 'seed', file: NamedFile, dbt: boolean, undecided: readonly string[]): string {
   const where = file.package ? `the package ${file.package.name}` : 'the project';
   const off = dbt ? '`+enabled: false` under its folder in dbt_project.yml' : '`enabled: false` in the YAML beside it';
-  const names = kind === 'model' ? 'model names are file names' : 'seeds and models share one namespace, and names';
+  const names = kind === 'model' ? 'model names are file names and' : 'seeds and models share one namespace, and names';
   const unread = undecided.length === 0 ? '' : `; pipe chooses between files of one name before rendering them, and could not read enabled from config() (${undecided.join('; ')})`;
   return `${names} must be unique in ${where}: rename one file, or switch all but one off with ${off}${unread}`;
 }

@@ -167,9 +167,18 @@ export const PROJECT_FILE = 'pipe.yaml';
 const toPosix = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
 
 /** Names are table names, and DuckDB does not tell `Orders` from `orders`. */
+/**
+ * What names one node to pipe: any letter's case aside (DuckDB folds ASCII letters alone), and
+ * the Unicode form its letters are written in (`café` composed or with a combining accent).
+ */
+export function nameKey(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
 export function sameInCase(otherFile: string, name: string): string {
   const otherName = basename(otherFile).replace(/\.[^.]+$/, '');
   if (otherName === name) return '';
+  if (otherName.normalize('NFC') === name.normalize('NFC')) return ' (names whose letters are written in two Unicode forms, an accent composed or combined, print alike and are one name to pipe)';
   // DuckDB folds the case of ASCII letters alone; pipe takes names that differ in any letter's case for one.
   return foldedName(otherName) === foldedName(name)
     ? ' (names that differ only in case are one table in DuckDB)'
@@ -555,7 +564,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     // without hashing fresh copies of every name on every save.
     const { name, key, file, problem } = fs.derive(abs, namesKind, () => {
       const name = basename(abs, '.sql');
-      return { name, key: name.toLowerCase(), file: rel(abs), problem: nameProblem(name, dbtNames) };
+      return { name, key: nameKey(name), file: rel(abs), problem: nameProblem(name, dbtNames) };
     });
     if (problem !== undefined) {
       diagnostics.push(badName('model', name, file, problem, dbtNames));
@@ -613,9 +622,9 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       leftOut.push(name);
       continue;
     }
-    const other = seen.get(name.toLowerCase());
+    const other = seen.get(nameKey(name));
     // As models: seed files of one name in one project or package are all read.
-    const sameOwner = other !== undefined && seedOwners.get(name.toLowerCase()) === (pkg?.name ?? '');
+    const sameOwner = other !== undefined && seedOwners.get(nameKey(name)) === (pkg?.name ?? '');
     if (other !== undefined && pkg && !sameOwner) {
       shadowed.push({ kind: 'seed', name, file, other, package: pkg });
       continue;
@@ -624,16 +633,16 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       diagnostics.push(
         error('duplicate-model', `'${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
-          hint: packaged.has(name.toLowerCase()) ? IN_TWO_PACKAGES : 'seeds and models share one namespace; rename one file',
+          hint: packaged.has(nameKey(name)) ? IN_TWO_PACKAGES : 'seeds and models share one namespace; rename one file',
         }),
       );
       leftOut.push(name);
       continue;
     }
     if (other === undefined) {
-      seen.set(name.toLowerCase(), file);
-      seedOwners.set(name.toLowerCase(), pkg?.name ?? '');
-      if (pkg) packaged.add(name.toLowerCase());
+      seen.set(nameKey(name), file);
+      seedOwners.set(nameKey(name), pkg?.name ?? '');
+      if (pkg) packaged.add(nameKey(name));
     }
     let digested: { hash: string; head: ReturnType<typeof csvHead> };
     try {
@@ -745,22 +754,22 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
         leftOut.push(block.name);
         continue;
       }
-      const other = seen.get(block.name.toLowerCase());
+      const other = seen.get(nameKey(block.name));
       if (other !== undefined) {
-        const otherName = snapshotNames.get(block.name.toLowerCase());
+        const otherName = snapshotNames.get(nameKey(block.name));
         const inCase = otherName === undefined ? sameInCase(other, block.name) : otherName === block.name ? '' : sameInCase(otherName, block.name);
         diagnostics.push(
           error('duplicate-model', `'${block.name}' is defined twice: ${other} and ${file}${inCase}`, { file, line: block.line }, {
             related: [{ message: 'first defined here', location: { file: other } }],
-            hint: pkg || packaged.has(block.name.toLowerCase()) ? IN_TWO_PACKAGES : 'snapshots, models and seeds share one namespace; rename one',
+            hint: pkg || packaged.has(nameKey(block.name)) ? IN_TWO_PACKAGES : 'snapshots, models and seeds share one namespace; rename one',
           }),
         );
         leftOut.push(block.name);
         continue;
       }
-      seen.set(block.name.toLowerCase(), file);
-      if (pkg) packaged.add(block.name.toLowerCase());
-      snapshotNames.set(block.name.toLowerCase(), block.name);
+      seen.set(nameKey(block.name), file);
+      if (pkg) packaged.add(nameKey(block.name));
+      snapshotNames.set(nameKey(block.name), block.name);
       snapshots.push({
         name: block.name,
         file,

@@ -63,7 +63,7 @@ describe('model files of one name', () => {
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("models/scratch/default/events_this_run.sql: error: model 'events_this_run' is defined twice: models/scratch/bigquery/events_this_run.sql and models/scratch/default/events_this_run.sql");
-    expect(r.stderr).toContain('switch all but one off with `+enabled: false` under its folder in dbt_project.yml');
+    expect(r.stderr).toContain('hint: model names are file names and must be unique in the project: rename one file, or switch all but one off with `+enabled: false` under its folder in dbt_project.yml');
     expect(r.stdout).not.toContain('START');
   });
 
@@ -119,6 +119,17 @@ describe('model files of one name', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr + r.stdout).not.toMatch(/warning/);
     expect(await queryWarehouse(dir, 'select * from main.check')).toEqual([{ warehouse: 'duckdb' }]);
+  });
+
+  it('are one name when their letters are written in two Unicode forms (an accent composed or combined), which print alike', async () => {
+    const composed = 'caf\u00e9';
+    const combined = 'cafe\u0301';
+    const dir = tempProject({ 'pipe.yaml': 'name: shop\n', [`models/${composed}.sql`]: 'select 1 as n', [`models/${combined}.sql`]: 'select 2 as n' });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    // Listed in code-unit order: the combined form first.
+    expect(r.stderr).toContain(`model '${composed}' is defined twice: models/${combined}.sql and models/${composed}.sql (names whose letters are written in two Unicode forms`);
+    expect(r.stdout).not.toContain('START');
   });
 
   it("in pipe's own format, are chosen by the YAML beside each", async () => {
