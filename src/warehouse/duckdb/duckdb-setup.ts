@@ -3,6 +3,7 @@ import { DiagnosticError, error } from '../../diagnostics/diagnostics.js';
 import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
 import type { Attachment, ExtensionToLoad, Setting, SettingValue, SetupSource, WarehouseSetup } from '../warehouse-setup.js';
 import { DUCKDB } from './dialect.js';
+import { withGuardedOptimizers } from './optimizer-guard.js';
 
 /**
  * A warehouse setup (warehouse-setup.ts) as DuckDB statements, and how they run: the
@@ -22,7 +23,8 @@ export function loadSql(extension: ExtensionToLoad): string {
 }
 
 export function setSql(setting: Setting): string {
-  return `SET ${quoteIdent(setting.name)} = ${literal(setting.value)}`;
+  const value = setting.name.toLowerCase() === 'disabled_optimizers' && typeof setting.value === 'string' ? withGuardedOptimizers(setting.value) : setting.value;
+  return `SET ${quoteIdent(setting.name)} = ${literal(value)}`;
 }
 
 /**

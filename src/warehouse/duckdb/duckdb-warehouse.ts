@@ -11,6 +11,7 @@ import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { mayChangeFunctions } from './function-changes.js';
 import { mayChangeSession } from './session-changes.js';
+import { GUARDED_OPTIMIZERS } from './optimizer-guard.js';
 import {
   WarehouseError,
   WarehouseLockedError,
@@ -344,7 +345,7 @@ export class DuckDBWarehouse implements Warehouse {
     const { exists, created } = prepareWarehousePath(path, readOnly);
     const asked = storageCompatibility(options.setup ?? NO_SETUP);
     const create = (compatibility: string) =>
-      client.DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : { storage_compatibility_version: compatibility });
+      client.DuckDBInstance.create(path, readOnly ? { ...GUARDED_OPTIMIZERS, access_mode: 'READ_ONLY' } : { ...GUARDED_OPTIMIZERS, storage_compatibility_version: compatibility });
     let instance: DuckDBInstance;
     try {
       instance = await create(asked).catch((e: unknown) => {
@@ -390,7 +391,7 @@ export class DuckDBWarehouse implements Warehouse {
    * opens it through Engine.inMemory. `name`: the database's name, as the file's would be.
    */
   static async inMemory(setup: WarehouseSetup = NO_SETUP, name?: string): Promise<DuckDBWarehouse> {
-    const instance = await (await duckdbClient()).DuckDBInstance.create(':memory:');
+    const instance = await (await duckdbClient()).DuckDBInstance.create(':memory:', GUARDED_OPTIMIZERS);
     // Named as the file would be: a source of `database: <that name>` is found as in the run.
     const use = name !== undefined && !IN_MEMORY_NAMES.has(name.toLowerCase()) ? name : undefined;
     try {

@@ -10,6 +10,7 @@ import { NO_SETUP, type LakeTarget, type WarehouseSetup } from '../warehouse-set
 import { WarehouseLockedError, WarehouseOpenError, type Warehouse, type WarehouseSession } from '../warehouse.js';
 import { catalogProblem, DUCKLAKE } from './dialect.js';
 import { loadLakeExtensions } from './lake-extensions.js';
+import { GUARDED_OPTIMIZERS } from '../duckdb/optimizer-guard.js';
 
 /**
  * A DuckLake as the warehouse: DuckDB in memory with the lake attached and made the default
@@ -65,7 +66,7 @@ export class DuckLakeWarehouse implements Warehouse {
    */
   static async open(location: string, lake: LakeTarget, options: OpenOptions = {}): Promise<DuckLakeWarehouse> {
     const readOnly = Boolean(options.readOnly);
-    const instance = await (await duckdbClient()).DuckDBInstance.create(':memory:');
+    const instance = await (await duckdbClient()).DuckDBInstance.create(':memory:', GUARDED_OPTIMIZERS);
     try {
       const connection = await instance.connect();
       try {
