@@ -345,8 +345,10 @@ select '{{ model.schema }}' as s, '{{ node.unique_id if node else "none" }}' as 
         `          - relationships: {to: "source('crm', 'customers')", field: id}\n          - relationships: {to: "source('crm', 'customer')", field: id}\n`,
       ),
     });
-    expect(problems(a)).toEqual([
-      ['unknown-source', "test relationships_orders_customer_id__id__source_crm_customer_: source('crm', 'customer'): source 'crm' has no table 'customer'", 'models/schema.yml', 8],
+    // A table the source does not declare leaves the test out, with a warning, as in dbt.
+    expect(problems(a)).toEqual([]);
+    expect(a.diagnostics.map((d) => [d.severity, d.code, d.message, d.location?.line])).toEqual([
+      ['warning', 'unknown-source', "test relationships_orders_customer_id__id__source_crm_customer_ is left out: source('crm', 'customer'): source 'crm' has no table 'customer'", 8],
     ]);
     const c = check(a, 'orders', 'relationships_orders_customer_id__id__source_crm_customers_');
     expect(a.renderer.checkSql('orders', c, day, '"main"."staged"')).toContain('from "main"."staged"\n    where customer_id is not null');
@@ -596,12 +598,17 @@ describe('mistakes', () => {
 
   it('an argument a test does not take, or one it needs', () => {
     expect(
-      mistakes(on('          - unique: {values: [a]}\n          - accepted_values: {quote: false}\n          - relationships: {to: ref("customer"), field: id}\n')),
+      mistakes(on('          - unique: {values: [a]}\n          - accepted_values: {quote: false}\n')),
     ).toEqual([
       ['bad-test', "test unique_orders_order_id__a: unique takes no argument 'values'", 'models/schema.yml', 7],
       ['bad-test', "test accepted_values_orders_order_id__False: accepted_values needs the argument 'values'", 'models/schema.yml', 8],
-      ['unknown-ref', "test relationships_orders_order_id__id__ref_customer_: ref('customer'): no model or seed is named 'customer'", 'models/schema.yml', 9],
     ]);
+    // A node the project has not leaves the test out, with a warning and the name meant, as in dbt: the rest runs.
+    const a = run({ 'models/orders.sql': ORDERS, 'models/customers.sql': 'select 1 as id', 'models/schema.yml': on('          - relationships: {to: ref("customer"), field: id}\n') });
+    expect(a.diagnostics.map((d) => [d.severity, d.code, d.message, d.location?.line, d.hint])).toEqual([
+      ['warning', 'unknown-ref', "test relationships_orders_order_id__id__ref_customer_ is left out: ref('customer'): no model or seed is named 'customer'", 7, "did you mean 'customers'?"],
+    ]);
+    expect(checksOf(a, 'orders')).toEqual([]);
   });
 
   it('an error rendering a test definition points at its line and at the test', () => {

@@ -556,7 +556,10 @@ class ArgResolver {
     if (node === 'unavailable') return this.fail(undefined);
     // dbt switches a test off, with a warning, when a node it reads is switched off.
     if (node === 'disabled') return this.fail(warning('disabled-ref', `test ${this.test} is left out: it reads ${name}, which is disabled (enabled: false)`, this.at));
-    return this.fail(error('unknown-ref', `test ${this.test}: ref('${name}'): no model or seed is named '${name}'`, this.at, { hint: didYouMean(name, this.ctx.nodeNames) }));
+    // dbt leaves out, with a warning, a test that reads a node the project does not have (a stale name): the rest runs.
+    return this.fail(
+      warning('unknown-ref', `test ${this.test} is left out: ref('${name}'): no model or seed is named '${name}'`, this.at, { hint: didYouMean(name, this.ctx.nodeNames) ?? 'correct the name, or remove the test' }),
+    );
   }
 
   source(source: string, table: string): string {
@@ -566,7 +569,8 @@ class ArgResolver {
       return refToken(node);
     }
     // As with a model switched off, a test reading a source table switched off is left out, with a warning.
-    if (node.code === 'disabled-source') return this.fail({ ...node, severity: 'warning', message: `test ${this.test} is left out: ${node.message}` });
+    // And as dbt does, one reading a source table the project does not declare.
+    if (node.code === 'disabled-source' || node.code === 'unknown-source') return this.fail({ ...node, severity: 'warning', message: `test ${this.test} is left out: ${node.message}` });
     return this.fail({ ...node, message: `test ${this.test}: ${node.message}` });
   }
 
