@@ -394,6 +394,11 @@ select {% for k, v in m.items() %}{% if k is string %}'{% endif %}{{ k }}{% if k
     expect(sql(a, 'keys')).toBe(
       `select True as "Afghanistan", False as "United States", None as "x", 2 as "two", '{None: {'columns': ['a']}, 3: 'three'}' as r, 'Afghanistan' as t, 'True' as n, 'two' as g, '4' as l, '[True, False, None, 2]' as ks, 'True|False|None|2|' as loop, '{"true": "Afghanistan", "false": "United States", "null": "x", "2": "two"}' as j, 'three[None]' as popped, 'True' as eq`,
     );
+    // |tojson sorts the keys, as Python's sorted(): numbers by value (datavault4dbt keys by loop.index); texts and numbers together cannot be compared.
+    const sortedJson = run({ 'models/j.sql': "{% set d = {} %}{% for x in ['p', 'q', 'r'] %}{% do d.update({[10, 2, 1][loop.index0]: x}) %}{% endfor %}select '{{ d | tojson }}' as j, '{{ {true: 1, 0: 2} | tojson }}' as b" });
+    expect(sql(sortedJson, 'j')).toBe(`select '{"1": "r", "2": "q", "10": "p"}' as j, '{"0": 2, "true": 1}' as b`);
+    const mixed = run({ 'models/m.sql': "select '{{ {1: 'a', 'b': 2} | tojson }}' as j" });
+    expect(errors(mixed).map(([m]) => m)).toEqual(["'<' not supported between instances of 'int' and 'str': tojson sorts a dict's keys, and keys of these kinds cannot be compared"]);
     // Python finds True for 1: pipe keeps them apart, and says so rather than find nothing.
     const twin = run({ 'models/twin.sql': "{% set m = {true: 'yes'} %}select '{{ m[1] }}' as v" });
     expect(errors(twin)).toEqual([['the dict has the key True, which Python finds for 1 and pipe keeps apart: key it with one of them', { file: 'models/twin.sql', line: 1, column: 39 }]]);

@@ -60,9 +60,8 @@ export function jsonDumps(value: unknown, options: { sortKeys: boolean; indent?:
     };
     if (Array.isArray(v)) return open(v.map((x) => write(x, depth + 1)), '[', ']');
     if (isDict(v)) {
-      let keys = Object.keys(v);
-      if (sortKeys) keys = [...keys].sort();
-      return open(keys.map((k) => `${jsonKey(jsonKeyText(k, sortKeys))}: ${write(v[k], depth + 1)}`), '{', '}');
+      const keys = sortKeys ? sortedKeys(Object.keys(v)) : Object.keys(v);
+      return open(keys.map((k) => `${jsonKey(jsonKeyText(k))}: ${write(v[k], depth + 1)}`), '{', '}');
     }
     throw new JinjaError(`Object of type ${typeName(v)} is not JSON serializable`);
   };
@@ -70,13 +69,26 @@ export function jsonDumps(value: unknown, options: { sortKeys: boolean; indent?:
 }
 
 /** A dict's key as json.dumps writes it: None, a bool and a number as their JSON text. */
-function jsonKeyText(name: string, sorted: boolean): string {
+function jsonKeyText(name: string): string {
   const key = keyOfName(name);
   if (isStr(key)) return name;
   if (key !== null && typeof key === 'object') throw new JinjaError(`keys must be str, int, float, bool or None, not ${typeName(key)}`);
-  // Python sorts keys of one type only; pipe does not sort them by type.
-  if (sorted) throw new JinjaError('tojson of a dict with keys other than str is not supported by pipe (they are sorted): make the keys strings');
   return key === null ? 'null' : typeof key === 'boolean' ? String(key) : jsonNumber(key as number);
+}
+
+/**
+ * A dict's keys (their names) in the order Python's sorted() puts them, as json.dumps with
+ * sort_keys does: texts by their characters, numbers and bools by value; keys of both kinds,
+ * or None among others, cannot be compared, as in Python.
+ */
+function sortedKeys(names: readonly string[]): string[] {
+  const keys = names.map((name) => ({ name, key: keyOfName(name) }));
+  if (keys.every((k) => isStr(k.key))) return [...names].sort();
+  const numeric = (k: unknown): k is number | boolean => typeof k === 'number' || typeof k === 'boolean';
+  if (keys.every((k) => numeric(k.key))) return keys.sort((a, b) => Number(a.key) - Number(b.key)).map((k) => k.name);
+  if (keys.length <= 1) return [...names];
+  const kinds = [...new Set(keys.map((k) => (k.key === null ? 'NoneType' : isStr(k.key) ? 'str' : typeName(k.key))))];
+  throw new JinjaError(`'<' not supported between instances of '${kinds[0]}' and '${kinds[1] ?? kinds[0]}': tojson sorts a dict's keys, and keys of these kinds cannot be compared`);
 }
 
 /** Jinja's |tojson: keys sorted, and `<`, `>`, `&`, `'` escaped for HTML. */
