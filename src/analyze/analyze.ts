@@ -1356,6 +1356,11 @@ export class ModelRenderer {
 
   private disabledSources: ReadonlyMap<string, Location> = new Map();
 
+  /** dbt's `selected_resources` for the renders of the run about to start (see TemplateEngine.setSelectedResources). */
+  setSelectedResources(ids: () => readonly string[]): void {
+    this.engine.setSelectedResources(ids);
+  }
+
   setDisabledSources(disabled: ReadonlyMap<string, Location>): void {
     this.disabledSources = disabled;
   }

@@ -457,6 +457,8 @@ const RUN_HOOK_VARIABLES = ['schemas', 'database_schemas', 'results', 'selected_
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private active: RenderHooks | undefined;
+  /** dbt's `selected_resources` of the run in progress (see setSelectedResources), made when first read. */
+  private selected: () => readonly string[] = () => [];
   /**
    * How what a template says as text shows the relations it names (the renderer of the
    * analysis using this engine sets it: see ModelRenderer.shownText): an error it raises, what
@@ -646,7 +648,7 @@ export class TemplateEngine {
       Object.defineProperty((this.env as unknown as { globals: object }).globals, name, {
         enumerable: true,
         configurable: true,
-        get: () => this.active?.variables[name],
+        get: () => this.active?.variables[name] ?? (name === 'selected_resources' ? this.selectedOf(this.active) : undefined),
       });
     }
     this.variableNames = new Set([...dateVariableNames, 'this']);
@@ -961,6 +963,19 @@ export class TemplateEngine {
   }
 
   /** Drops what precompile() learned that no compile() took (a template left unrendered). */
+  /**
+   * The unique ids of the nodes the run in progress builds or tests: dbt's `selected_resources`
+   * in the renders as tasks run. The parse sees none, as dbt's, which sets them after parsing.
+   */
+  setSelectedResources(ids: () => readonly string[]): void {
+    let made: readonly string[] | undefined;
+    this.selected = () => (made ??= ids());
+  }
+
+  private selectedOf(active: RenderHooks | undefined): readonly string[] {
+    return active?.phase?.execute ? [...this.selected()] : [];
+  }
+
   forgetPrecompiled(): void {
     this.prepared.clear();
   }

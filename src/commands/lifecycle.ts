@@ -44,7 +44,7 @@ import { selectByState } from './state-selection.js';
 import { storedJson, type StoredParams } from './stored-params.js';
 import { DEFAULT_RUN_LOGS_KEPT } from '../run-log/run-log-files.js';
 import { RunLogWriter } from '../run-log/run-log-writer.js';
-import { endHooks, hookDiagnostics, runHookRecords, runHooks, startHooks } from './run-hooks.js';
+import { endHooks, hookDiagnostics, selectedResources, runHookRecords, runHooks, startHooks } from './run-hooks.js';
 import { RunResults } from './run-results.js';
 import { seedVerdictsOf } from '../project/seed-verdicts.js';
 
@@ -385,6 +385,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   try {
     const { engine } = warehouse;
     const { analysis } = prepared;
+    // What the run selects, for the models rendered again as their tasks run (dbt's selected_resources).
+    analysis.renderer.setSelectedResources(() => selectedResources(analysis, o.plan.tasks));
     const hooked = o.runHooks !== undefined && analysis.runHooks.start.length + analysis.runHooks.end.length > 0;
     // Rendered before anything is written: a template error stops the run at once.
     const start = hooked ? startHooks(analysis, o.plan.tasks, o.runHooks!) : [];

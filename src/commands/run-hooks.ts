@@ -59,7 +59,7 @@ function runContext(analysis: Analysis, tasks: readonly Task[], selected: readon
 }
 
 /** dbt's `selected_resources`: the unique ids of the nodes the run builds or tests, and of their dbt tests, each once. */
-function selectedResources(analysis: Analysis, tasks: readonly Task[]): string[] {
+export function selectedResources(analysis: Analysis, tasks: readonly Task[]): string[] {
   const ids = new Set<string>();
   for (const t of tasks) {
     const node = t.kind === 'run-hook' ? undefined : analysis.nodes.get(t.node);

@@ -1090,13 +1090,13 @@ describe('dbt Jinja pipe cannot render yet', () => {
       'models/b.sql': "select {{ flags.LOG_PATH }} as d",
       'models/c.sql': "select * from {{ ref('b') }}",
       'models/d.sql': "select 1 as id{% if newer('1.5.0') %}, 2 as v{% endif %}",
-      'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ adapter.dispatch('helper')(c) }}{% endmacro %}\n{% macro default__helper(c) %}{{ selected_resources }}{% endmacro %}\n{% macro unused() %}{{ flags.WHICH }}{% endmacro %}\n",
+      'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ adapter.dispatch('helper')(c) }}{% endmacro %}\n{% macro default__helper(c) %}{{ flags.PROFILES_DIR }}{% endmacro %}\n{% macro unused() %}{{ flags.WHICH }}{% endmacro %}\n",
       'macros/version.sql': "{% macro newer(v) %}\n{{ return(dbt_version.split('.') >= v.split('.')) }}\n{% endmacro %}\n",
     });
     // default__helper is reached through adapter.dispatch('helper').
     expect(errors(a)).toEqual([
       ['unsupported', 'flags.LOG_PATH is not supported by pipe', 'models/b.sql', 1],
-      ['unsupported', 'selected_resources is not supported by pipe', 'macros/m.sql', 3],
+      ['unsupported', 'flags.PROFILES_DIR is not supported by pipe', 'macros/m.sql', 3],
       // pipe is no version of dbt: a version check is refused at its line, not guessed.
       ['unsupported', 'dbt_version is not supported by pipe', 'macros/version.sql', 2],
     ]);

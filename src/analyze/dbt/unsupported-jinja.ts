@@ -78,11 +78,6 @@ const RULES: readonly Rule[] = [
     hint: (m) => `it is a method of adapter: adapter.${m[1]}()`,
   },
   {
-    re: /\bselected_resources\b/g,
-    cause: (m) => m[0],
-    hint: () => 'not available in pipe templates yet: pass the value with --var',
-  },
-  {
     // pipe renders dbt's Jinja but is no version of dbt: a template that branches on one would
     // render as the version guessed.
     re: /(?<![.\w])dbt_version\b/g,
@@ -111,7 +106,7 @@ const RULES: readonly Rule[] = [
 ];
 
 /** Any word a rule starts from: a template without one is not scanned further. */
-const TRIGGER = /\b(adapter|api|dbt|dbt_version|get_columns_in_relation|get_relation|selected_resources|flags|dispatch)\b|\bref\s*\([^)]*,/;
+const TRIGGER = /\b(adapter|api|dbt|dbt_version|get_columns_in_relation|get_relation|flags|dispatch)\b|\bref\s*\([^)]*,/;
 
 /** Whether any tag of the template holds a word a rule starts from, or a package name. */
 function mayUse(source: string, packages: ReadonlySet<string>): boolean {

@@ -163,7 +163,7 @@ export function watchedParse(): WatchedParse {
  * are not templates whose text shows it.
  */
 const USES_RE =
-  /\b(?:execute|run_query|statement|load_result|graph|get_columns_in_query|get_column_schema_from_query)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
+  /\b(?:execute|run_query|statement|load_result|graph|get_columns_in_query|get_column_schema_from_query|selected_resources)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
 
 /**
  * Whether a template's tags name anything that renders differently when the task runs. A
