@@ -2,6 +2,7 @@ import type { Shown } from '../commands/show.js';
 import { printable } from '../logging/printable.js';
 import { displayWidth, textTable, truncateDisplay } from '../logging/width.js';
 import { floatRepr } from '../util/float-repr.js';
+import { SHOWN_AS } from '../warehouse/warehouse.js';
 
 /**
  * Rows of `pipe show`: a table cut to the terminal's width (a long value ends in `…`), or
@@ -46,7 +47,7 @@ export function cellText(value: unknown, type = ''): string {
   if (value === null || value === undefined) return 'NULL';
   if (FLOATS.test(type) && (typeof value === 'number' || NON_FINITE.test(String(value)))) return floatText(value as number | string, type);
   // A nested value's JSON has its own escapes, and no line break or tab left.
-  if (typeof value === 'object') return printable(JSON.stringify(value));
+  if (typeof value === 'object') return printable((value as { [SHOWN_AS]?: string })[SHOWN_AS] ?? JSON.stringify(value));
   // A BLOB comes as DuckDB prints it, every backslash an escape of its own (`\x5C` for one byte).
   if (type === 'BLOB') return printable(String(value));
   return printable(String(value).replace(/[\\\n\r\t]/g, (c) => CELL_ESCAPES[c]));

@@ -8,6 +8,12 @@ import type { Dialect } from './dialect.js';
 
 export type Row = Record<string, unknown>;
 
+/**
+ * Set on a nested value of a QueryTable's rows, the text it is shown as where its JSON form
+ * differs (numbers a warehouse gives as text: see duckdb/nested-text.ts); JSON leaves it out.
+ */
+export const SHOWN_AS: unique symbol = Symbol('shown as');
+
 /** A query's result by position: its columns with their types, and its rows as JSON-friendly values. */
 export interface QueryTable {
   readonly columns: readonly { readonly name: string; readonly type: string }[];

@@ -140,6 +140,21 @@ describe('pipe show', () => {
     expect(JSON.parse(json.stdout)).toEqual([{ slash: '\\x5C', newline: '\\x0Ax', typed: '\\x5Cx0A', bytes: '\\x00\\xFFA', none: null }]);
   });
 
+  it('prints the BIGINTs and DECIMALs inside nested values as numbers, as DuckDB and dbt show them; --json keeps every digit as text', async () => {
+    const q = "select {'a': 1::bigint, 'b': 2::int, 'e': 2.50::decimal(5,2), 'd': date '2024-01-02'} as s, {'h': 12345678901234567890123::hugeint} as h, [1::bigint, 2] as l, map {'k': 3::bigint} as m, union_value(num := 4::bigint) as u";
+    const r = await showIn(dir, { model: q, inline: true, width: 200 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')[1].split(/\s{2,}/)).toEqual([
+      '{"a":1,"b":2,"e":2.50,"d":"2024-01-02"}',
+      '{"h":12345678901234567890123}',
+      '[1,2]',
+      '[{"key":"k","value":3}]',
+      '{"tag":"num","value":4}',
+    ]);
+    const json = await showIn(dir, { model: q, inline: true, json: true });
+    expect(JSON.parse(json.stdout)[0]).toMatchObject({ s: { a: '1', b: 2, e: '2.50', d: '2024-01-02' }, h: { h: '12345678901234567890123' } });
+  });
+
   it('--json prints one JSON array on stdout, a warning of the project going to stderr', async () => {
     const warned = tempProject({ 'models/one.sql': 'select 1 as x', 'models/empty.sql': '' });
     expect((await runIn(warned, { date: '2024-01-02' })).code).toBe(0);

@@ -12,7 +12,9 @@ import { quoteIdent } from '../../sql/sql-text.js';
 import { mayChangeFunctions } from './function-changes.js';
 import { mayChangeSession } from './session-changes.js';
 import { GUARDED_OPTIMIZERS } from './optimizer-guard.js';
+import { nestedText } from './nested-text.js';
 import {
+  SHOWN_AS,
   WarehouseError,
   WarehouseLockedError,
   WarehouseOpenError,
@@ -23,6 +25,9 @@ import {
   type Warehouse,
   type WarehouseSession,
 } from '../warehouse.js';
+
+/** The types whose values nest others: STRUCT(...), MAP(...), UNION(...), T[] and T[n]. */
+const NESTED_TYPE = /^(STRUCT|MAP|UNION)\(|\[\d*\]$/;
 
 
 /** The names DuckDB gives its own databases: an in-memory warehouse keeps its default name rather than take one of them. */
@@ -118,10 +123,16 @@ export class DuckDBSession implements WarehouseSession {
       const rows = reader.getRowsJson();
       // A BLOB as DuckDB prints it: the JSON form leaves a backslash byte bare, so `\x41` could be four bytes or one.
       const blobs = types.flatMap((t, i) => (t === 'BLOB' ? [i] : []));
-      if (blobs.length > 0) {
+      // A nested value's numbers come as text in the JSON form: shown as numbers (see nestedText).
+      const nested = types.flatMap((t, i) => (NESTED_TYPE.test(t) ? [i] : []));
+      if (blobs.length + nested.length > 0) {
         const raw = reader.getRows();
         raw.forEach((row, r) => {
           for (const i of blobs) if (row[i] !== null) rows[r][i] = blobText((row[i] as { bytes: Uint8Array }).bytes);
+          for (const i of nested) {
+            const value = rows[r][i];
+            if (value !== null && typeof value === 'object') Object.defineProperty(value, SHOWN_AS, { value: nestedText(row[i]) });
+          }
         });
       }
       return { columns: reader.columnNames().map((name, i) => ({ name, type: types[i] })), rows };
