@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { basename, join, posix, relative, resolve, sep } from 'node:path';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { DBT_PROJECT_FILE, projectLayout, type ProjectLayout } from './layout.js';
@@ -110,14 +111,18 @@ export function loadPackages(
 
   const installPath = typeof dbtProject.data['packages-install-path'] === 'string' ? dbtProject.data['packages-install-path'] : DEFAULT_INSTALL_PATH;
   const installDir = join(root, installPath);
+  // The installed packages first: dbt reads a package from the install folder, where dbt deps
+  // links (or copies) a local: one; its path is read when nothing of its name is installed.
+  const installedFolders: { abs: string; at?: Location }[] = [];
   for (const file of fs.list(installDir, true)) {
     const inside = toPosix(relative(installDir, file));
-    if (posix.basename(inside) === DBT_PROJECT_FILE && inside.split('/').length === 2) folders.push({ abs: join(installDir, posix.dirname(inside)) });
+    if (posix.basename(inside) === DBT_PROJECT_FILE && inside.split('/').length === 2) installedFolders.push({ abs: join(installDir, posix.dirname(inside)) });
   }
+  folders.unshift(...installedFolders);
 
   const installedAny = folders.some((f) => f.at === undefined);
   const installed: InstalledPackage[] = [];
-  const seen = new Map<string, { dir: string; local: boolean }>();
+  const seen = new Map<string, { dir: string; abs: string; local: boolean }>();
   for (const { abs, at } of folders) {
     const dir = rel(abs);
     const projectPath = join(abs, DBT_PROJECT_FILE);
@@ -141,15 +146,21 @@ export function loadPackages(
     const name = typeof own.data.name === 'string' ? own.data.name : basename(abs);
     const other = seen.get(name);
     if (other !== undefined) {
-      // dbt deps links a local package into the install folder too: the same package, read once.
-      if (!other.local) {
+      if (at !== undefined && !other.local && !sameFolder(other.abs, abs)) {
+        // A copy in the install folder (not dbt deps' link to the path): dbt reads it, so does pipe.
+        diagnostics.push(
+          warning('package-copy', `the local package ${dir} is also installed in ${other.dir}, as a copy: pipe reads that copy, as dbt does`, at, {
+            hint: `run dbt deps after changing ${dir}, so that the copy holds the change (or link ${other.dir} to it)`,
+          }),
+        );
+      } else if (at === undefined && !other.local) {
         diagnostics.push(
           error('duplicate-package', `the package ${name} is installed twice: ${other.dir} and ${dir}`, { file: rel(projectPath) }, { hint: 'keep one (dbt clean, then dbt deps)' }),
         );
       }
       continue;
     }
-    seen.set(name, { dir, local: at !== undefined });
+    seen.set(name, { dir, abs, local: at !== undefined });
     const layout = projectLayout(own, diagnostics);
     const macros: PackageFile[] = [];
     const read = (file: string, onlyTests: boolean) => {
@@ -162,6 +173,15 @@ export function loadPackages(
     installed.push({ name, dir, macros, layout, project: own });
   }
   return { installed, declared, installPath: toPosix(relative(root, installDir)) };
+}
+
+/** Whether two paths are one folder, a link followed (dbt deps links a local: package into the install folder). */
+function sameFolder(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return a === b;
+  }
 }
 
 function readText(fs: ProjectFs, abs: string, file: string, diagnostics: Diagnostic[]): string | undefined {

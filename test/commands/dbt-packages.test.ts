@@ -1,3 +1,5 @@
+import { rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType } from '../e2e/helpers.js';
 import { compileIn, nodesIn, runIn } from '../support/in-process.js';
@@ -204,5 +206,28 @@ describe('models of installed dbt packages', () => {
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await queryWarehouse(dir, 'select batch from main.seeded')).toEqual([{ batch: 7 }]);
+  });
+
+  it("are read from the install folder when a local: one is installed there too, as dbt reads them: a copy with a warning, dbt deps' link without", async () => {
+    const files = {
+      'dbt_project.yml': 'name: shop\n',
+      'packages.yml': 'packages:\n  - local: vendor/pkg\n',
+      'vendor/pkg/dbt_project.yml': 'name: pkg\n',
+      'vendor/pkg/models/m.sql': "select 'the local path' as read",
+      'dbt_packages/pkg/dbt_project.yml': 'name: pkg\n',
+      'dbt_packages/pkg/models/m.sql': "select 'the installed copy' as read",
+    };
+    const copied = tempProject(files);
+    const r = await runIn(copied, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryWarehouse(copied, 'select read from main.m')).toEqual([{ read: 'the installed copy' }]);
+    expect(r.stderr).toContain('packages.yml:2: warning: the local package vendor/pkg is also installed in dbt_packages/pkg, as a copy: pipe reads that copy, as dbt does');
+    const linked = tempProject(files);
+    rmSync(join(linked, 'dbt_packages/pkg'), { recursive: true });
+    symlinkSync(join(linked, 'vendor/pkg'), join(linked, 'dbt_packages/pkg'));
+    const l = await runIn(linked, { date: '2024-01-02' });
+    expect(l.code, l.stdout + l.stderr).toBe(0);
+    expect(await queryWarehouse(linked, 'select read from main.m')).toEqual([{ read: 'the local path' }]);
+    expect(l.stderr).not.toContain('warning');
   });
 });
