@@ -2089,7 +2089,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);
   const { sources: onSources, unrun: unrunTests } = withTests(nodes, [...tests.tests, ...readingBuilt], diagnostics);
   sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
-  withUnitTests(nodes, reads, askIsIncremental, files, properties, disabled, engine, settingRenderer(engine, vars, options.interval, diagnostics, FIXTURE_PHASE), diagnostics);
+  withUnitTests(nodes, reads, askIsIncremental, files, properties, disabled, engine, renderSetting, settingRenderer(engine, vars, options.interval, diagnostics, FIXTURE_PHASE), diagnostics);
   renderer.setNodes(nodes);
 
   const { graph, cycles } = graphOf(nodes, cache);
@@ -2439,7 +2439,9 @@ function withUnitTests(
   properties: Properties,
   disabled: ReadonlyMap<string, Location>,
   engine: TemplateEngine,
-  /** Renders a SQL fixture's Jinja, as dbt compiles it with its test (see FIXTURE_PHASE). */
+  /** Renders Jinja in the YAML, as dbt's parse does (`execute` false). */
+  renderSetting: RenderSetting,
+  /** Renders a fixture file's Jinja, as dbt compiles it with its test (see FIXTURE_PHASE). */
   fixtureRender: RenderSetting,
   diagnostics: Diagnostic[],
 ): void {
@@ -2458,8 +2460,7 @@ function withUnitTests(
       callable: (name) => engine.callable(name),
       macroNames: engine.macroNameList(),
       namespacedMacroNames: () => engine.namespacedMacroNames(),
-      // dbt compiles a fixture with its test: `execute` is true.
-      renderSql: (text, at) => String(fixtureRender(text, at)),
+      renderSql: (text, at, fromFile) => String((fromFile ? fixtureRender : renderSetting)(text, at)),
     },
     diagnostics,
   );

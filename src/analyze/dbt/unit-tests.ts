@@ -60,8 +60,12 @@ export interface UnitTestContext {
   readonly macroNames: readonly string[];
   /** The macros a template can call as `namespace.name`, for suggestions (asked only when one is needed). */
   readonly namespacedMacroNames: () => readonly string[];
-  /** A fixture's SQL with its Jinja rendered, as dbt compiles one (var(), target); an error is reported at `at`. */
-  readonly renderSql: (text: string, at: Location) => string;
+  /**
+   * SQL rows with their Jinja rendered (var(), target); an error is reported at `at`. dbt renders
+   * those written in the YAML as it parses it (`execute` false) and a fixture file's as it
+   * compiles the test (`execute` true): `fromFile` says which.
+   */
+  readonly renderSql: (text: string, at: Location, fromFile: boolean) => string;
 }
 
 const INPUT_RE =
@@ -212,7 +216,7 @@ function fixtureRows(spec: FixtureSpec, test: string, ctx: UnitTestContext, diag
       return parsed;
     }
     case 'sql': {
-      const sql = text !== undefined && hasJinja(text) ? ctx.renderSql(text, at) : (text ?? '');
+      const sql = text !== undefined && hasJinja(text) ? ctx.renderSql(text, at, spec.fixture !== undefined) : (text ?? '');
       return { kind: 'sql', sql: sql.trim().replace(/;\s*$/, '') };
     }
     default: {
