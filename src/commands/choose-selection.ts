@@ -25,6 +25,32 @@ export interface SelectionRequest {
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
   readonly selector?: string;
+  /** `pipe test`'s: an exclusion by a test method (`test_name:not_null`) leaves out those tests, not the nodes that have them. */
+  readonly tests?: boolean;
+}
+
+/** The selector methods that name tests, not nodes: a node matches one by having such a test. */
+const TEST_METHODS: ReadonlySet<string> = new Set(['test_name', 'test_type', 'unit_test']);
+
+/** Whether a selection names tests by a test method somewhere in it. */
+function namesTestMethod(spec: SelectionSpec): boolean {
+  switch (spec.kind) {
+    case 'criterion':
+      return TEST_METHODS.has(spec.method);
+    case 'union':
+    case 'intersection':
+      return spec.parts.some(namesTestMethod);
+    case 'difference':
+      return namesTestMethod(spec.include) || namesTestMethod(spec.exclude);
+  }
+}
+
+/** An exclusion without its terms that name tests by a test method (pipe test leaves those tests out, see test-selection.ts). */
+function withoutTestTerms(spec: SelectionSpec | undefined): SelectionSpec | undefined {
+  if (spec === undefined || !namesTestMethod(spec)) return spec;
+  if (spec.kind !== 'union') return undefined;
+  const parts = spec.parts.filter((p) => !namesTestMethod(p));
+  return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { ...spec, parts };
 }
 
 /** What `result:` reads: how each node's latest build ended (run state), or why that is not known. */
@@ -34,6 +60,8 @@ export type BuildResults =
 
 export interface Chosen {
   readonly selected: Set<string>;
+  /** The nodes an exclusion names: a test that reads one is left out too, as dbt's eager selection leaves it out. */
+  readonly excluded?: ReadonlySet<string>;
   /** The seeds an exclusion names (`--exclude team`): not loaded for what reads them, as dbt loads no excluded seed. */
   readonly excludedSeeds?: ReadonlySet<string>;
   /** The default selector, when it is what chose. */
@@ -158,6 +186,14 @@ export function chooseSelection(
       }),
     );
   }
+  // As a node is built with its tests: one that has a test of the kind named would be left out whole.
+  for (const c of request.tests ? [] : cliExclude.criteria.filter((c) => TEST_METHODS.has(c.method))) {
+    diagnostics.push(
+      error('unknown-selector', `--exclude ${c.text}: ${c.text} names tests, which run in the build of the node they test: pipe builds no node without its tests, and would leave out every node that has one`, undefined, {
+        hint: 'pipe test --exclude leaves those tests out of a test run; --exclude a node by its name or tag leaves it and its tests out',
+      }),
+    );
+  }
   for (const c of cliExclude.criteria.filter((c) => tagsTests(c, ofNodes))) {
     diagnostics.push(
       error('unknown-selector', `--exclude ${c.text}: tests have the tag '${c.value}', and a test runs in the build of the node it tests: pipe builds no node without its tests`, undefined, {
@@ -195,7 +231,8 @@ export function chooseSelection(
   const defaultSelector = nothingChosen ? selectors.defaultName : undefined;
   const include: SelectionSpec | undefined =
     cliSelect.spec ?? definition(request.selector) ?? pipelineSelect ?? definition(pipeline?.selector) ?? definition(defaultSelector);
-  const exclude = unionOf([pipelineExclude, cliExclude.spec].filter((s): s is SelectionSpec => s !== undefined));
+  const cliNodeExclude = request.tests ? withoutTestTerms(cliExclude.spec) : cliExclude.spec;
+  const exclude = unionOf([pipelineExclude, cliNodeExclude].filter((s): s is SelectionSpec => s !== undefined));
 
   const nodes = [...analysis.nodes.values()];
   const projectName = analysis.projectName;
@@ -239,6 +276,7 @@ export function chooseSelection(
   }
   return {
     selected,
+    excluded,
     ...(excludedSeeds.size > 0 ? { excludedSeeds } : {}),
     defaultSelector,
     diagnostics,

@@ -40,6 +40,8 @@ export interface SelectionOptions {
   readonly vars?: Readonly<Record<string, unknown>>;
   /** The pipeline's selection as a run recorded it, instead of what its file says now (pipe retry). */
   readonly pipelineSelection?: PipelineSelection;
+  /** `pipe test`'s selection (see SelectionRequest.tests). */
+  readonly tests?: boolean;
 }
 
 /** What run, backfill and retry do while another process holds the warehouse. */
@@ -106,6 +108,8 @@ export async function catalogIfExists(
 export interface Analyzed {
   readonly analysis: Analysis;
   readonly selected: ReadonlySet<string>;
+  /** See Chosen.excluded. */
+  readonly excluded?: ReadonlySet<string>;
   /** See Chosen.excludedSeeds. */
   readonly excludedSeeds?: ReadonlySet<string>;
   /** The selector of selectors.yml with `default: true`, when nothing else said what to select. */
@@ -240,6 +244,7 @@ export function analyzeAndSelect(
     return {
       analysis,
       selected: chosen.selected,
+      ...(chosen.excluded ? { excluded: chosen.excluded } : {}),
       ...(chosen.excludedSeeds ? { excludedSeeds: chosen.excludedSeeds } : {}),
       defaultSelector: chosen.defaultSelector,
       notes: chosen.notes,

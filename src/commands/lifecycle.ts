@@ -74,6 +74,8 @@ export interface Prepared {
   readonly selected: ReadonlySet<string>;
   /** The seeds an exclusion names (see Chosen.excludedSeeds). */
   readonly excludedSeeds?: ReadonlySet<string>;
+  /** The nodes an exclusion names (see Chosen.excluded). */
+  readonly excluded?: ReadonlySet<string>;
   readonly pipeline?: Pipeline;
   readonly access: WarehouseAccess;
   /** Open for writing, or read-only for `read` when the file exists; the caller closes it. */
@@ -135,10 +137,10 @@ export async function prepare(
     // The latest builds are read from the whole history, and only `result:` selects by them.
     if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
     emitAnalysisNotes(analyzed, options.emit);
-    const { analysis, selected, withStates, excludedSeeds } = analyzed;
+    const { analysis, selected, withStates, excludedSeeds, excluded } = analyzed;
     const opened = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
     const request = { select: options.select, exclude: options.exclude, selectsAll: selectsAll(options, analysis, analyzed.defaultSelector) };
-    const prepared = { ...opened, ...(excludedSeeds ? { excludedSeeds } : {}), request };
+    const prepared = { ...opened, ...(excludedSeeds ? { excludedSeeds } : {}), ...(excluded ? { excluded } : {}), request };
     if (!withStates) return prepared;
     // A retry re-runs the tasks of its run: which nodes are modified now does not narrow them.
     if (options.selectedByRun) return { ...prepared, selected: new Set(analysis.nodes.keys()) };

@@ -14,7 +14,54 @@ import { fileMatcher } from '../graph/selector-methods.js';
  * have (a singular test's `config(tags=[...])`), a `path:` of singular tests' files
  * (`path:tests/integrity`): then only those.
  */
-export function testFilter(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): TestFilter | undefined {
+export function testFilter(
+  select: readonly string[] | undefined,
+  analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>,
+  /**
+   * `--exclude`, whose terms that name tests by a test method leave those tests out (the nodes
+   * stay), and the nodes it leaves out, a test reading one of which is left out too, as dbt's
+   * eager selection leaves out a relationships test of an excluded model.
+   */
+  out: { readonly exclude?: readonly string[]; readonly excluded?: ReadonlySet<string> } = {},
+): TestFilter | undefined {
+  const selected = testsSelected(select, analysis);
+  const exclude = parseCliSelection(out.exclude ?? []).spec;
+  const excluded = out.excluded ?? new Set<string>();
+  const readsExcluded = (check: Check) => check.refs.some((r) => excluded.has(r.model));
+  if (exclude === undefined && excluded.size === 0) return selected;
+  const leftOut = (node: string, check: Check) => readsExcluded(check) || (exclude !== undefined && holds(exclude, (c) => excludesCheck(c, node, check)));
+  const leftOutUnit = (model: string, test: string) => exclude !== undefined && holds(exclude, (c) => excludesUnitTest(c, model, test));
+  return {
+    data: selected?.data ?? true,
+    dataTest: (node, check) => (selected?.dataTest(node, check) ?? true) && !leftOut(node, check),
+    unit: (model, test) => (selected?.unit(model, test) ?? true) && !leftOutUnit(model, test),
+  };
+}
+
+/** Whether one term of an exclusion leaves out a node's data test: by a test method, else by naming its node (or the test). */
+function excludesCheck(c: Criterion, node: string, check: Check): boolean {
+  if (c.method === 'test_name' || c.method === 'test_type') return termTakesCheck(c, check);
+  if (c.method === 'unit_test') return false;
+  return c.method === 'fqn' && !c.value.includes('.') && (nameGlob(c.value)(node) || nameGlob(c.value)(check.name));
+}
+
+/** Whether one term of an exclusion leaves out a unit test. */
+function excludesUnitTest(c: Criterion, model: string, test: string): boolean {
+  switch (c.method) {
+    case 'test_type':
+      return c.value === 'unit';
+    case 'unit_test':
+    case 'test_name':
+      return nameGlob(c.value)(test) || nameGlob(c.value)(`${model}.${test}`);
+    case 'fqn':
+      return !c.value.includes('.') && nameGlob(c.value)(model);
+    default:
+      return false;
+  }
+}
+
+/** The tests `--select` names (see testFilter), when it names tests alone. */
+function testsSelected(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): TestFilter | undefined {
   const { criteria, spec } = parseCliSelection(select ?? []);
   if (criteria.length === 0 || !criteria.every((c) => namesTests(c, analysis))) return undefined;
   const has = (method: Criterion['method'], value?: string) => criteria.some((c) => c.method === method && (value === undefined || c.value === value));

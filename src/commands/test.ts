@@ -22,12 +22,12 @@ export interface TestOptions extends ProjectOptions, SelectionOptions {
 export async function test(options: TestOptions): Promise<RunOutcome | { readonly nothingToDo: string }> {
   const { interval, isDefault } = resolveInterval(options.date, options.clock);
   const runId = newRunId();
-  const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now(), command: 'test', ...(options.storeFailures ? { storeFailures: true } : {}) } });
+  const prepared = await prepare({ ...options, tests: true, interval, invocation: { id: runId, startedAt: Date.now(), command: 'test', ...(options.storeFailures ? { storeFailures: true } : {}) } });
   const ds = dateVariables(interval).ds;
   // The hint for a node not built yet runs it as this command sees the project: its flags and --vars.
   const command = pipeCommandFor(options);
   const vars = options.vars && Object.keys(options.vars).length > 0 ? ` --vars ${shellQuote(JSON.stringify(options.vars))}` : '';
-  const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select, prepared.analysis), { runCommand: (args) => `${command(args)}${vars}` });
+  const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select, prepared.analysis, { exclude: options.exclude, excluded: prepared.excluded }), { runCommand: (args) => `${command(args)}${vars}` });
   if (plan.tasks.length === 0 && !hasErrors(plan.diagnostics)) {
     letGoUnused(prepared);
     return { nothingToDo: 'nothing to test: no selected model, seed or source has checks, dbt tests or unit tests' };

@@ -754,3 +754,41 @@ describe('dbt store_failures', () => {
     expect(r.stderr).toContain('models/schema.yml:13');
   });
 });
+
+describe('pipe test --exclude, as dbt test excludes', () => {
+  const files = {
+    'dbt_project.yml': 'name: shop\n',
+    'models/a.sql': 'select 1 as id union all select 2',
+    'models/b.sql': 'select 1 as id',
+    'models/schema.yml': `version: 2
+models:
+  - name: a
+    columns:
+      - name: id
+        data_tests: [not_null, unique]
+  - name: b
+    columns:
+      - name: id
+        data_tests: [unique, {relationships: {to: ref('a'), field: id}}]
+`,
+  };
+  const passed = (r: PipeResult) => eventsOfType(r.events, 'check-passed').map((e) => e.check as string).sort();
+
+  it('leaves out the tests a test method names, not the models that have them; and the tests that read an excluded model', async () => {
+    const dir = tempProject(files);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const noNotNull = await testIn(dir, { date: '2024-01-02', exclude: ['test_name:not_null'] });
+    expect(noNotNull.code, explain(noNotNull)).toBe(0);
+    expect(passed(noNotNull)).toEqual(['relationships_b_id__id__ref_a_', 'unique_a_id', 'unique_b_id']);
+    // b's relationships test reads a: left out with a, as dbt's eager selection leaves it out.
+    const noA = await testIn(dir, { date: '2024-01-02', exclude: ['a'] });
+    expect(passed(noA)).toEqual(['unique_b_id']);
+  });
+
+  it('is refused in a build by a test method: the node is built with its tests, and would be left out whole', async () => {
+    const dir = tempProject(files);
+    const r = await runIn(dir, { date: '2024-01-02', exclude: ['test_name:not_null'] });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--exclude test_name:not_null: test_name:not_null names tests, which run in the build of the node they test');
+  });
+});
