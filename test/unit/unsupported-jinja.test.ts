@@ -98,6 +98,12 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
     expect(unsupportedUses('models/m.sql', call, defined).map((u) => u.cause)).toEqual(['get_columns_in_relation()']);
   });
 
+  it("takes a flags the template binds itself for its own, not dbt's (Snowplow's macros keep a list so named)", () => {
+    const own = "{% macro count_hits(items) %}{% set flags = [0] %}{% do flags.append(1) %}{{ return(flags[0]) }}{% endmacro %}";
+    expect(unsupportedUses('macros/m.sql', own, NONE)).toEqual([]);
+    expect(unsupportedUses('macros/m.sql', '{% macro m(x) %}{{ flags.LOG_PATH }}{% endmacro %}', NONE).map((u) => u.cause)).toEqual(['flags.LOG_PATH']);
+  });
+
   it('reports one error per cause, every other use related to it', () => {
     const all = [
       ...unsupportedUses('models/a.sql', '{{ dbt_utils.star(x) }}\n{{ dbt_utils.star(y) }}', NONE),

@@ -20,8 +20,8 @@ export interface UnsupportedUse {
 
 interface Rule {
   readonly re: RegExp;
-  /** A match pipe renders after all. */
-  skip?(m: RegExpExecArray, scope: PackageScope): boolean;
+  /** A match pipe renders after all; `bound`: the names the template binds itself (see localNames). */
+  skip?(m: RegExpExecArray, scope: PackageScope, bound: () => ReadonlySet<string>): boolean;
   /** The cause from the match. */
   cause(m: RegExpExecArray): string;
   hint(m: RegExpExecArray, scope: PackageScope): string;
@@ -85,9 +85,10 @@ const RULES: readonly Rule[] = [
     hint: () => DBT_VERSION_HINT,
   },
   {
-    // A bare `flags` is a name of the template's own (a macro's parameter, as in dbt_expectations).
+    // A bare `flags` is a name of the template's own (a macro's parameter, as in dbt_expectations),
+    // and so is one it binds (`{% set flags = [] %}{% do flags.append(x) %}`, as Snowplow's macros do).
     re: /(?<![.\w])flags\s*\.\s*([A-Za-z_]\w*)/g,
-    skip: (m) => FLAGS.includes(m[1]),
+    skip: (m, _scope, bound) => FLAGS.includes(m[1]) || bound().has('flags'),
     cause: (m) => `flags.${m[1]}`,
     hint: () => `not available in pipe templates: flags.${FLAGS.join(', flags.')} are; pass other values with --var`,
   },
@@ -159,7 +160,7 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
       rule.re.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = rule.re.exec(subject))) {
-        if (rule.skip?.(m, scope)) continue;
+        if (rule.skip?.(m, scope, () => (bound ??= localNames(text)))) continue;
         out.push({ cause: rule.cause(m), hint: rule.hint(m, scope), location: { file, ...positionOf(source, t.index + m.index) } });
       }
     }
