@@ -382,6 +382,13 @@ describe("dbt's Jinja errors", () => {
     ]);
   });
 
+  it("reads a loop's targets in parentheses, as Jinja does (Snowplow's `for (att, type) in ...`), in a model and in a macro", () => {
+    const loops = "{% for (att, t) in [('x', 1), ('y', 2)] %}{{ t }} as {{ att }}{{ ',' if not loop.last }}{% endfor %}{% for (k) in [3] %}, {{ k }} as k{% endfor %}{% for a, b in [(1, 2)] %}, {{ a + b }} as s{% endfor %}";
+    const a = run({ 'macros/m.sql': `{% macro cols() %}${loops}{% endmacro %}`, 'models/m.sql': `select ${loops}`, 'models/n.sql': 'select {{ cols() }}' });
+    expect(sql(a, 'm')).toBe('select 1 as x,2 as y, 3 as k, 3 as s');
+    expect(sql(a, 'n')).toBe('select 1 as x,2 as y, 3 as k, 3 as s');
+  });
+
   it('keys a dict with None, a bool or a number as Python does (dbt_synth_data, dbt-assertions)', () => {
     const template = `{%- set m = {true: 'Afghanistan', false: 'United States', none: 'x', 2: 'two'} -%}
 {%- set p = none -%}

@@ -63,6 +63,8 @@ interface Token {
 }
 interface ParserThis {
   loopDepth?: number;
+  /** Where a loop's target is read (see parseFor): about to start, or inside its parentheses. */
+  loopTarget?: 'start' | 'parenthesized';
   /** Loop filters read so far (see parseFor). */
   loopFilters?: number;
   /** Set: the text after the tag just read loses its leading whitespace (a `-%}`). */
@@ -517,9 +519,15 @@ function installParser(): void {
 
   // `5.0` is a float, whose whole value prints as one (see compileLiteral).
   P.parsePrimary = function (this: ParserThis, ...args: unknown[]) {
+    // Jinja's loop targets may be in parentheses (`for (key, value) in items`): read as without them.
+    if (this.loopTarget === 'start') this.loopTarget = this.skip(T.TOKEN_LEFT_PAREN) ? 'parenthesized' : undefined;
     const tok = this.peekToken();
     const n = (parsePrimary as (this: ParserThis, ...a: unknown[]) => Node).call(this, ...args);
     if (tok?.type === T.TOKEN_FLOAT && n.typename === 'Literal') n.float = true;
+    if (this.loopTarget === 'parenthesized' && this.peekToken()?.type !== T.TOKEN_COMMA) {
+      this.loopTarget = undefined;
+      if (!this.skip(T.TOKEN_RIGHT_PAREN)) this.fail('expected ) after the loop variables');
+    }
     return n;
   };
 
@@ -579,9 +587,12 @@ function installParser(): void {
     this.loopDepth = (this.loopDepth ?? 0) + 1;
     let loop: Node;
     try {
+      // The first primary read after `for` is the target's (see parsePrimary).
+      this.loopTarget = 'start';
       loop = parseFor.call(this);
     } finally {
       this.loopDepth -= 1;
+      this.loopTarget = undefined;
     }
     if (loop.typename !== 'For') return loop;
     const names = isA(loop.name, nodes.Array) ? (loop.name as unknown as { children: unknown[] }).children.length : 1;

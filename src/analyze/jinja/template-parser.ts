@@ -505,13 +505,21 @@ class Parser {
     let body: ParsedNode;
     let otherwise: ParsedNode | null = null;
     try {
+      // Jinja's targets may be in parentheses: `for (key, value) in items`.
+      const open = this.peekToken();
+      const parenthesized = open?.type === '(' && this.skip('(');
       name = this.parsePrimary();
       if (name.typename !== 'Symbol') decline('a loop variable that is not a name');
       if (this.peekToken()?.type === ',') {
         const children = [name];
-        while (this.skip(',')) children.push(this.parsePrimary());
+        while (this.skip(',')) {
+          if (parenthesized && this.peekToken()?.type === ')') break;
+          children.push(this.parsePrimary());
+        }
+        if (children.some((c) => c.typename !== 'Symbol')) decline('a loop variable that is not a name');
         name = node('Array', name, { children });
       }
+      if (parenthesized) this.expect(')');
       if (!this.skipSymbol('in')) decline('expected in');
       arr = this.parseExpression();
       this.advanceAfterBlockEnd(forTok.value);
