@@ -248,10 +248,16 @@ export function chooseSelection(
   // Without the states (they are judged once the warehouse is open), state: terms matched nothing yet.
   const needsState = states === undefined && evaluated.some((c) => c.method === 'state');
   const notes = empty.filter((c) => c.method !== 'state' || states !== undefined).map((c) => `selector '${c.text}' selects nothing: ${emptyBecause(c, builds)}`);
+  const excluding = new Set<Criterion>(cliExclude.criteria);
   for (const p of problems) {
     const c = p.criterion;
     const name = c.method === 'fqn' ? c.value : undefined;
     const off = name === undefined ? undefined : analysis.disabled.get(name);
+    // Excluding what is disabled excludes nothing, as dbt warns and goes on.
+    if (off && excluding.has(c)) {
+      notes.push(`selector '${c.text}' excludes nothing: ${name} is disabled (enabled: false)`);
+      continue;
+    }
     if (off) {
       const empty = analysis.emptyFiles?.has(name!) === true;
       diagnostics.push(error('disabled-model', `selector '${c.text}': ${empty ? `${off.file} is empty, and no model ${name} is built from it` : `${name} is disabled (enabled: false)`}`, off));

@@ -19,6 +19,7 @@ import {
   writeProjectFiles,
 } from '../e2e/helpers.js';
 import { backfillIn, nodesIn, runIn } from '../support/in-process.js';
+import { removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeTempDirs);
 
@@ -389,5 +390,24 @@ describe('config. selectors in a dbt project', () => {
     expect(await names('config.schema:history')).toEqual(['newer']);
     expect(await names('config.strategy:check')).toEqual(['newer', 'snap']);
     expect(await refused('config.schema:snapshots')).toMatch(/no model has config schema = 'snapshots'/);
+  });
+});
+
+describe('a disabled model named by a selection', () => {
+  afterAll(removeProjects);
+
+  it('is an error selected, and excluded excludes nothing, as dbt warns and goes on', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    retired:\n      +enabled: false\n',
+      'models/a.sql': 'select 1 as id',
+      'models/retired/b.sql': 'select 2 as id',
+    });
+    const selected = await runIn(dir, { date: '2024-01-02', select: ['b'] });
+    expect(selected.code).toBe(2);
+    expect(selected.stderr).toContain("selector 'b': b is disabled (enabled: false)");
+    const excluded = await runIn(dir, { date: '2024-01-02', exclude: ['b'] });
+    expect(excluded.code, excluded.stderr).toBe(0);
+    expect(excluded.stderr + excluded.stdout).toContain("selector 'b' excludes nothing: b is disabled (enabled: false)");
+    expect(excluded.stdout).toContain('OK a 2024-01-02');
   });
 });
