@@ -1777,7 +1777,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
   // A versioned model's files are its versions' models (m_v1, ...).
-  const chosen = sameNamedFiles('model', files.models, enabledBeforeRender(engine, scopes, options.interval, (source) => baseConfig('models', nodeFqn(projectName, source, 'model', files.layout.models), dbt, properties.models.get(source.name), source.yaml, renderSetting, source.package?.project)), dbt !== undefined, diagnostics);
+  const chosen = sameNamedFiles('model', files.models, enabledBeforeRender(engine, scopes, options.interval, (source, withProperties) => baseConfig('models', nodeFqn(projectName, source, 'model', files.layout.models), dbt, withProperties ? properties.models.get(source.name) : undefined, source.yaml, renderSetting, source.package?.project)), dbt !== undefined, diagnostics);
   /** Files of a name another file of which is built: disabled, their folders' configs are used, as in dbt. */
   const built = new Set(chosen);
   const notChosen = chosen === files.models ? [] : files.models.filter((s) => !built.has(s));

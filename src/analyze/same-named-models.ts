@@ -78,7 +78,13 @@ function duplicateHint(kind: 'model' | 'seed', file: NamedFile, dbt: boolean, un
  * its package's vars and the target), else its folder configs, properties and YAML. A config()
  * call the text cannot settle (in a branch, after a `set`, given twice) leaves it undecided.
  */
-export function enabledBeforeRender(engine: TemplateEngine, scopes: VarScopes, interval: Interval, baseOf: (source: ModelSource) => BaseConfig): (source: ModelSource) => Enabled {
+export function enabledBeforeRender(
+  engine: TemplateEngine,
+  scopes: VarScopes,
+  interval: Interval,
+  /** The file's config before render; `properties` false: without its name's properties entry. */
+  baseOf: (source: ModelSource, properties: boolean) => BaseConfig,
+): (source: ModelSource) => Enabled {
   const renders = new Map<string, { readonly render: RenderSetting; readonly problems: Diagnostic[] }>();
   const rendered = (source: ModelSource, text: string): Enabled => {
     const scope = source.package?.name ?? '';
@@ -95,10 +101,13 @@ export function enabledBeforeRender(engine: TemplateEngine, scopes: VarScopes, i
     return { undecided: problem ? `enabled=${text}: ${problem.message}` : `enabled=${text} is not true or false` };
   };
   return (source) => {
-    const base = baseOf(source);
+    const base = baseOf(source, true);
     if (base.over?.has('enabled')) return base.over.get('enabled')!.value !== false;
     const written = new CallSites(source.sql).configKeywordText('enabled');
-    if (written === undefined) return baseValue(base, 'enabled') !== false;
-    return 'why' in written ? { undecided: written.why } : rendered(source, written.text);
+    if (written !== undefined) return 'why' in written ? { undecided: written.why } : rendered(source, written.text);
+    // A properties entry is of the name, every file of it: its `enabled: true` chooses none of
+    // them (the folder configs do, as dbt applies it to the node it enabled); its false, all.
+    if (baseValue(base, 'enabled') === false) return false;
+    return baseValue(baseOf(source, false), 'enabled') !== false;
   };
 }

@@ -97,6 +97,16 @@ describe('model files of one name', () => {
     expect(r.stderr).toContain('could not read enabled from config() (models/bigquery/stg.sql: its config() call comes after a {% %} tag, which may change what it sets)');
   });
 
+  it("are chosen by the folder configs when the name's properties entry says enabled: true, as dbt applies it to the file enabled", async () => {
+    const dir = tempProject({
+      ...PROJECT,
+      'models/scratch/scratch.yml': 'version: 2\nmodels:\n  - name: events_this_run\n    config:\n      enabled: true\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryWarehouse(dir, 'select * from main.sessions')).toEqual([{ warehouse: 'duckdb', n: 1 }]);
+  });
+
   it('leave the name disabled when none is enabled', async () => {
     const dir = tempProject({
       ...PROJECT,
