@@ -2091,6 +2091,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
   withUnitTests(nodes, reads, askIsIncremental, files, properties, disabled, engine, renderSetting, settingRenderer(engine, vars, options.interval, diagnostics, FIXTURE_PHASE), diagnostics);
   renderer.setNodes(nodes);
+  sourcesWaitForWriters(nodes, target.database);
 
   const { graph, cycles } = graphOf(nodes, cache);
   for (const cycle of cycles) {
@@ -2710,6 +2711,43 @@ function unbatchedInputs(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
 const propertiesFileOf = (entry: { readonly location: Location } | undefined) => (entry ? { propertiesFile: entry.location.file } : {});
 
 /**
+ * A source over the table a model of the project writes (see writtenSources) waits for that
+ * model, as one over a seed's table waits for the seed: what reads the source is built after the
+ * model in the same run, never from the table as an earlier run left it (dbt orders them by
+ * luck). Not when the model reads the source itself, directly or through others: that order
+ * would be a cycle, and the model reads the table as it was.
+ */
+function sourcesWaitForWriters(nodes: Map<string, PipeNode>, database: string): void {
+  const built = new Map<string, string>();
+  for (const n of nodes.values()) if (n.kind === 'model' && isBuilt(n.config.kind)) built.set(n.relation.toLowerCase(), n.name);
+  if (built.size === 0) return;
+  for (const s of [...nodes.values()]) {
+    if (s.kind !== 'source' || s.loadedBy !== undefined) continue;
+    const table = ownTableOf(s, database);
+    const writer = table === undefined ? undefined : built.get(table);
+    if (writer === undefined || s.upstream.includes(writer) || reaches(nodes, writer, s.name)) continue;
+    nodes.set(s.name, { ...s, upstream: [...s.upstream, writer] });
+  }
+}
+
+/** Whether `to` is upstream of `from`, through the nodes' upstream. */
+function reaches(nodes: ReadonlyMap<string, PipeNode>, from: string, to: string): boolean {
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    for (const u of nodes.get(n)?.upstream ?? []) {
+      if (u === to) return true;
+      if (!seen.has(u)) {
+        seen.add(u);
+        stack.push(u);
+      }
+    }
+  }
+  return false;
+}
+
+/**
  * A model (or snapshot) that writes the table a declared source reads: a source is data the
  * project reads and never builds (loaded by another tool, or a seed: see loadSourcesFromSeeds),
  * and the model's build would replace it. Refused in a pipe project, at the model, where the
@@ -2730,7 +2768,10 @@ function writtenSources(nodes: ReadonlyMap<string, PipeNode>, database: string, 
     const related = [{ message: `source ${s.name} is declared here`, location: s.location }];
     out.push(
       dbtProject
-        ? warning('source-written', message, { file: model.file }, { related, hint: 'pipe builds it as dbt does; if the source is data loaded by another tool, give the model another schema or alias' })
+        ? warning('source-written', message, { file: model.file }, {
+            related,
+            hint: `pipe builds it as dbt does${s.upstream.includes(model.name) ? ', and what reads the source after it' : ''}; if the source is data loaded by another tool, give the model another schema or alias`,
+          })
         : { ...error('source-written', message, { file: model.file }, { related, hint: 'give the model another schema or alias, or read it with ref() instead of declaring it a source' }), blocks: model.name },
     );
   }

@@ -382,3 +382,34 @@ sources:
     ]);
   });
 });
+
+describe("a source over the table a model of the project writes", () => {
+  const files = (v: number) => ({
+    'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n',
+    'models/src.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables: [{name: z_events}]\n',
+    'models/z_events.sql': `select ${v} as v`,
+    'models/a_limits.sql': 'select 1 as k',
+    'models/b_reader.sql': "select (select max(v) from {{ source('raw', 'z_events') }}) as v_seen from {{ ref('a_limits') }}",
+  });
+
+  it('waits for that model: what reads the source reads this run\'s build, not the last run\'s', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, files(1));
+    expect((await runIn(dir, { date: '2024-01-02', select: ['z_events'] })).code).toBe(0);
+    writeProjectFiles(dir, files(2));
+    const r = await runIn(dir, { date: '2024-01-02', threads: 1 });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(join(dir, 'warehouse.duckdb'), 'select v_seen from main.b_reader')).toEqual([{ v_seen: 2 }]);
+    const { nodes } = await nodesIn(dir, { select: ['+b_reader'] });
+    expect(nodes.map((n) => n.name).sort()).toEqual(['a_limits', 'b_reader', 'raw.z_events', 'z_events']);
+  });
+
+  it('does not wait for a model that reads the source itself: that order would be a cycle', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { ...files(1), 'models/z_events.sql': "select 1 as v, (select count(*) from {{ source('raw', 'z_events') }}) as n" });
+    const r = await nodesIn(dir, { select: ['+b_reader'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stderr).not.toContain('cycle');
+    expect(r.nodes.map((n) => n.name).sort()).toEqual(['a_limits', 'b_reader', 'raw.z_events']);
+  });
+});
