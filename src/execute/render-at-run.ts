@@ -133,7 +133,13 @@ async function ask(session: WarehouseSession, q: Question, at: Diagnostic['locat
   const pinned = ofTask && q.kind === 'query' ? session.dialect.pinnedSessionChange?.(q.sql) : undefined;
   if (pinned !== undefined) {
     throw new RenderError(
-      `${prefix}a statement the template runs changes the session's ${pinned === 'TimeZone' ? 'TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine' : 'default database (USE), under which pipe\'s names of the warehouse\'s tables ("schema"."name") would name another database\'s'}`,
+      `${prefix}a statement the template runs changes ${
+        pinned === 'TimeZone'
+          ? "the session's TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine"
+          : pinned === 'USE'
+            ? 'the session\'s default database (USE), under which pipe\'s names of the warehouse\'s tables ("schema"."name") would name another database\'s'
+            : "disabled_optimizers, in which pipe keeps DuckDB 1.5.5's top_n_window_elimination off (it gives wrong results): set it under settings: in pipe.yaml or the profile"
+      }`,
       at,
     );
   }

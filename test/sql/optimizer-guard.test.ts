@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { explain } from '../e2e/helpers.js';
+import { eventsOfType, explain } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -36,5 +36,20 @@ describe("DuckDB's optimizer that gives wrong results", () => {
     expect(r.code, explain(r)).toBe(0);
     expect(await queryWarehouse(dir, 'select * from best')).toEqual([]);
     expect(await queryWarehouse(dir, 'select * from setting')).toEqual([{ disabled: 'join_order,top_n_window_elimination' }]);
+  });
+
+  it('may not be turned back on by a hook or a sql_header, which set it for every later task too', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'models/hooked.sql': `{{ config(materialized='table', pre_hook="set disabled_optimizers='filter_pushdown'") }}\nselect 1 as y`,
+      'models/headed.sql': `{{ config(materialized='table', sql_header="set disabled_optimizers = '';") }}\nselect 1 as y`,
+      'models/best.sql': BEST,
+    });
+    const r = await runIn(dir, { date: '2024-01-02', threads: 1 });
+    expect(r.code).toBe(1);
+    const failed = eventsOfType(r.events, 'task-failed').map((e) => [(e.task as { model: string }).model, (e.error as { message: string }).message]);
+    expect(failed.map(([m]) => m).sort()).toEqual(['headed', 'hooked']);
+    for (const [, message] of failed) expect(message).toContain("sets disabled_optimizers, a setting of the whole warehouse in which pipe keeps DuckDB 1.5.5's top_n_window_elimination off");
+    expect(await queryWarehouse(dir, 'select * from best')).toEqual([]);
   });
 });

@@ -22,15 +22,20 @@ export function mayChangeSession(sql: string): boolean {
 
 const COMMENTS = /--[^\n\r]*|\/\*[\s\S]*?\*\//g;
 
+/** A setting pipe keeps, which a hook or a template's statement may not change. */
+export type PinnedSetting = 'TimeZone' | 'USE' | 'disabled_optimizers';
+
 /**
  * What of the session pipe keeps that a statement changes, as its words say: its time zone
  * (SET TimeZone, in which DuckDB reads a TIMESTAMPTZ as a TIMESTAMP and so places rows in
  * dates) or its default database (USE, under which pipe's two-part names would name another
  * database's tables); undefined for neither.
  */
-export function pinnedSessionChange(sql: string): 'TimeZone' | 'USE' | undefined {
+export function pinnedSessionChange(sql: string): PinnedSetting | undefined {
   if (!mayChangeSession(sql)) return undefined;
   const bare = sql.replace(COMMENTS, ' ');
+  // The optimizers pipe turns off for results DuckDB gets wrong (see optimizer-guard.ts): a global setting, set for every later task too.
+  if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?"?disabled_optimizers\b/i.test(bare) || /(?:^|;)\s*pragma\s+"?disabled_optimizers\b/i.test(bare)) return 'disabled_optimizers';
   // SET TimeZone, SET SESSION "timezone", and the SQL standard's SET TIME ZONE.
   if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?(?:"?timezone\b|time\s+zone\b)/i.test(bare) || /(?:^|;)\s*pragma\s+"?timezone\b/i.test(bare)) return 'TimeZone';
   if (/(?:^|;)\s*use\s/i.test(bare)) return 'USE';
