@@ -23,7 +23,7 @@ import { NO_PACKAGES, packageOfFile } from '../project/load-packages.js';
 import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type PythonModelFile, type SeedSource } from '../project/load-project.js';
 import type { YamlSource } from '../project/yaml-file.js';
 import { DATE_VARIABLE_NAMES, dateVariables, hourInterval, intervalLabel, isWholeDays, type Interval } from '../dates/dates.js';
-import { makeGraph, type Graph } from '../graph/graph.js';
+import { makeGraph, reachable, type Graph } from '../graph/graph.js';
 import { OverlayMap } from '../util/overlay-map.js';
 import { findCycles } from '../graph/cycles.js';
 import { error, hasErrors, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
@@ -2725,27 +2725,11 @@ function sourcesWaitForWriters(nodes: Map<string, PipeNode>, database: string): 
     if (s.kind !== 'source' || s.loadedBy !== undefined) continue;
     const table = ownTableOf(s, database);
     const writer = table === undefined ? undefined : built.get(table);
-    if (writer === undefined || s.upstream.includes(writer) || reaches(nodes, writer, s.name)) continue;
+    if (writer === undefined || s.upstream.includes(writer) || reachable(nodes.get(writer)!.upstream, (n) => nodes.get(n)?.upstream).has(s.name)) continue;
     nodes.set(s.name, { ...s, upstream: [...s.upstream, writer] });
   }
 }
 
-/** Whether `to` is upstream of `from`, through the nodes' upstream. */
-function reaches(nodes: ReadonlyMap<string, PipeNode>, from: string, to: string): boolean {
-  const seen = new Set<string>();
-  const stack = [from];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    for (const u of nodes.get(n)?.upstream ?? []) {
-      if (u === to) return true;
-      if (!seen.has(u)) {
-        seen.add(u);
-        stack.push(u);
-      }
-    }
-  }
-  return false;
-}
 
 /**
  * A model (or snapshot) that writes the table a declared source reads: a source is data the

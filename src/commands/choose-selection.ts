@@ -3,7 +3,7 @@ import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
 import { modelKind } from '../analyze/model-kinds.js';
 import { INCREMENTAL_STRATEGIES } from '../analyze/model-config.js';
-import { freeTestOf, namesDataTest, tagsTests } from './test-selection.js';
+import { freeTestOf, namesDataTest, tagsTests, TEST_METHODS } from './test-selection.js';
 import { namesFreeTest } from '../graph/selector-methods.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
@@ -28,9 +28,6 @@ export interface SelectionRequest {
   /** `pipe test`'s: an exclusion by a test method (`test_name:not_null`) leaves out those tests, not the nodes that have them. */
   readonly tests?: boolean;
 }
-
-/** The selector methods that name tests, not nodes: a node matches one by having such a test. */
-const TEST_METHODS: ReadonlySet<string> = new Set(['test_name', 'test_type', 'unit_test']);
 
 /** Whether a selection names tests by a test method somewhere in it. */
 function namesTestMethod(spec: SelectionSpec): boolean {

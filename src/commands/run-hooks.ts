@@ -1,4 +1,5 @@
 import type { Analysis } from '../analyze/analyze.js';
+import { GUARDED_SETTING } from '../warehouse/duckdb/optimizer-guard.js';
 import { testUniqueId, uniqueId } from '../analyze/jinja/graph-context.js';
 import type { RunHook } from '../analyze/dbt/dbt-project.js';
 import type { Interval } from '../dates/dates.js';
@@ -122,7 +123,7 @@ export async function runHooks(engine: Engine, runId: string, hooks: readonly Pl
         const sql = await hookSqlAtRun({ sql: h.sql, label: h.id, renderAtRun: h.renderAtRun, said: h.said }, session, (said) => tellSaid(emit, runId, task, said));
         // A setting of the whole warehouse pipe keeps for results DuckDB gets wrong (see optimizer-guard.ts).
         if (session.dialect.pinnedSessionChange?.(sql) === 'disabled_optimizers') {
-          throw new RenderError(`${h.kind} sets disabled_optimizers, in which pipe keeps DuckDB 1.5.5's top_n_window_elimination off (it gives wrong results); set it under settings: in pipe.yaml or the profile, where pipe keeps that one off`, h.location);
+          throw new RenderError(`${h.kind} sets ${GUARDED_SETTING}`, h.location);
         }
         if (sql.trim() !== '') await session.exec(sql);
       } catch (e) {

@@ -100,9 +100,12 @@ function termTakesCheck(c: Criterion, check: Check): boolean {
   }
 }
 
+/** The selector methods that name tests, not nodes: a node matches one by having such a test. */
+export const TEST_METHODS: ReadonlySet<string> = new Set(['test_name', 'test_type', 'unit_test']);
+
 /** Whether a term names tests rather than nodes: a test method, the name of a data test that is no model's or seed's, or a tag only tests have. */
 function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): boolean {
-  if (c.method === 'test_type' || c.method === 'unit_test' || c.method === 'test_name') return true;
+  if (TEST_METHODS.has(c.method)) return true;
   if (c.method === 'path') return namesTestFiles(c, analysis);
   return namesDataTest(c, analysis) || (tagsTests(c, analysis) && ![...analysis.nodes.values()].some((n) => n.tags.some(nameGlob(c.value))));
 }

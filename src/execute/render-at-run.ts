@@ -1,4 +1,5 @@
 import type { Diagnostic } from '../diagnostics/diagnostics.js';
+import { GUARDED_SETTING } from '../warehouse/duckdb/optimizer-guard.js';
 import type { CheckStep, HookStep, RenderAtRun, Step, Task, TemplateMessage } from '../plan/task.js';
 import { answerQuestion, questionKey, type Answer, type Question } from '../warehouse/introspection.js';
 import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
@@ -138,7 +139,7 @@ async function ask(session: WarehouseSession, q: Question, at: Diagnostic['locat
           ? "the session's TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine"
           : pinned === 'USE'
             ? 'the session\'s default database (USE), under which pipe\'s names of the warehouse\'s tables ("schema"."name") would name another database\'s'
-            : "disabled_optimizers, in which pipe keeps DuckDB 1.5.5's top_n_window_elimination off (it gives wrong results): set it under settings: in pipe.yaml or the profile"
+            : GUARDED_SETTING
       }`,
       at,
     );

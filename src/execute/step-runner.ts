@@ -1,4 +1,5 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { GUARDED_SETTING } from '../warehouse/duckdb/optimizer-guard.js';
 import { dirname } from 'node:path';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Location } from '../diagnostics/diagnostics.js';
@@ -748,8 +749,7 @@ function sharesTable(step: Extract<Step, { kind: 'publish' }>, session: Warehous
 
 /** Why a hook may not change what pipe keeps of a session (see Dialect.pinnedSessionChange). */
 const PINNED: Record<'TimeZone' | 'USE' | 'disabled_optimizers', (label: string) => string> = {
-  disabled_optimizers: (label) =>
-    `${label} sets disabled_optimizers, a setting of the whole warehouse in which pipe keeps DuckDB 1.5.5's top_n_window_elimination off (it gives wrong results), for every later task too; set it under settings: in pipe.yaml or the profile, where pipe keeps that one off`,
+  disabled_optimizers: (label) => `${label} sets ${GUARDED_SETTING}`,
   TimeZone: (label) =>
     `${label} sets the session's TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine and in every task; convert to a zone in the model instead, e.g. ts AT TIME ZONE 'Europe/Amsterdam'`,
   USE: (label) =>

@@ -18,3 +18,7 @@ export function withGuardedOptimizers(value: string): string {
   const lower = new Set(named.map((s) => s.toLowerCase()));
   return [...named, ...WRONG_RESULTS.filter((s) => !lower.has(s))].join(',');
 }
+
+/** Why a statement may not set disabled_optimizers (a hook, a sql_header, a run hook, a template's query), after "sets". */
+export const GUARDED_SETTING =
+  "disabled_optimizers, a setting of the whole warehouse in which pipe keeps DuckDB 1.5.5's top_n_window_elimination off (it gives wrong results) for every later task too; set it under settings: in pipe.yaml or the profile, where pipe keeps that one off";
