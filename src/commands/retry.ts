@@ -166,6 +166,40 @@ function missesRows(task: Task, by: LaterPublication, missed: string): string {
 }
 
 /**
+ * A task the retry runs that reads a table or view (each build replaces it whole) which a later
+ * run rebuilt since from another query than this run's (one that reads the date or a var, or
+ * was edited): it would read that run's build, not what its own run read or would build, and
+ * write a mix of the two runs. It fails saying which builds to make. One that reads a build of
+ * the same query (newer rows) runs, as a run now would.
+ */
+function readsOtherBuild(
+  tasks: readonly Task[],
+  planned: readonly Task[],
+  later: Later | undefined,
+  analysis: Analysis,
+  runId: string,
+  build: (nodes: string) => string,
+): Task[] {
+  if (!later) return [...tasks];
+  const writing = new Set(tasks.filter((t) => !t.noop).map((t) => t.node));
+  const taskOf = new Map(planned.map((t) => [t.node, t]));
+  return tasks.map((task) => {
+    if (task.noop || task.steps.some((s) => s.kind === 'refuse')) return task;
+    for (const input of builtInputs(analysis, task.node)) {
+      const its = taskOf.get(input);
+      if (input === task.node || writing.has(input) || !its || !taskMaterialization(its.kind)?.replacesWhole) continue;
+      const by = laterOf(its, later);
+      if (by?.sqlHash === undefined || its.sqlHash === undefined || by.sqlHash === its.sqlHash) continue;
+      const message =
+        `${task.node} reads ${input}, which run ${by.runId} has rebuilt since${by.ds ? ` for ${by.ds}` : ''} from another query than run ${runId}'s${its.ds ? ` for ${its.ds}` : ''} ` +
+        `(its query reads the date or a var, or was edited): retried, ${task.node} would read that build. ${build(`${input} ${task.node}`)} builds both as this run would`;
+      return { ...task, steps: [{ kind: 'refuse', message, location: { file: task.file } }] };
+    }
+    return task;
+  });
+}
+
+/**
  * The intervals of a full refresh's models, not swapped in yet, that a later run replaced
  * since: the retry stages the model's intervals and swaps them in whole, and one left as the
  * later run published it would be missing from the swapped-in table (or, rebuilt, hold this
@@ -320,7 +354,11 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // round) has other tasks: its tasks as it is now stand for those the run left undone.
   const rebuilt = rebuiltAnotherWay(full.tasks, planned);
   const todo = rebuilt.size === 0 ? planned : new Set([...planned, ...[...rebuilt.values()].flat()]);
-  const tasks = withSuperseded(onlyRemaining(full.tasks, todo), later, written, prepared.analysis);
+  const build = (nodes: string) =>
+    params.kind === 'backfill'
+      ? `pipe backfill --select ${nodes} --start ${params.start} --end ${params.end}`
+      : `pipe run --select ${nodes} --date ${formatDate(intervals[0].start)}${params.kind !== 'test' && params.hour !== undefined ? ` --hour ${params.hour}` : ''}`;
+  const tasks = readsOtherBuild(withSuperseded(onlyRemaining(full.tasks, todo), later, written, prepared.analysis), full.tasks, later, prepared.analysis, run.run_id, build);
   const lost = refresh ? refreshLosesLater(tasks, refresh.swapped, later) : [];
   if (lost.length > 0) {
     letGoUnused(prepared);
@@ -358,10 +396,6 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // A model edited since to read one the run did not build: its task would fail on a table that is not there.
   // (A test reads only its own model, which a test of a model not built fails on its own.)
   const retried = params.kind === 'test' ? [] : [...new Set(tasks.filter((t) => !t.noop).map((t) => t.node))].flatMap((name) => prepared.analysis.nodes.get(name) ?? []);
-  const build = (upstream: string) =>
-    params.kind === 'backfill'
-      ? `pipe backfill --select ${upstream} --start ${params.start} --end ${params.end}`
-      : `pipe run --select ${upstream} --date ${formatDate(intervals[0].start)}${params.kind !== 'test' && params.hour !== undefined ? ` --hour ${params.hour}` : ''}`;
   const unbuilt = missingUpstream(ctx, retried, {
     why: `not part of run ${run.run_id}`,
     hint: (_model, upstream) => `build it first (${build(upstream)}), then pipe retry ${run.run_id}`,

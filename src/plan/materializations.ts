@@ -62,6 +62,12 @@ export interface BuiltSpec<M extends Materialization = Materialization> extends 
    * whole; an incremental model's build replaces its own interval only.
    */
   readonly laterRunSupersedes: boolean;
+  /**
+   * Every build replaces the whole relation with what its query gives for its interval: what
+   * reads it reads the last build alone (a table, a view, an external file), not rows that
+   * builds for several intervals left.
+   */
+  readonly replacesWhole: boolean;
   /** How the model is written over many intervals, and so how a backfill plans it. */
   readonly intervals: Once | PerInterval<M>;
 }
@@ -219,6 +225,7 @@ function uniqueKeySpec<K extends 'merge' | 'delete+insert'>(how: K) {
     publishedChecks: wholeRelation,
     // A later run may have replaced the same keys with newer rows: a retry must not put older ones back.
     laterRunSupersedes: true,
+    replacesWhole: false,
     // The query decides which rows a run merges (dbt's is_incremental() filter): built once per backfill.
     intervals: { per: 'run', beforeDates: false },
   } as const;
@@ -261,6 +268,7 @@ export const MATERIALIZATIONS = {
     checks: (input) => (writesTableOnce(input) ? inPublish(input) : { partition: input.stagingRelation, table: input.stagingRelation }),
     publishedChecks: wholeRelation,
     laterRunSupersedes: true,
+    replacesWhole: true,
     intervals: { per: 'run', beforeDates: false },
   },
   view: {
@@ -272,6 +280,7 @@ export const MATERIALIZATIONS = {
     },
     publishedChecks: wholeRelation,
     laterRunSupersedes: true,
+    replacesWhole: true,
     intervals: { per: 'run', beforeDates: true },
   },
   incremental: {
@@ -280,6 +289,7 @@ export const MATERIALIZATIONS = {
     checks: (input, config) => partitionChecks(partitioned(input, config, config.partition_by)),
     publishedChecks: (relation, interval, config) => inInterval(relation, config.partition_by, interval),
     laterRunSupersedes: false,
+    replacesWhole: false,
     intervals: {
       per: 'interval',
       partitionBy: (config) => config.partition_by,
@@ -300,6 +310,7 @@ export const MATERIALIZATIONS = {
     publishedChecks: wholeRelation,
     // The rows a later run added are held: a retry of an earlier run would find them there.
     laterRunSupersedes: true,
+    replacesWhole: false,
     // The query decides which rows a run adds (dbt's is_incremental() filter): built once per backfill.
     intervals: { per: 'run', beforeDates: false },
   },
@@ -310,6 +321,7 @@ export const MATERIALIZATIONS = {
     checks: (input, config) => partitionChecks(batched(input, config)),
     publishedChecks: (relation, interval, config) => inInterval(relation, config.event_time, interval),
     laterRunSupersedes: false,
+    replacesWhole: false,
     intervals: {
       per: 'interval',
       partitionBy: (config) => config.event_time,
@@ -327,6 +339,7 @@ export const MATERIALIZATIONS = {
     checks: (input) => ({ partition: input.stagingRelation, table: input.stagingRelation }),
     publishedChecks: wholeRelation,
     laterRunSupersedes: true,
+    replacesWhole: true,
     intervals: { per: 'run', beforeDates: false },
   },
   ephemeral: MODEL_KINDS.ephemeral,
@@ -339,6 +352,7 @@ export const MATERIALIZATIONS = {
     publishedChecks: wholeRelation,
     // A later run's snapshot recorded the data as it was then, which is newer.
     laterRunSupersedes: true,
+    replacesWhole: false,
     // Not a table of intervals: a backfill records one snapshot, after its upstream's dates.
     intervals: { per: 'run', beforeDates: false },
   },

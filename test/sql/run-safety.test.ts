@@ -222,14 +222,17 @@ describe('crash recovery', () => {
 describe('pipe retry', () => {
   it('never puts an older build of a table over one a later run published; it says so and rebuilds the rest', async () => {
     const dir = project({
+      // Fails while the seed says so: the later run loads it mended. flaky's query is the same whatever the date.
+      'seeds/ctl.csv': 'fail\n1\n',
       'models/run_marker.sql': "select '{{ ds }}' as ds\n",
-      'models/flaky.sql': "select case when '{{ ds }}' = '2024-01-03' and {{ var('broken', true) }} then cast('x' as int) else 1 end as v\n",
+      'models/flaky.sql': "select case when fail = 1 then cast('x' as int) else 1 end as v from {{ ref('ctl') }}\n",
       'models/after_flaky.sql': "select v, '{{ ds }}' as ds from {{ ref('flaky') }}\n",
       'models/late.sql': "select '{{ ds }}' as ds from {{ ref('flaky') }}\n",
     });
     expect((await run({ project: dir, date: '2024-01-03', emit: quiet() })).status).toBe('failed');
+    writeFileSync(join(dir, 'seeds/ctl.csv'), 'fail\n0\n');
     // A later run publishes run_marker and after_flaky's upstream, but not late or after_flaky.
-    expect((await run({ project: dir, date: '2024-01-04', select: ['run_marker', 'flaky'], emit: quiet() })).status).toBe('succeeded');
+    expect((await run({ project: dir, date: '2024-01-04', select: ['ctl', 'run_marker', 'flaky'], emit: quiet() })).status).toBe('succeeded');
     const events: PipeEvent[] = [];
     const outcome = await retry({ project: dir, emit: quiet(events) });
     expect('status' in outcome && outcome.status).toBe('succeeded');
@@ -244,6 +247,40 @@ describe('pipe retry', () => {
     expect(await query(dir, 'select * from late')).toEqual([{ ds: '2024-01-03' }]);
     // Done: a second retry has nothing left to do.
     expect(await retry({ project: dir, emit: quiet() })).toMatchObject({ nothingToDo: expect.any(String) });
+  });
+
+  it("refuses what reads a table or view a later run rebuilt from another query (another date's): it would read that build", async () => {
+    const failing = "(select case when fail = 1 then error('boom') else 1 end from {{ ref('ctl') }})";
+    const dir = project({
+      'seeds/ctl.csv': 'fail\n1\n',
+      'models/dated.sql': "{{ config(materialized='table') }}\nselect '{{ ds }}' as built_for\n",
+      'models/dated_view.sql': "{{ config(materialized='view') }}\nselect '{{ ds }}' as built_for\n",
+      'models/steady.sql': "{{ config(materialized='table') }}\nselect 2 as w\n",
+      'models/from_dated.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, built_for, ${failing} as v from {{ ref('dated') }}\n`,
+      'models/from_view.sql': `select built_for, '{{ ds }}' as ds, ${failing} as v from {{ ref('dated_view') }}\n`,
+      'models/from_steady.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, w, ${failing} as v from {{ ref('steady') }}\n`,
+    });
+    const first = await run({ project: dir, date: '2024-01-03', emit: quiet() });
+    expect(first.status).toBe('failed');
+    writeFileSync(join(dir, 'seeds/ctl.csv'), 'fail\n0\n');
+    // The next day's run builds the tables and the view, not what failed to read them.
+    expect((await run({ project: dir, date: '2024-01-04', select: ['ctl', 'dated', 'dated_view', 'steady'], emit: quiet() })).status).toBe('succeeded');
+    const events: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, emit: quiet(events) });
+    expect('status' in outcome && outcome.status).toBe('failed');
+    const failed = events.flatMap((e) => (e.type === 'task-failed' ? [[e.task.id, e.error.message]] : [])).sort();
+    const later = (input: string, reader: string) =>
+      `${reader} reads ${input}, which run R has rebuilt since for 2024-01-04 from another query than run R's for 2024-01-03 (its query reads the date or a var, or was edited): retried, ${reader} would read that build. pipe run --select ${input} ${reader} --date 2024-01-03 builds both as this run would`;
+    expect(failed.map(([id, m]) => [id, m.replace(/run \S+(?= has|'s)/g, 'run R')])).toEqual([
+      ['from_dated@2024-01-03', later('dated', 'from_dated')],
+      ['from_view@2024-01-03', later('dated_view', 'from_view')],
+    ]);
+    // Reading a build of the same query, the date is built: as a run now would.
+    expect(await query(dir, "select d::VARCHAR as d, w, v from from_steady")).toEqual([{ d: '2024-01-03', w: 2, v: 1 }]);
+    expect(await query(dir, "select table_name from information_schema.tables where table_name in ('from_dated', 'from_view')")).toEqual([]);
+    // Built as the message says, the date reads its own day's table.
+    expect((await run({ project: dir, date: '2024-01-03', select: ['dated', 'from_dated'], emit: quiet() })).status).toBe('succeeded');
+    expect(await query(dir, "select d::VARCHAR as d, built_for from from_dated")).toEqual([{ d: '2024-01-03', built_for: '2024-01-03' }]);
   });
 
   it('never merges, deletes and inserts, or appends older rows into a table a later run wrote by key since', async () => {
