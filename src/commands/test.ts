@@ -7,6 +7,7 @@ import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, re
 import { commonParams, flagParam } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { testFilter } from './test-selection.js';
+import { unpublishedFailures } from './unpublished-failures.js';
 
 export interface TestOptions extends ProjectOptions, SelectionOptions {
   /** The interval whose partition incremental models' checks read; default yesterday. */
@@ -32,6 +33,8 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
     letGoUnused(prepared);
     return { nothingToDo: 'nothing to test: no selected model, seed or source has checks, dbt tests or unit tests' };
   }
+  const said = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => unpublishedFailures(s, prepared.analysis, plan.tasks)) : undefined;
+  if (said) options.emit({ type: 'notice', message: said });
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,

@@ -338,6 +338,23 @@ describe('pipe test', () => {
     expect(never.stdout).toContain('fct_orders has no rows of 2023-06-01: never built for that date, or built empty; its checks read nothing');
   });
 
+  it('says when the latest build of a model it tests failed and was not published: its checks read the earlier build', async () => {
+    const dir = await builtCopy();
+    const failed = await runIn(dir, { date: '2024-01-03', select: ['orders_checked'], vars: { break: 'dupe' } });
+    expect(failed.code).toBe(1);
+    const r = await testIn(dir, { date: '2024-01-03', select: ['orders_checked', 'fct_orders'] });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const runs = eventsOfType(failed.events, 'run-started')[0].runId;
+    const notices = eventsOfType(r.events, 'notice').map((e) => e.message).filter((m) => m.includes('not published'));
+    expect(notices).toEqual([
+      expect.stringMatching(new RegExp(`^the latest build of orders_checked \\(run ${runs}; published by run \\S+\\) failed and was not published: the checks here read what an earlier build published \\(pipe status says why the build failed\\)$`)),
+    ]);
+    // Built again, its checks read its latest build: nothing to say.
+    expect((await runIn(dir, { date: '2024-01-03', select: ['orders_checked'] })).code).toBe(0);
+    const again = await testIn(dir, { date: '2024-01-03', select: ['orders_checked'] });
+    expect(eventsOfType(again.events, 'notice').filter((e) => e.message.includes('not published'))).toEqual([]);
+  });
+
   it('with no check selected, has nothing to do: it says so, records no run and makes no warehouse', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, { 'models/plain.sql': 'select 1 as id\n' });
