@@ -33,6 +33,8 @@ export interface ProfileOptions {
   readonly env?: Environment;
   /** The folder that holds `.dbt/`; default the user's home folder. */
   readonly home?: string;
+  /** The working directory, where profiles.yml is looked for after the project folder; default the process's. */
+  readonly cwd?: string;
   /** The vars of the command line, which var() in profiles.yml reads. */
   readonly vars?: Readonly<Record<string, unknown>>;
 }
@@ -153,7 +155,7 @@ export function readProfile(files: Pick<ProjectFiles, 'root' | 'dbtProject'>, op
     return { kind: 'broken' };
   }
   const env = options.env ?? process.env;
-  const search = findProfiles(files.root, { flag: options.profilesDir, env, home: options.home ?? homedir() }, diagnostics);
+  const search = findProfiles(files.root, { flag: options.profilesDir, env, home: options.home ?? homedir(), cwd: options.cwd ?? process.cwd() }, diagnostics);
   if (search.kind === 'refused' || (search.kind === 'found' && !search.yaml)) return { kind: 'broken' };
   // Asked for on the command line, the profile must be there; else pipe.yaml or --db may stand in for it.
   const missing = (problem: Diagnostic): ProfileReading => {

@@ -135,7 +135,7 @@ function projectFlags(cmd: Command): Command {
     // dbt's name for it, as typed by someone coming from dbt.
     .addOption(new Option('--project-dir <dir>').hideHelp().conflicts('project'))
     .option('--db <path>', "warehouse file (default: pipe.yaml's warehouse, else the dbt profile target's path, else warehouse.duckdb in the project)")
-    .option('--profiles-dir <dir>', 'dbt projects: the folder of profiles.yml (default: $DBT_PROFILES_DIR, else the project, else ~/.dbt)')
+    .option('--profiles-dir <dir>', 'dbt projects: the folder of profiles.yml (default: $DBT_PROFILES_DIR, else the project, else the working directory, else ~/.dbt)')
     .option('--target <name>', "dbt projects: the profile's target to run on (default: $DBT_TARGET, else the profile's target:)")
     .option('--json', 'print one JSON object per line per event');
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { relative, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { SourceNode } from '../analyze/sources.js';
@@ -54,7 +54,7 @@ export function sourcesQueried(tasks: readonly Task[]): SourceNode[] {
   return [...out.values()];
 }
 
-export async function preflightSources(session: WarehouseSession, tasks: readonly Task[], root: string): Promise<Diagnostic[]> {
+export async function preflightSources(session: WarehouseSession, tasks: readonly Task[], root: string, cwd = process.cwd()): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const relations = new RelationsByDatabase(session);
   const batched = new Set(tasks.filter((t) => t.kind === 'microbatch' && !t.noop && !t.blocked).flatMap((t) => (t.sources ?? []).map((s) => s.name)));
@@ -75,10 +75,16 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
       case 'external': {
         const missing = reads.files.filter((file) => !existsSync(file));
         for (const file of missing) {
-          const shown = file.startsWith(root + sep) ? relative(root, file).split(sep).join('/') : file;
+          const inRoot = file.startsWith(root + sep);
+          const shown = inRoot ? relative(root, file).split(sep).join('/') : file;
+          // Where dbt-duckdb would find it: from the directory it ran in, outside the project (--project-dir).
+          const fromCwd = inRoot && resolve(cwd) !== resolve(root) ? resolve(cwd, relative(root, file)) : undefined;
+          const elsewhere = fromCwd !== undefined && existsSync(fromCwd) ? fromCwd : undefined;
           diagnostics.push(
             error('missing-source', `source ${s.name} reads ${shown}, which does not exist`, s.location, {
-              hint: 'a relative path in external_location is read from the project folder',
+              hint: elsewhere
+                ? `a relative path in external_location is read from the project folder, whatever the working directory: ${elsewhere} is where dbt-duckdb run from ${cwd} reads it; write its path from the project folder (${relative(root, elsewhere).split(sep).join('/')}) or in full`
+                : 'a relative path in external_location is read from the project folder',
             }),
           );
         }

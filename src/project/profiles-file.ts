@@ -5,8 +5,9 @@ import { parseYaml, type YamlSource } from './yaml-file.js';
 
 /**
  * Where a dbt project's `profiles.yml` is, found as dbt finds it: in the folder of
- * `--profiles-dir`, else of `DBT_PROFILES_DIR`, else in the project folder, else in `~/.dbt/`.
- * A folder named by the flag or the variable must hold one; the other two are looked in.
+ * `--profiles-dir`, else of `DBT_PROFILES_DIR`, else in the project folder, else in the working
+ * directory (where dbt looks, run from outside the project with `--project-dir`), else in
+ * `~/.dbt/`. A folder named by the flag or the variable must hold one; the others are looked in.
  */
 
 export const PROFILES_FILE = 'profiles.yml';
@@ -17,12 +18,14 @@ export interface ProfilesLookup {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The user's home folder, which holds `.dbt/`. */
   readonly home: string;
+  /** The working directory. */
+  readonly cwd: string;
 }
 
 export type ProfilesSearch =
   /** `yaml` is absent when the file cannot be read or parsed (the diagnostics say why). */
   | { readonly kind: 'found'; readonly file: string; readonly yaml?: YamlSource }
-  /** Not in the project folder nor in `~/.dbt/`; `looked` names both. */
+  /** Not in the project folder, the working directory nor `~/.dbt/`; `looked` names them. */
   | { readonly kind: 'none'; readonly looked: readonly string[] }
   /** The folder the flag or the variable names holds none: reported in the diagnostics. */
   | { readonly kind: 'refused' };
@@ -54,7 +57,7 @@ export function findProfiles(root: string, lookup: ProfilesLookup, diagnostics: 
     diagnostics.push(error('no-profiles', `${what} ${dir}: the folder ${why}`, undefined, { hint: `${what} names the folder that holds ${PROFILES_FILE}` }));
     return { kind: 'refused' };
   }
-  const candidates = [join(root, PROFILES_FILE), join(lookup.home, '.dbt', PROFILES_FILE)];
+  const candidates = [...new Set([join(root, PROFILES_FILE), join(resolve(lookup.cwd), PROFILES_FILE), join(lookup.home, '.dbt', PROFILES_FILE)])];
   const found = candidates.find(isFile);
   return found ? read(root, found, diagnostics) : { kind: 'none', looked: candidates };
 }

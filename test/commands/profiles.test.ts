@@ -120,19 +120,23 @@ describe('finding profiles.yml and the target', () => {
     expect(refused.stderr).toContain('--profiles-dir');
   });
 
-  it("looks in --profiles-dir, then DBT_PROFILES_DIR, then the project folder, then ~/.dbt, as dbt does", () => {
+  it("looks in --profiles-dir, then DBT_PROFILES_DIR, then the project folder, then the working directory, then ~/.dbt, as dbt does", () => {
     const inFolder = (path: string) => `      path: ${path}.duckdb\n`;
     const home = tempDir();
     const byEnv = tempDir();
     const byFlag = tempDir();
+    const cwd = tempDir();
     writeProjectFiles(home, { '.dbt/profiles.yml': profiles(inFolder('home')) });
     writeProjectFiles(byEnv, { 'profiles.yml': profiles(inFolder('env')) });
     writeProjectFiles(byFlag, { 'profiles.yml': profiles(inFolder('flag')) });
     const dir = dbtProject();
     const env = { DBT_PROFILES_DIR: byEnv };
-    expect(validated(dir, { home }).settings.warehouse).toBe('home.duckdb');
+    expect(validated(dir, { home, cwd }).settings.warehouse).toBe('home.duckdb');
+    // Run from outside the project (dbt's --project-dir), dbt reads the working directory's.
+    writeProjectFiles(cwd, { 'profiles.yml': profiles(inFolder('cwd')) });
+    expect(validated(dir, { home, cwd }).settings.warehouse).toBe('cwd.duckdb');
     writeProjectFiles(dir, { 'profiles.yml': profiles(inFolder('project')) });
-    expect(validated(dir, { home }).settings.warehouse).toBe('project.duckdb');
+    expect(validated(dir, { home, cwd }).settings.warehouse).toBe('project.duckdb');
     expect(validated(dir, { home, env }).settings.warehouse).toBe('env.duckdb');
     expect(validated(dir, { home, env, profilesDir: byFlag }).settings.warehouse).toBe('flag.duckdb');
   });

@@ -193,6 +193,29 @@ describe('pipe ls and pipe dag', () => {
 });
 
 describe('a source that is not there', () => {
+  it("a relative external_location missing from the project folder but found from the working directory, as dbt-duckdb run with --project-dir reads it, says so", async () => {
+    const outside = tempDir();
+    const dir = join(outside, 'dbt_project');
+    writeProjectFiles(outside, { 'data/x.csv': 'id\n1\n' });
+    writeProjectFiles(dir, {
+      'models/src.yml': 'version: 2\nsources:\n  - name: csv\n    tables:\n      - name: x\n        config:\n          external_location: data/x.csv\n',
+      'models/m.sql': "select * from {{ source('csv', 'x') }}\n",
+    });
+    const before = process.cwd();
+    process.chdir(outside);
+    let r;
+    try {
+      r = await runIn(dir, { date: '2024-01-02' });
+    } finally {
+      process.chdir(before);
+    }
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('models/src.yml:5: error: source csv.x reads data/x.csv, which does not exist');
+    expect(r.stderr).toContain(
+      `hint: a relative path in external_location is read from the project folder, whatever the working directory: ${join(outside, 'data/x.csv')} is where dbt-duckdb run from ${outside} reads it; write its path from the project folder (../data/x.csv) or in full`,
+    );
+  });
+
   it('stops the run before anything is written, at the line of each source table, exit 2', async () => {
     const dir = project({
       'models/sources.yml': SOURCES.replace('database: warehouse', 'database: lakehouse'),

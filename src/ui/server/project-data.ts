@@ -124,7 +124,7 @@ function analyzeNow(options: ProjectOptions, interval: Interval, keep?: Analysis
 
 /** The profiles files a project may read (read outside its folder's files, see findProfiles), as they are now. */
 function profilesTexts(options: ProjectOptions): string[] {
-  const dirs = [options.profilesDir, process.env.DBT_PROFILES_DIR, resolve(options.project ?? '.'), join(homedir(), '.dbt')];
+  const dirs = [options.profilesDir, process.env.DBT_PROFILES_DIR, resolve(options.project ?? '.'), process.cwd(), join(homedir(), '.dbt')];
   return dirs.filter((d): d is string => d !== undefined && d !== '').map((d) => {
     try {
       return readFileSync(join(d, 'profiles.yml'), 'utf8');
