@@ -54,14 +54,18 @@ function dialectAt(project: string | undefined): YamlDialect {
 
 function parseAs(text: string, dialect: YamlDialect): unknown {
   // logLevel error: yaml's warnings would reach the user as Node's (`{{ x }}` is a mapping whose key is a mapping).
-  if (dialect === 'pipe') return parse(text, { logLevel: 'error' });
-  const doc = parsePyyaml(text);
+  // A key given twice on the command line: the last one, as PyYAML reads it.
+  if (dialect === 'pipe') return parse(text, { logLevel: 'error', uniqueKeys: false });
+  const doc = parsePyyaml(text, { uniqueKeys: false });
   if (doc.errors.length > 0) throw doc.errors[0];
   return doc.toJS();
 }
 
 function readVar(value: string, dialect: YamlDialect): Record<string, unknown> {
-  if (value.trimStart().startsWith('{')) {
+  const eq = value.indexOf('=');
+  const colon = value.indexOf(':');
+  // A mapping: in braces, or in block form as dbt's docs write it (`--vars 'key: value'`), whose first colon comes before any `=`.
+  if (value.trimStart().startsWith('{') || (colon > 0 && (eq < 0 || colon < eq))) {
     let mapping: unknown;
     try {
       mapping = parseAs(value, dialect);
@@ -71,7 +75,6 @@ function readVar(value: string, dialect: YamlDialect): Record<string, unknown> {
     if (mapping === null || typeof mapping !== 'object' || Array.isArray(mapping)) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping of names to values`);
     return mapping as Record<string, unknown>;
   }
-  const eq = value.indexOf('=');
   if (eq <= 0) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars expects NAME=VALUE or a YAML mapping ('{name: value}'), got '${value}'`);
   const text = value.slice(eq + 1);
   let parsed: unknown = text;

@@ -55,6 +55,18 @@ describe('vars on the command line', () => {
     expect(r.stdout).toContain("select 'x' as a, 42 as n, 3 as l, 'y' as b");
   });
 
+  it("takes --vars in block form as dbt's docs write it ('key: value'), and a key given twice as its last, as dbt does", async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nprofile: shop\nmodel-paths: [models]\nseed-paths: [seeds]\n',
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: shop.duckdb\n',
+      'models/marts/var_block.sql': "select {{ var('a') | length }} as a, {{ var('v') }} as v, '{{ var('u') }}' as u\n",
+    });
+    const r = await cliIn(['compile', 'var_block', '--date', '2024-01-02', '--vars', 'a: [5, 6]', '--vars', '{v: 3, v: 4}', '--vars', 'u: http://x?a=1', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toContain("select 2 as a, 4 as v, 'http://x?a=1' as u");
+  });
+
   it('--var NAME=null (or ~) is null, as in --vars; NAME= is the empty text', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, { 'models/marts/var_null.sql': "select {{ var('a') is none }} as a, {{ var('b') is none }} as b, '{{ var('c') }}' as c, {{ var('d') is none }} as d\n" });

@@ -757,6 +757,13 @@ models:
     expect(errors(a)).toEqual([]);
     expect([model(a, 'm').config.materialized, model(a, 'm').relation, model(a, 'm').config.tags]).toEqual(['view', '"main"."m_alias"', ['x']]);
     expect(model(a, 'm').checks.map((c) => c.name)).toEqual(['not_null_m_id']);
+    // An anchored mapping at the top level, merged into a config, is left alone too.
+    const merged = run({
+      'models/o.sql': 'select 1 as id',
+      'models/props.yml': 'version: 2\nx-defaults: &defaults\n  materialized: table\nmodels:\n  - name: o\n    config:\n      <<: *defaults\n',
+    });
+    expect(errors(merged)).toEqual([]);
+    expect(model(merged, 'o').config.materialized).toBe('table');
     // A misspelt section holding no anchor is still an error at its line.
     expect(errors(run({ 'models/o.sql': 'select 1 as id', 'models/props.yml': 'version: 2\nmodles:\n  - name: o\n' }))).toEqual([
       ['unknown-key', "unknown section 'modles' in a properties file", 'models/props.yml', 2],

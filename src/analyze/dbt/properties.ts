@@ -222,6 +222,9 @@ function twoEntries(kind: string, node: NodeProperties, before: NodeProperties):
 }
 
 /** Reads every properties file; every problem is reported at its line, and the rest is still read. */
+/** The sections readProperties reads, each a list of entries. */
+const LIST_SECTIONS: ReadonlySet<string> = new Set(['models', 'seeds', 'snapshots', 'sources', 'unit_tests', 'exposures', 'data_tests']);
+
 export function readProperties(
   files: readonly YamlSource[],
   diagnostics: Diagnostic[],
@@ -252,7 +255,8 @@ export function readProperties(
         unused.push({ what: UNUSED_SECTIONS[section], location: at([section]) });
         continue;
       }
-      const list = listOf(value, section, at([section]), diagnostics);
+      // A section of its own kind is a list; any other key is said below whatever it holds (an anchored mapping to merge elsewhere, too).
+      const list = LIST_SECTIONS.has(section) ? listOf(value, section, at([section]), diagnostics) : [];
       switch (section) {
         case 'models':
         case 'seeds':
