@@ -1,3 +1,4 @@
+import { keyJson } from './jinja/values.js';
 import { hash } from 'node:crypto';
 import { catalogName } from '../warehouse/warehouse-file.js';
 import { LAKE_ALIAS } from '../warehouse/ducklake/ducklake-warehouse.js';
@@ -1548,7 +1549,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 /** The options and settings an analysis depends on, as one string to compare. */
 function reuseKey(options: AnalyzeOptions, validated: ValidatedSettings): string {
   const { interval, pipeline, vars, fullRefresh, invocation } = options;
-  return JSON.stringify([interval.start, interval.end, pipeline ?? null, vars ?? null, fullRefresh ?? false, invocation ?? null, validated.settings, validated.settingsDiagnostics]);
+  return keyJson([interval.start, interval.end, pipeline ?? null, vars ?? null, fullRefresh ?? false, invocation ?? null, validated.settings, validated.settingsDiagnostics]);
 }
 
 /**
@@ -1687,7 +1688,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   };
   const ownRelation = (schema: string, name: string) => ownRelationName(target.database, schema, name);
   // Everything the engine's templates see besides a render's own: the engine is made again when it changes.
-  const engineKey = JSON.stringify([
+  const engineKey = keyJson([
     target,
     files.macros,
     files.packages,

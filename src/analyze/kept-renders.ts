@@ -2,6 +2,7 @@ import type { Interval } from '../dates/dates.js';
 import { sha256 } from '../project/pack-store.js';
 import type { BaseConfig } from './dbt/node-config.js';
 import type { RelationParts } from './jinja/relation.js';
+import { keyJson } from './jinja/values.js';
 import type { TableState } from './model-kinds.js';
 import type { KeptRender, RenderCache } from './render-cache.js';
 import type { SourceCall } from './sources.js';
@@ -60,7 +61,7 @@ export interface KeyedModel {
 
 /** JSON of plain data, Maps and Sets as their entries: a text that changes when the value does. */
 function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'bigint' ? `${v}n` : v));
+  return keyJson(value, (v) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'bigint' ? `${v}n` : v));
 }
 
 export class KeptRenders {

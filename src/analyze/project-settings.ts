@@ -1,3 +1,4 @@
+import { templateValue } from './yaml-floats.js';
 import { Cron } from 'croner';
 import { cronPattern, neverFiresByCalendar } from './cron-calendar.js';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
@@ -471,7 +472,8 @@ function readPipeYamlFile(files: SettingsFiles, diagnostics: Diagnostic[]): Pipe
     source: (path) => ({ owner: PROJECT_FILE, at: located(path) }),
   });
   const d = y.data;
-  const vars = d.vars === undefined ? {} : asVars(d.vars);
+  // As templates read them: a whole float (`rate: 1.0`) a float.
+  const vars = d.vars === undefined ? {} : asVars(templateValue(y, ['vars']));
   if (!vars) diagnostics.push(error('bad-config', 'vars must be a mapping of names to values', at('vars')));
   const threads = d.threads === undefined ? undefined : asPositiveInt(d.threads);
   if (d.threads !== undefined && threads === undefined) {
@@ -563,7 +565,7 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[], 
     }
     return l;
   };
-  const vars = d.vars === undefined ? {} : asVars(d.vars);
+  const vars = d.vars === undefined ? {} : asVars(templateValue(yaml, ['vars']));
   if (!vars) diagnostics.push(error('bad-config', 'vars must be a mapping of names to values', at('vars')));
   const threads = d.threads === undefined ? undefined : asPositiveInt(d.threads);
   if (d.threads !== undefined && threads === undefined) {

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
-import { parse } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
-import { parsePyyaml, type YamlDialect } from '../project/yaml-file.js';
+import { isWholeFloat, parsePyyaml, type YamlDialect } from '../project/yaml-file.js';
+import { WholeFloat } from '../analyze/jinja/values.js';
 import { EXIT } from './exit-status.js';
 
 /**
@@ -54,10 +55,18 @@ function dialectAt(project: string | undefined): YamlDialect {
 
 function parseAs(text: string, dialect: YamlDialect): unknown {
   // logLevel error: yaml's warnings would reach the user as Node's (`{{ x }}` is a mapping whose key is a mapping).
-  // A key given twice on the command line: the last one, as PyYAML reads it.
-  if (dialect === 'pipe') return parse(text, { logLevel: 'error', uniqueKeys: false });
-  const doc = parsePyyaml(text, { uniqueKeys: false });
+  // A key given twice on the command line: the last one, as PyYAML reads it. A whole float
+  // (`1.0`) stays a float, as templates read it (`{{ var('rate') }}` prints 1.0).
+  const wholeFloat = (value: number) => new WholeFloat(value);
+  const doc = dialect === 'pipe' ? parseDocument(text, { logLevel: 'error', uniqueKeys: false }) : parsePyyaml(text, { uniqueKeys: false, wholeFloat });
   if (doc.errors.length > 0) throw doc.errors[0];
+  if (dialect === 'pipe') {
+    visit(doc, {
+      Scalar(_key, scalar) {
+        if (isWholeFloat(scalar)) scalar.value = wholeFloat(scalar.value as number);
+      },
+    });
+  }
   return doc.toJS();
 }
 

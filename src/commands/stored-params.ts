@@ -2,6 +2,7 @@ import { error, DiagnosticError, type Diagnostic } from '../diagnostics/diagnost
 import type { ScheduleInterval } from '../analyze/project-settings.js';
 import { parseDate, parseTimestamp } from '../dates/dates.js';
 import type { DateOrder } from '../plan/plan.js';
+import { WholeFloat } from '../analyze/jinja/values.js';
 
 /**
  * The parameters a run records (`_pipe.runs.params`): what `pipe retry` repeats and `pipe
@@ -119,9 +120,12 @@ export function storedJson(p: StoredParams): Record<string, unknown> {
     case 'test':
     case 'backfill': {
       const { kind: _kind, ...fields } = p;
+      const floats = wholeFloatPaths({ vars: p.vars, resolved_vars: p.resolved_vars });
       // Flags a run did not use are left out, as runs have always recorded them.
       return Object.fromEntries(
-        Object.entries(fields).filter(([key, value]) => value !== undefined && !(key === 'ignore_dependencies_on_past' && value === false)),
+        Object.entries({ ...fields, ...(floats.length > 0 ? { whole_floats: floats } : {}) }).filter(
+          ([key, value]) => value !== undefined && !(key === 'ignore_dependencies_on_past' && value === false),
+        ),
       );
     }
     default: {
@@ -129,6 +133,38 @@ export function storedJson(p: StoredParams): Record<string, unknown> {
       throw new Error(`internal error: stored params ${JSON.stringify(never)}`);
     }
   }
+}
+
+type Path = readonly (string | number)[];
+
+/**
+ * Where the whole floats among the vars are (`--vars '{rate: 1.0}'`, see WholeFloat): JSON
+ * writes them as their numbers, the same as ints, so the params name them (`whole_floats`)
+ * and a retry renders `1.0` as its run did.
+ */
+function wholeFloatPaths(value: unknown, at: Path = [], out: Path[] = []): Path[] {
+  if (value instanceof WholeFloat) out.push(at);
+  else if (Array.isArray(value)) value.forEach((x, i) => wholeFloatPaths(x, [...at, i], out));
+  else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, x] of Object.entries(value)) wholeFloatPaths(x, [...at, k], out);
+  }
+  return out;
+}
+
+/** The params as read from JSON with their whole floats (whole_floats) floats again. */
+function withWholeFloats(json: Record<string, unknown>): Record<string, unknown> {
+  const { whole_floats: paths, ...rest } = json;
+  if (!Array.isArray(paths)) return rest;
+  for (const path of paths) {
+    if (!Array.isArray(path) || path.length === 0) continue;
+    let holder: unknown = rest;
+    for (const part of path.slice(0, -1)) holder = holder !== null && typeof holder === 'object' ? (holder as Record<string | number, unknown>)[part as string] : undefined;
+    const last = path[path.length - 1] as string;
+    if (holder !== null && typeof holder === 'object' && typeof (holder as Record<string, unknown>)[last] === 'number') {
+      (holder as Record<string, unknown>)[last] = new WholeFloat((holder as Record<string, number>)[last]);
+    }
+  }
+  return rest;
 }
 
 /** A row of `_pipe.runs`, as far as its parameters go. */
@@ -154,7 +190,7 @@ export function readStoredParams(run: StoredRun): { readonly params: StoredParam
     return problem('its recorded parameters are not JSON');
   }
   if (!isObject(json)) return problem(`its recorded parameters are ${JSON.stringify(json)}, not an object`);
-  const fields = new Fields(json);
+  const fields = new Fields(withWholeFloats(json));
   let params: StoredParams;
   switch (run.command) {
     case 'run':

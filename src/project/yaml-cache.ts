@@ -41,6 +41,7 @@ interface Stored {
   readonly data: Record<string, unknown>;
   readonly lines: readonly (readonly [string, number])[];
   readonly anchored: readonly string[];
+  readonly floats?: readonly string[];
 }
 
 function storedShape(value: unknown): value is Stored {
@@ -48,7 +49,8 @@ function storedShape(value: unknown): value is Stored {
   return (
     typeof v === 'object' && v !== null && typeof v.data === 'object' && v.data !== null && !Array.isArray(v.data) &&
     Array.isArray(v.lines) && v.lines.every((l) => Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'number') &&
-    Array.isArray(v.anchored) && v.anchored.every((k) => typeof k === 'string')
+    Array.isArray(v.anchored) && v.anchored.every((k) => typeof k === 'string') &&
+    (v.floats === undefined || (Array.isArray(v.floats) && v.floats.every((k) => typeof k === 'string')))
   );
 }
 
@@ -73,7 +75,7 @@ export class ParsedYamlCache extends PackStore {
     const lines = new Map<string, number>();
     const parsed = parseYaml(text, file, found, lines, dialect);
     diagnostics.push(...found);
-    if (parsed && found.length === 0 && keepsAsJson(parsed.data)) this.write(key, JSON.stringify({ data: parsed.data, lines: [...lines], anchored: [...(parsed.anchored ?? [])] }));
+    if (parsed && found.length === 0 && keepsAsJson(parsed.data)) this.write(key, JSON.stringify({ data: parsed.data, lines: [...lines], anchored: [...(parsed.anchored ?? [])], floats: [...(parsed.floats ?? [])] }));
     return parsed;
   }
 }
@@ -82,7 +84,7 @@ export class ParsedYamlCache extends PackStore {
 function fromEntry(entry: string, file: string): YamlSource | undefined {
   try {
     const value: unknown = JSON.parse(entry);
-    return storedShape(value) ? yamlSource(file, value.data, new Map(value.lines), new Set(value.anchored)) : undefined;
+    return storedShape(value) ? yamlSource(file, value.data, new Map(value.lines), new Set(value.anchored), new Set(value.floats)) : undefined;
   } catch {
     return undefined;
   }

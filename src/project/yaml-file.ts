@@ -17,16 +17,30 @@ export interface YamlSource {
    * holds to repeat it elsewhere with `*columns` or `<<: *columns`, which dbt leaves alone.
    */
   readonly anchored?: ReadonlySet<string>;
+  /**
+   * The key paths (parts joined by NUL, as the lines') of plain floats whose value is whole
+   * (`1.0`, `3.0e+2`): `data` holds their number, which JavaScript cannot tell from an int; a
+   * template reads them as floats (see yaml-floats.ts), as dbt's Jinja reads PyYAML's.
+   */
+  readonly floats?: ReadonlySet<string>;
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/** A plain scalar YAML reads as a float (not an int written in hex, octal or binary): a point or an exponent. */
+const FLOAT_TEXT = /^[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$/;
+
+/** Whether a YAML node is a plain float whose value is whole (see YamlSource.floats). */
+export function isWholeFloat(node: unknown): boolean {
+  return isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && node.type === 'PLAIN' && typeof node.source === 'string' && FLOAT_TEXT.test(node.source);
+}
 
 /** Whether a key is a merge's (`<<: *anchor`): the yaml package gives it as a symbol. */
 const isMerge = (key: unknown) => key === '<<' || (typeof key === 'symbol' && key.description === '<<');
 
 /** A YAML source of data and the line of each key path (its parts joined by NUL). */
-export function yamlSource(file: string, data: Readonly<Record<string, unknown>>, lines: ReadonlyMap<string, number>, anchored: ReadonlySet<string> = NONE): YamlSource {
-  return { file, data, keyLine: (key) => lines.get(key), pathLine: (path) => lines.get(path.join('\u0000')), anchored };
+export function yamlSource(file: string, data: Readonly<Record<string, unknown>>, lines: ReadonlyMap<string, number>, anchored: ReadonlySet<string> = NONE, floats: ReadonlySet<string> = NONE): YamlSource {
+  return { file, data, keyLine: (key) => lines.get(key), pathLine: (path) => lines.get(path.join('\u0000')), anchored, floats };
 }
 
 /**
@@ -63,7 +77,16 @@ const PYYAML_NUMBER = new RegExp(
 );
 
 /** Parsed as PyYAML's safe_load would: YAML 1.1 with its booleans, merge keys, and the plain numbers YAML 1.1 reads that PyYAML reads as text (`1e3`, `08`) given back as text. */
-export function parsePyyaml(text: string, options: { readonly lineCounter?: LineCounter; readonly uniqueKeys?: boolean; readonly timestamps?: boolean } = {}): Document {
+export function parsePyyaml(
+  text: string,
+  options: {
+    readonly lineCounter?: LineCounter;
+    readonly uniqueKeys?: boolean;
+    readonly timestamps?: boolean;
+    /** What a whole float (`1.0`) becomes in the document's data; left its number when absent. */
+    readonly wholeFloat?: (value: number) => unknown;
+  } = {},
+): Document {
   const customTags = (tags: Tags) => pyyamlBooleans(options.timestamps ? tags : tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp'));
   // logLevel error: what yaml would warn of goes nowhere but a Node warning on stderr (a key that is a mapping, stringified).
   const doc = parseDocument(text, { version: '1.1', merge: true, prettyErrors: false, customTags, lineCounter: options.lineCounter, uniqueKeys: options.uniqueKeys ?? true, logLevel: 'error' });
@@ -73,6 +96,7 @@ export function parsePyyaml(text: string, options: { readonly lineCounter?: Line
   visit(doc, {
     Scalar(_key, scalar) {
       if (typeof scalar.value === 'number' && scalar.type === 'PLAIN' && typeof scalar.source === 'string' && !PYYAML_NUMBER.test(scalar.source)) scalar.value = scalar.source;
+      else if (options.wholeFloat && isWholeFloat(scalar)) scalar.value = options.wholeFloat(scalar.value as number);
       if (endsOpen && (scalar.type === 'BLOCK_FOLDED' || scalar.type === 'BLOCK_LITERAL') && typeof scalar.value === 'string' && scalar.value.endsWith('\n') && (scalar.range?.[2] ?? 0) >= text.length) {
         scalar.value = scalar.value.slice(0, -1);
       }
@@ -217,8 +241,10 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
     diagnostics.push(error('yaml-shape', `${file} must be a mapping of keys to values`, { file, line: 1 }));
     return undefined;
   }
+  const floats = new Set<string>();
   /** Sets the line of every key path below `node`; `merged`: a merged mapping's, whose keys the mapping itself may give (and then keeps). */
   const walk = (node: unknown, prefix: string, merged = false) => {
+    if (isWholeFloat(node) && prefix !== '') floats.add(prefix.slice(0, -1));
     const at = (path: string, range: readonly number[]) => {
       if (!(merged && lines.has(path))) lines.set(path, lineCounter.linePos(range[0]).line);
     };
@@ -254,5 +280,5 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
   walk(contents, '');
   const data = (doc.toJS() ?? {}) as Record<string, unknown>;
   const anchored = new Set(contents.items.flatMap((item) => (isScalar(item.key) && (item.value as { anchor?: string } | null)?.anchor ? [String(item.key.value)] : [])));
-  return yamlSource(file, data, lines, anchored);
+  return yamlSource(file, data, lines, anchored, floats);
 }

@@ -701,8 +701,8 @@ describe("a dbt project's YAML", () => {
     const vars = values.map((v, i) => `  v${i}: ${v}\n`).join('');
     const sql = `select ${values.map((_, i) => `'{{ var("v${i}") }}' as v${i}`).join(', ')}`;
     // As dbt-duckdb 1.11 compiles it (dbt compile, PyYAML 6): YAML 1.1's booleans, octal,
-    // underscores and base 60; PyYAML's text for 1e3 and 08; a date printed as its text (and
-    // 1.5e+3 as 1500, where dbt prints the float 1500.0: see the README's Jinja).
+    // underscores and base 60; PyYAML's text for 1e3 and 08; a date printed as its text; the
+    // float 1.5e+3 as 1500.0.
     const a = run({
       'dbt_project.yml': `name: shop\nprofile: shop\nvars:\n${vars}models:\n  shop:\n    old:\n      +enabled: no\n`,
       'models/m.sql': sql,
@@ -710,7 +710,7 @@ describe("a dbt project's YAML", () => {
     });
     expect(errors(a)).toEqual([]);
     expect(a.renderer.sql('m', day, { tableExists: false, fullRefresh: false })).toMatchObject({
-      sql: "select 'True' as v0, 'False' as v1, '15' as v2, '0o17' as v3, '1000' as v4, '90' as v5, '1e3' as v6, '1500' as v7, '08' as v8, '31' as v9, '2024-01-01' as v10, 'yes' as v11",
+      sql: "select 'True' as v0, 'False' as v1, '15' as v2, '0o17' as v3, '1000' as v4, '90' as v5, '1e3' as v6, '1500.0' as v7, '08' as v8, '31' as v9, '2024-01-01' as v10, 'yes' as v11",
     });
     expect(a.nodes.has('o')).toBe(false);
     // A key YAML 1.1 reads as a boolean is said at its line (dbt stops on it in dbt_project.yml).
@@ -720,11 +720,11 @@ describe("a dbt project's YAML", () => {
       // And so the folder's config applies to no model.
       ['warning', 'models.shop.false applies to no model: no qualified name begins shop.false (dbt warns of this unused configuration path too)', 'dbt_project.yml', 5, undefined],
     ]);
-    // A pipe project keeps YAML 1.2: yes is text, 017 is 17.
+    // A pipe project keeps YAML 1.2: yes is text, 017 is 17, 1e3 the float 1000.0.
     const p = run({ 'pipe.yaml': `name: shop\nvars:\n${vars}`, 'models/m.sql': sql });
     expect(errors(p)).toEqual([]);
     expect(p.renderer.sql('m', day, { tableExists: false, fullRefresh: false })).toMatchObject({
-      sql: "select 'yes' as v0, 'off' as v1, '17' as v2, '15' as v3, '1_000' as v4, '1:30' as v5, '1000' as v6, '1500' as v7, '8' as v8, '31' as v9, '2024-01-01' as v10, 'yes' as v11",
+      sql: "select 'yes' as v0, 'off' as v1, '17' as v2, '15' as v3, '1_000' as v4, '1:30' as v5, '1000.0' as v6, '1500.0' as v7, '8' as v8, '31' as v9, '2024-01-01' as v10, 'yes' as v11",
     });
   });
 });

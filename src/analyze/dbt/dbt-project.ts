@@ -1,3 +1,4 @@
+import { templateValue } from '../yaml-floats.js';
 import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { LAYOUT_KEYS } from '../../project/layout.js';
 import type { InstalledPackage } from '../../project/load-packages.js';
@@ -97,7 +98,8 @@ export function readDbtProject(file: YamlSource, diagnostics: Diagnostic[]): Dbt
 
 /** A dbt_project.yml's `vars:`, a mapping; anything else is reported and read as none. */
 function varsMapping(file: YamlSource, diagnostics: Diagnostic[]): Record<string, unknown> {
-  const v = file.data.vars;
+  // As templates read them: a whole float (`rate: 1.0`) a float.
+  const v = templateValue(file, ['vars']);
   if (v === undefined || v === null) return {};
   if (!isMapping(v)) {
     diagnostics.push(error('bad-config', 'vars must be a mapping of names to values', { file: file.file, line: file.keyLine('vars') }));

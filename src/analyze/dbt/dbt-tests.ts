@@ -5,6 +5,7 @@ import type { YamlSource } from '../../project/yaml-file.js';
 import { escapeRegExp, quoteIdent, quoteLiteral, sqlPieces, stripTrailingSemicolon } from '../../sql/sql-text.js';
 import { isRefToken, refToken, type Check, type FailuresStore } from '../checks.js';
 import { DbtRelation } from '../jinja/relation.js';
+import { jsonLoads } from '../jinja/json-yaml.js';
 import type { SourceCall } from '../sources.js';
 import type { MacroSignature } from '../macro-signatures.js';
 import { settingsOf, mergeSettings, type ConfigSetting } from './config-tree.js';
@@ -505,7 +506,9 @@ class ArgResolver {
 
   value(v: unknown): unknown {
     if (Array.isArray(v)) return v.map((x) => this.value(x));
-    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.value(x)]));
+    // A mapping's values; a value of its own (a float read from YAML, `1.0`) stays as it is.
+    if (typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v))) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.value(x)]));
+    if (typeof v === 'object' && v !== null) return v;
     if (typeof v !== 'string') return v;
     const ref = /^\s*ref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?(,[^)]*)?\)\s*$/.exec(v);
     if (ref) {
@@ -536,12 +539,9 @@ class ArgResolver {
     if (expr === undefined || expr.includes('}}') || expr.includes('{{')) return undefined;
     const json = this.ctx.renderText(`{{ (${expr}) | tojson }}`, this.at);
     if (typeof json !== 'string') return undefined;
-    try {
-      const value: unknown = JSON.parse(json);
-      return typeof value === 'string' ? undefined : value;
-    } catch {
-      return undefined;
-    }
+    // Read as Python reads JSON: a float written whole (`[1.0]`) a float.
+    const parsed = jsonLoads(json);
+    return parsed === undefined || typeof parsed.value === 'string' ? undefined : parsed.value;
   }
 
   ref(project: string | undefined, name: string): string {

@@ -1,3 +1,5 @@
+import { templateValue } from '../yaml-floats.js';
+import { plainValues } from '../jinja/values.js';
 import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { YamlSource } from '../../project/yaml-file.js';
@@ -244,7 +246,7 @@ export function readProperties(
   /** Entries of nodes left out, by section: they describe the node of that name the project builds, where it has no entry of its own. */
   const shadowedEntries: { readonly into: Map<string, NodeProperties>; readonly kind: string; readonly node: NodeProperties }[] = [];
   for (const y of files) {
-    const at = (path: (string | number)[]): Location => ({ file: y.file, line: lineOf(y, path) });
+    const at: At = Object.assign((path: (string | number)[]): Location => ({ file: y.file, line: lineOf(y, path) }), { yaml: y });
     for (const [section, value] of Object.entries(y.data)) {
       if (section === 'version') {
         // dbt 1.5+ reads past the value; a pipe project holds it to 2.
@@ -369,7 +371,8 @@ function listOf(value: unknown, what: string, at: Location, diagnostics: Diagnos
   return [];
 }
 
-type At = (path: (string | number)[]) => Location;
+/** Where a path of a properties file is; `yaml`, the file, where the path is its own (not a version's entry mapped onto its model's). */
+type At = ((path: (string | number)[]) => Location) & { readonly yaml?: YamlSource };
 
 function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], at: At, diagnostics: Diagnostic[]): NodeProperties | undefined {
   if (!isMapping(entry) || typeof entry.name !== 'string' || entry.name === '') {
@@ -482,7 +485,9 @@ function readTests(
       diagnostics.push(warning('empty-tests', `${key}: is empty: dbt refuses this file for it (None is not of type 'array'); pipe reads no test there`, at([...path, key]), { hint: `list the tests under it, or remove ${key}:` }));
     }
     listOf(owner[key], key, at([...path, key]), diagnostics).forEach((t, i) => {
-      const spec = readTest(t, on, column, quoteColumn, at([...path, key, i]), diagnostics);
+      // Its arguments as the test's template reads them: `values: [1.0, 2.5]` floats, as in dbt.
+      const exact = at.yaml ? templateValue(at.yaml, [...path, key, i].map(String)) : t;
+      const spec = readTest(exact, on, column, quoteColumn, at([...path, key, i]), diagnostics);
       if (spec) out.push(spec);
     });
   }
@@ -530,7 +535,8 @@ function readTest(
   let name: string | undefined;
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'config') {
-      if (isMapping(v)) Object.assign(config, v);
+      // Settings pipe reads: a whole float (`limit: 10.0`) its number.
+      if (isMapping(v)) Object.assign(config, plainValues(v));
       else diagnostics.push(error('bad-test', `config of test ${test} must be a mapping`, location));
     } else if (k === 'arguments') {
       if (isMapping(v)) Object.assign(args, v);
@@ -538,7 +544,7 @@ function readTest(
     } else if (k === 'name') {
       name = typeof v === 'string' ? v : undefined;
     } else if ((TEST_CONFIG_KEYS as readonly string[]).includes(k)) {
-      config[k] = v;
+      config[k] = plainValues(v);
     } else {
       args[k] = v;
     }

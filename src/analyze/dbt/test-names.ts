@@ -46,12 +46,12 @@ function controlEscape(c: string): string {
   return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
 }
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A YAML mapping: a plain object (a float read from YAML, `1.0`, is an object of its own, which prints as it reads). */
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
 
 /**
- * A YAML value as Python's str() writes it: how dbt turns arguments into text. (A YAML float
- * with nothing after the point, `1.0`, reads as the number 1 here and so names as `1`; dbt's
- * Python keeps it a float and writes `1.0`.)
+ * A YAML value as Python's str() writes it: how dbt turns arguments into text (a float read as
+ * one, `1.0`, writes `1.0`, see yaml-floats.ts).
  */
 export function pyStr(v: unknown): string {
   return typeof v === 'string' ? v : pyRepr(v);

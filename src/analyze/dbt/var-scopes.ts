@@ -1,3 +1,4 @@
+import { templateValue } from '../yaml-floats.js';
 import type { InstalledPackage } from '../../project/load-packages.js';
 
 /**
@@ -53,7 +54,7 @@ export function varScopes(s: VarSources): VarScopes {
   const packages = new Map<string, Record<string, unknown>>();
   for (const p of s.packages) {
     // A package's bad vars: are reported by checkPackageVars (dbt-project.ts).
-    const own = split(p.project.data.vars);
+    const own = split(templateValue(p.project, ['vars']));
     packages.set(p.name, { ...own.global, ...own.scoped(p.name), ...root.global, ...root.scoped(p.name), ...s.over });
   }
   return new VarScopes({ ...root.global, ...root.scoped(s.project), ...s.over }, packages);

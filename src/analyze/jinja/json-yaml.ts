@@ -101,14 +101,19 @@ export function htmlSafeJson(value: unknown, indent: unknown): string {
     .replace(/'/g, '\\u0027');
 }
 
-const NON_FINITE = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g;
+/** A JSON string (passed over), or a bare NaN or Infinity, or a number written as a float (a point or an exponent). */
+const MARKED = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)/g;
 
-/** Python's json.loads, which reads NaN and Infinity too; undefined where it raises ValueError. */
-function jsonLoads(s: string): { value: unknown } | undefined {
+/**
+ * Python's json.loads, which reads NaN and Infinity too, and a number written as a float as a
+ * float (`1.0` is not `1`: see WholeFloat); undefined where it raises ValueError.
+ */
+export function jsonLoads(s: string): { value: unknown } | undefined {
+  const floatText = (t: string) => /[.eE]/.test(t) && Number.isInteger(Number(t));
   let marker: string | undefined;
-  if (s.includes('NaN') || s.includes('Infinity')) {
-    // A bare NaN or Infinity becomes a string JSON reads, starting with a control character no
-    // string of the text has: JSON writes one only as its escape, which the text then shows.
+  if (s.includes('NaN') || s.includes('Infinity') || (/[.eE]/.test(s) && [...s.matchAll(MARKED)].some((m) => m[2] !== undefined && floatText(m[2])))) {
+    // Each becomes a string JSON reads, starting with a control character no string of the
+    // text has: JSON writes one only as its escape, which the text then shows.
     const lower = s.toLowerCase();
     const code = Array.from({ length: 32 }, (_, i) => i).find((i) => !lower.includes(`\\u00${i.toString(16).padStart(2, '0')}`));
     if (code !== undefined) marker = String.fromCharCode(code);
@@ -116,9 +121,12 @@ function jsonLoads(s: string): { value: unknown } | undefined {
   try {
     if (marker === undefined) return { value: JSON.parse(s) as unknown };
     const escaped = `\\u00${marker.charCodeAt(0).toString(16).padStart(2, '0')}`;
-    const marked = s.replace(NON_FINITE, (whole, bare: string | undefined) => (bare ? `"${escaped}${bare}"` : whole));
+    const marked = s.replace(MARKED, (whole, bare: string | undefined, number: string | undefined) =>
+      bare ? `"${escaped}${bare}"` : number !== undefined && floatText(number) ? `"${escaped}F${number}"` : whole,
+    );
     const value: unknown = JSON.parse(marked, (_k, v: unknown) => {
       if (typeof v !== 'string' || !v.startsWith(marker)) return v;
+      if (v.startsWith('F', 1)) return new WholeFloat(Number(v.slice(2)));
       return v.endsWith('NaN') ? NaN : v.startsWith('-', 1) ? -Infinity : Infinity;
     });
     return { value };
@@ -246,7 +254,7 @@ export function yamlDump(value: unknown, sortKeys: boolean): string {
 
 /** yaml.safe_load: YAML 1.1, timestamps as dates; undefined where PyYAML raises. */
 function yamlLoad(s: string): { value: unknown } | undefined {
-  const doc = parsePyyaml(s, { uniqueKeys: false, timestamps: true });
+  const doc = parsePyyaml(s, { uniqueKeys: false, timestamps: true, wholeFloat: (v) => new WholeFloat(v) });
   if (doc.errors.length > 0) return undefined;
   visit(doc, {
     Scalar(_key, scalar) {

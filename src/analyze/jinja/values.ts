@@ -211,6 +211,17 @@ export class WholeFloat extends PyObject {
   }
 }
 
+/**
+ * JSON of a value for a key that must change when it does: a whole float apart from the int
+ * of its value (toJSON writes both as the number), `also` applied to every other value.
+ */
+export function keyJson(value: unknown, also: (v: unknown) => unknown = (v) => v): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    const own = this[key];
+    return own instanceof WholeFloat ? `\u0000float ${floatRepr(own.value)}` : also(v);
+  });
+}
+
 /** A float result of Python's arithmetic: a whole one kept apart from an int (see WholeFloat). */
 export function pyFloat(x: number): number | WholeFloat {
   return Number.isInteger(x) ? new WholeFloat(x) : x;

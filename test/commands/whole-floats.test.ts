@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventsOfType, explain, queryRows, removeTempDirs, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * A float written whole (`1.0`) in YAML or JSON is a float in dbt's Python, where JavaScript
+ * reads the number 1: `{{ var('rate') }}` prints `1.0` (a DECIMAL in SQL, not an INTEGER), and a
+ * test's `values: [1.0]` is the text '1.0'. The expected values are what dbt-duckdb 1.11 builds
+ * from the same files.
+ */
+
+function dbtProject(files: Record<string, string>): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, {
+    'dbt_project.yml': "name: shop\nprofile: shop\nvars:\n  pf: 2.0\n  pi: 2\n",
+    'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n',
+    ...files,
+  });
+  return dir;
+}
+
+describe('whole floats from YAML and JSON', () => {
+  it("are floats in templates: --vars, dbt_project.yml's vars and a test's arguments, as dbt reads them", async () => {
+    const dir = dbtProject({
+      'models/m.sql':
+        "select '{{ var(\"f\") }}' as f, '{{ var(\"pf\") }}' as pf, '{{ var(\"pi\") }}' as pi, '{{ var(\"g\") }}' as g, {{ var('f') is float }} as f_float, {{ var('f') }} as n\n",
+      'models/good.sql': "select '1.0' as v union all select '2.5'\n",
+      'models/bad.sql': "select '1' as v\n",
+      'models/schema.yml':
+        'version: 2\nmodels:\n  - name: good\n    columns:\n      - name: v\n        data_tests:\n          - accepted_values: {values: [1.0, 2.5]}\n  - name: bad\n    columns:\n      - name: v\n        data_tests:\n          - accepted_values: {values: [1.0, 2.5]}\n',
+    });
+    const r = await cliIn(['run', '--date', '2024-01-02', '--vars', '{f: 1.0, g: [2.0]}', '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(1);
+    const db = join(dir, 'dev.duckdb');
+    expect(await queryRows(db, 'select f, pf, pi, g, f_float, n::VARCHAR as n, typeof(n) as t from m')).toEqual([
+      { f: '1.0', pf: '2.0', pi: '2', g: '[2.0]', f_float: true, n: '1.0', t: 'DECIMAL(2,1)' },
+    ]);
+    // '1.0' is among the values, '1' is not: the test of good passes, bad's fails, as in dbt.
+    expect(eventsOfType(r.events, 'check-failed').map((e) => [e.task.model, e.failure.check])).toEqual([['bad', 'accepted_values_bad_v__1_0__2_5']]);
+    expect(await queryRows(db, 'select count(*)::INTEGER as n from good')).toEqual([{ n: 2 }]);
+  });
+
+  it('a retry renders them as its run did, and a compile of the int after the float renders the int', async () => {
+    const dir = dbtProject({
+      'seeds/ctl.csv': 'fail\n1\n',
+      'models/m.sql': "{{ config(materialized='table') }}\nselect '{{ var(\"f\") }}' as f, (select case when fail = 1 then error('boom') else 1 end from {{ ref('ctl') }}) as ok\n",
+    });
+    const failed = await cliIn(['run', '--date', '2024-01-02', '--vars', 'f: 1.0', '--json', '--project', dir]);
+    expect(failed.code, explain(failed)).toBe(1);
+    writeProjectFiles(dir, { 'seeds/ctl.csv': 'fail\n0\n' });
+    const seeded = await cliIn(['run', '--date', '2024-01-02', '--select', 'ctl', '--vars', 'f: 3', '--json', '--project', dir]);
+    expect(seeded.code, explain(seeded)).toBe(0);
+    const retried = await cliIn(['retry', '--json', '--project', dir]);
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(eventsOfType(retried.events, 'notice').map((e) => e.message).filter((m) => m.startsWith('changed since'))).toEqual([]);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select f from m')).toEqual([{ f: '1.0' }]);
+    // What compile kept of the float's render is not the int's.
+    const asFloat = await cliIn(['compile', 'm', '--date', '2024-01-02', '--vars', '{f: 1.0}', '--project', dir]);
+    const asInt = await cliIn(['compile', 'm', '--date', '2024-01-02', '--vars', '{f: 1}', '--project', dir]);
+    expect([asFloat.stdout.includes("'1.0' as f"), asInt.stdout.includes("'1' as f")]).toEqual([true, true]);
+  });
+});
