@@ -1,3 +1,4 @@
+import { sideFilesPath } from '../warehouse/warehouse-file.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -41,7 +42,8 @@ const CODE_CACHE_HEADER = 'pipe-v8-code 1';
 export { MAX_PACKS, MAX_UNUSED_DAYS } from '../project/pack-store.js';
 
 export function templateCacheDir(warehousePath: string): string {
-  return join(dirname(warehousePath), '.pipe', basename(warehousePath), 'templates');
+  const side = sideFilesPath(warehousePath);
+  return join(dirname(side), '.pipe', basename(side), 'templates');
 }
 
 /** What a process did with the cache: how a test shows that a warm cache compiles nothing. */

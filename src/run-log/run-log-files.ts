@@ -1,3 +1,4 @@
+import { sideFilesPath } from '../warehouse/warehouse-file.js';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -14,7 +15,8 @@ export const RUN_LOG_EXTENSION = '.ndjson';
 export const DEFAULT_RUN_LOGS_KEPT = 200;
 
 export function runLogDir(warehousePath: string): string {
-  return join(dirname(warehousePath), '.pipe', basename(warehousePath), 'runs');
+  const side = sideFilesPath(warehousePath);
+  return join(dirname(side), '.pipe', basename(side), 'runs');
 }
 
 /** The log of a run. Run ids are pipe's own (time and hex digits), never a path. */

@@ -1,3 +1,4 @@
+import { sideFilesPath } from '../warehouse/warehouse-file.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { PackStore, sha256 } from '../project/pack-store.js';
 import { PIPE_BUILD } from '../version.js';
@@ -15,7 +16,8 @@ import { PIPE_BUILD } from '../version.js';
 const FORMAT = 'pipe-query-reads 1';
 
 export function queryReadsCacheDir(warehousePath: string): string {
-  return join(dirname(warehousePath), '.pipe', basename(warehousePath), 'reads');
+  const side = sideFilesPath(warehousePath);
+  return join(dirname(side), '.pipe', basename(side), 'reads');
 }
 
 /** The stores of this process by folder: a process that runs again (watch, schedule) reads the packs once. */

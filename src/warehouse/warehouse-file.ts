@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { errnoReason, FolderError, makeFolders, removeFolders } from '../util/folders.js';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -41,6 +41,24 @@ function looksLikeDuckDB(path: string): boolean {
     return n === header.length && header.toString('latin1', 8, 12) === DUCKDB_MAGIC;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The path a warehouse's side files are named after (the holder note, the request file,
+ * `.pipe/<file>/` with its run logs and caches): the file itself, through any symbolic link
+ * to it or to a folder above it, so that commands reaching one file by different names meet
+ * there. DuckDB is given the path as written, whose name is the database's.
+ */
+export function sideFilesPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join(realpathSync(dirname(path)), basename(path));
+    } catch {
+      return path;
+    }
   }
 }
 

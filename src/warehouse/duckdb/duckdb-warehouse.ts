@@ -1,3 +1,4 @@
+import { sideFilesPath } from '../warehouse-file.js';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbClient } from './duckdb-client.js';
@@ -257,10 +258,10 @@ export interface OpenOptions {
 const LEND_WAIT_MS = 60_000;
 
 /** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
-export const holderFile = (path: string) => `${path}.pipe-holder.json`;
+export const holderFile = (path: string) => `${sideFilesPath(path)}.pipe-holder.json`;
 
 /** Beside the warehouse while a pipe process that names itself reads it (OpenOptions.holder, read-only): pipe ui. */
-export const readerFile = (path: string, pid: number) => `${path}.pipe-reader-${pid}.json`;
+export const readerFile = (path: string, pid: number) => `${sideFilesPath(path)}.pipe-reader-${pid}.json`;
 
 export interface Holder {
   readonly pid: number;

@@ -1,3 +1,4 @@
+import { sideFilesPath } from '../warehouse-file.js';
 import { watch as watchFolder, type FSWatcher, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { processAlive } from '../../util/process-alive.js';
@@ -14,7 +15,7 @@ import { processAlive } from '../../util/process-alive.js';
  */
 
 /** Beside the warehouse: the request of a process that wants a lent file. */
-export const requestFile = (path: string) => `${path}.pipe-wanted`;
+export const requestFile = (path: string) => `${sideFilesPath(path)}.pipe-wanted`;
 
 /** Asks the process lending `path` to let go of it. A courtesy: failing to ask is waiting in vain. */
 export function askFor(path: string): void {
