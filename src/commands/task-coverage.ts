@@ -1,3 +1,4 @@
+import { sequentialOrder } from '../plan/sequential-order.js';
 import { intervalLabel, isHourLabel } from '../dates/dates.js';
 import { foresee, type Foreseen } from '../execute/run-currency.js';
 import type { Task } from '../plan/task.js';
@@ -70,12 +71,13 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
   const foreseen = session ? await foresee(session, tasks) : new Map<string, Foreseen>();
   const nodeOf = new Map(tasks.map((t) => [t.id, t.node]));
   const out = new Map<string, TaskCoverage>();
-  for (const task of tasks) {
+  const judged = (id: string) => out.get(id)?.standing;
+  const judge = (task: Task): void => {
     if (task.kind === 'seed') {
       out.set(task.id, { task, standing: seedStanding(task, recorded) });
-      continue;
+      return;
     }
-    if (!task.tracking) continue;
+    if (!task.tracking) return;
     const f = foreseen.get(task.id);
     const own = recorded.builds.build(task.node, task.tracking.key);
     // An hour never built on its own was written by a build of its whole day, if one is on record.
@@ -88,10 +90,12 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
         ? { kind: 'modified', changed: ['sql'], builtFor: task.tracking.key.slice(0, 10), judgedFor: task.tracking.key }
         : !f || (f.currency.kind === 'untracked' && !b)
           ? { kind: 'never-built' }
-          : standingOf(f, nodeOf, task, (id) => out.get(id)?.standing);
+          : standingOf(f, nodeOf, task, judged);
     out.set(task.id, { task, standing, ...built });
-  }
-  return out;
+  };
+  // What a task reads is judged first, whatever the tasks' order (a plan puts views before the tables they read).
+  for (const task of sequentialOrder(tasks)) judge(task);
+  return new Map(tasks.flatMap((t) => (out.has(t.id) ? [[t.id, out.get(t.id)!] as const] : [])));
 }
 
 function seedStanding(task: Task, recorded: Recorded): Standing {

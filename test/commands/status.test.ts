@@ -231,12 +231,15 @@ where o.order_date = '{{ ds }}'
       'models/dice.sql': "{{ config(materialized='table') }}\nselect 1 as id, random() as r",
       'models/dice_ids.sql': "{{ config(materialized='table') }}\nselect id from {{ ref('dice') }}",
       'models/dice_count.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('dice_ids') }}",
+      // Through a view, which a plan puts before the tables: judged after what it reads all the same.
+      'models/dice_view.sql': "{{ config(materialized='view') }}\nselect id from {{ ref('dice') }}",
+      'models/dice_viewed.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('dice_view') }}",
     });
     const built = await runIn(dir, { date: '2024-01-05', select: ['dice+'] });
     expect(built.code, explain(built)).toBe(0);
     const after = (await statusOf(dir)).nodes;
     expect(after.get('dice')).toMatchObject({ state: 'untracked' });
-    for (const n of ['dice_ids', 'dice_count']) expect(after.get(n), n).toMatchObject({ state: 'stale', reason: 'runs again after dice, which always runs' });
+    for (const n of ['dice_ids', 'dice_count', 'dice_view', 'dice_viewed']) expect(after.get(n), n).toMatchObject({ state: 'stale', reason: 'runs again after dice, which always runs' });
     // Rebuilt alone, it changed: what was built from the build before reads another table now.
     expect((await runIn(dir, { date: '2024-01-05', select: ['dice'] })).code).toBe(0);
     expect((await statusOf(dir)).nodes.get('dice_ids')).toMatchObject({ state: 'stale', reason: 'dice changed' });
