@@ -61,6 +61,14 @@ export const SNAPSHOT_CONFIG_KEYS = [
 /** A column name as a snapshot's config may give one: written into SQL, so a plain name. */
 const COLUMN_RE = /^[\p{L}_][\p{L}\p{N}_$]*$/u;
 
+/** A column as written in check_cols or updated_at: a name, or a quoted one (`'"CustomerName"'`, as dbt-duckdb takes it), unquoted; undefined for anything else. */
+function columnName(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (COLUMN_RE.test(v)) return v;
+  const quoted = /^"((?:[^"]|"")+)"$/.exec(v);
+  return quoted ? quoted[1].replaceAll('""', '"') : undefined;
+}
+
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -85,15 +93,15 @@ export function readSnapshotKeys(raw: Readonly<Record<string, unknown>>, bad: (k
   let updated_at: string | undefined;
   let check_cols: SnapshotKeys['check_cols'];
   if (raw.updated_at !== undefined && raw.updated_at !== null) {
-    if (typeof raw.updated_at === 'string' && COLUMN_RE.test(raw.updated_at)) updated_at = raw.updated_at;
-    else bad('updated_at', `updated_at must be a column of the snapshot's query; got ${JSON.stringify(raw.updated_at)}`);
+    updated_at = columnName(raw.updated_at);
+    if (updated_at === undefined) bad('updated_at', `updated_at must be a column of the snapshot's query; got ${JSON.stringify(raw.updated_at)}`);
   }
   if (raw.check_cols !== undefined && raw.check_cols !== null) {
     const cols = raw.check_cols;
     if (cols === 'all') check_cols = 'all';
-    else if (Array.isArray(cols) && cols.length > 0 && cols.every((c) => typeof c === 'string' && COLUMN_RE.test(c))) check_cols = cols as string[];
+    else if (Array.isArray(cols) && cols.length > 0 && cols.every((c) => columnName(c) !== undefined)) check_cols = cols.map((c) => columnName(c)!);
     else {
-      const expression = Array.isArray(cols) ? cols.find((c) => typeof c === 'string' && !COLUMN_RE.test(c)) : undefined;
+      const expression = Array.isArray(cols) ? cols.find((c) => typeof c === 'string' && columnName(c) === undefined) : undefined;
       bad(
         'check_cols',
         expression === undefined

@@ -100,6 +100,27 @@ describe('snapshots through the commands', () => {
     expect(await snapshotTables(warehouseOf(dir), ['"history"."orders_history"'])).toEqual(before);
   });
 
+  it('takes quoted names in check_cols and updated_at, as dbt-duckdb does', async () => {
+    const dir = project();
+    writeProjectFiles(dir, {
+      'snapshots/orders.sql':
+        '{% snapshot orders_history %}\n{{ config(unique_key=\'id\', strategy=\'check\', check_cols=[\'"Status"\'], updated_at=\'"Changed"\') }}\nselect id, status as "Status", updated_at as "Changed" from {{ ref(\'orders\') }}\n{% endsnapshot %}\n',
+      'snapshots/orders.yml': 'version: 2\n',
+      'models/current_orders.sql': "select id, \"Status\" as status from {{ ref('orders_history') }} where dbt_valid_to is null",
+    });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    writeProjectFiles(dir, { 'seeds/orders.csv': V2 });
+    const second = await runIn(dir, { date: '2024-01-03' });
+    expect(second.code, explain(second)).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'select id, "Status" as status, "Changed"::VARCHAR as changed, dbt_valid_to is null as current from history.orders_history order by id, "Changed"')).toEqual([
+      { id: 1, status: 'new', changed: '2024-01-01 10:00:00', current: false },
+      { id: 1, status: 'shipped', changed: '2024-01-02 10:00:00', current: true },
+      { id: 2, status: 'new', changed: '2024-01-01 11:00:00', current: false },
+      { id: 2, status: null, changed: '2024-01-02 11:00:00', current: true },
+    ]);
+  });
+
   it('are built once by a backfill, after the dates of what they read', async () => {
     const dir = project();
     const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
