@@ -47,7 +47,7 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
   // With quote_columns false, dbt-duckdb creates the table with the names bare, and DuckDB's
   // parser drops the spaces around one (` output` is output), as its CSV reader does.
   const bare = (n: string) => (config.dbt && !config.quoteColumns ? n.replace(/^[ \t]+|[ \t]+$/g, '') : n);
-  const names = config.dbt ? shape.names.map((n, i) => (n.trim() === '' ? unnamed(seed, i, diagnostics) : bare(n))) : shape.names;
+  const names = config.dbt ? deduplicated(seed, shape.names.map((n, i) => (n.trim() === '' ? unnamed(seed, i, diagnostics) : bare(n))), diagnostics) : shape.names;
   const renamed = names.some((n, i) => n !== shape.names[i]);
   const header = Object.assign({ names, rows: shape.rows }, renamed ? { renamed: true as const } : {});
   const nameProblems = headerNameProblems(seed, names, config);
@@ -123,6 +123,29 @@ function unnamed(seed: SeedSource, index: number, diagnostics: Diagnostic[]): st
     }),
   );
   return name;
+}
+
+/**
+ * agate's names for a header that repeats one (`a,a,b`): the second `a` is loaded as `a_2`, a
+ * third as `a_3` (and a name taken already gets `_2` after it), each said as a warning at the
+ * header, as dbt warns of it. Names equal but for case stay apart here: DuckDB refuses them,
+ * and so does dbt-duckdb's load (see headerNameProblems).
+ */
+function deduplicated(seed: SeedSource, names: readonly string[], diagnostics: Diagnostic[]): string[] {
+  const out: string[] = [];
+  names.forEach((name, i) => {
+    let final = name;
+    for (let n = 2; out.includes(final); n++) final = `${name}_${n}`;
+    if (final !== name) {
+      diagnostics.push(
+        warning('duplicate-column', `column ${i + 1} of the header of seed ${seed.name} repeats '${name}': it is loaded as '${final}', the name dbt gives it`, { file: seed.file, line: 1 }, {
+          hint: 'give every column its own name',
+        }),
+      );
+    }
+    out.push(final);
+  });
+  return out;
 }
 
 /** DuckDB folds the case of ASCII letters only when it compares names: `É` and `é` are two columns. */

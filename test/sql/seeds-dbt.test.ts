@@ -251,6 +251,38 @@ describe("a dbt project's seed whose header leaves a column unnamed (a trailing 
   });
 });
 
+describe("a dbt project's seed whose header repeats a name", () => {
+  it('loads it under the names dbt gives them (a_2, and b_2 after a blank named b), with a warning each; names equal but for case stay refused', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'seeds/dup.csv': 'a,a,b\n1,2,3\n',
+      'seeds/blank.csv': 'a,,b\n1,2,3\n',
+      'seeds/dup2.csv': 'a,a,a_2\n1,2,3\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    const warned = o.events.flatMap((e) => (e.type === 'diagnostic' ? [[where(e.diagnostic), e.diagnostic.message]] : [])).sort();
+    expect(warned).toEqual([
+      ['seeds/blank.csv:1', "column 2 of the header of seed blank has no name: it is loaded as 'b', the name dbt gives it"],
+      ['seeds/blank.csv:1', "column 3 of the header of seed blank repeats 'b': it is loaded as 'b_2', the name dbt gives it"],
+      ['seeds/dup.csv:1', "column 2 of the header of seed dup repeats 'a': it is loaded as 'a_2', the name dbt gives it"],
+      ['seeds/dup2.csv:1', "column 2 of the header of seed dup2 repeats 'a': it is loaded as 'a_2', the name dbt gives it"],
+      ['seeds/dup2.csv:1', "column 3 of the header of seed dup2 repeats 'a_2': it is loaded as 'a_2_2', the name dbt gives it"],
+    ]);
+    // As dbt-duckdb 1.11 loads them.
+    const columns = await columnsOf(dir);
+    expect([columns['main.dup'], columns['main.blank'], columns['main.dup2']]).toEqual([
+      ['a INTEGER', 'a_2 INTEGER', 'b INTEGER'],
+      ['a INTEGER', 'b INTEGER', 'b_2 INTEGER'],
+      ['a INTEGER', 'a_2 INTEGER', 'a_2_2 INTEGER'],
+    ]);
+    expect(await queryWarehouse(dir, 'SELECT * FROM main.dup2')).toEqual([{ a: 1, a_2: 2, a_2_2: 3 }]);
+    writeFileSync(join(dir, 'seeds/dup.csv'), 'A,a\n1,2\n');
+    const cased = await runProject(dir);
+    expect(cased.diagnostics?.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual(["the header of seed dup names two columns 'A' and 'a': DuckDB does not tell column names apart by case"]);
+  });
+});
+
 describe('a seed whose table would not be its file', () => {
   it('is refused when its header has a nameless, padded or repeated name, or another separator than its delimiter', async () => {
     const dir = tempProject({
