@@ -599,7 +599,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   common(
     program
       .command('compile')
-      .description('print the query of each model that pipe run with the same options would build, as it would execute it')
+      .description('print the query of each model that pipe run with the same options would build, as it would execute it (a template that tests flags.WHICH sees compile, as in dbt compile)')
       .argument('[model]', 'one model to compile (default: every selected model)')
       .option('-d, --date <YYYY-MM-DD>', 'the date to render for (default: as pipe run: yesterday, or the previous hour for an hourly pipeline)')
       .option('--hour <h>', 'render for one hour of --date (0-23), as pipe run --hour', hour)

@@ -201,7 +201,7 @@ async function executionRender(
   const unbuilt = warehouse ? notBuilt() : [];
   if (!warehouse || unbuilt.length > 0) {
     const why = !warehouse ? 'there is no warehouse to read' : `${unbuilt.join(', ')}, which it reads, ${unbuilt.length === 1 ? 'is' : 'are'} not built yet`;
-    warnings.push(warning('rendered-without-warehouse', `${task.node} reads the warehouse while rendering, and ${why}: shown as rendered with execute false`, { file: task.file }));
+    warnings.push(warning('rendered-without-warehouse', `${task.node} is rendered as it runs (its template reads the warehouse, or tests execute), and ${why}: shown as rendered with execute false`, { file: task.file }));
     return { task, renderedWith: { rendered_with: 'parse' } };
   }
   return { task: await withWarehouse(warehouse, task, emit, { file: task.file }, (s, tell) => renderAtRun(task, s, tell, answers)), renderedWith: { rendered_with: 'warehouse' } };

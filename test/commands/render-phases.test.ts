@@ -88,7 +88,7 @@ select {% if execute %}{{ run_query('select random()')[0][0] }}{% else %}0{% end
       ['counts', 'parse'],
     ]);
     expect(r.models[1].sql).toContain('select -1 as n,');
-    expect(r.stderr).toContain('counts reads the warehouse while rendering, and there is no warehouse to read: shown as rendered with execute false');
+    expect(r.stderr).toContain('counts is rendered as it runs (its template reads the warehouse, or tests execute), and there is no warehouse to read: shown as rendered with execute false');
   });
 
   it("is told by what a template's tags call, not by SQL that reads like a call (UNPIVOT ( calls no macro unpivot); a }} in a string ends no tag", async () => {
@@ -121,7 +121,7 @@ select {% if execute %}{{ run_query('select random()')[0][0] }}{% else %}0{% end
       ['up', undefined],
       ['counts', 'parse'],
     ]);
-    expect(r.stderr).toContain('counts reads the warehouse while rendering, and up, which it reads, is not built yet: shown as rendered with execute false');
+    expect(r.stderr).toContain('counts is rendered as it runs (its template reads the warehouse, or tests execute), and up, which it reads, is not built yet: shown as rendered with execute false');
   });
 
   it('fails its task at the template line of a query the warehouse refuses, and skips what reads it', async () => {
