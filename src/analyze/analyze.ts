@@ -1,3 +1,4 @@
+import { pythonConfig } from './dbt/python-config.js';
 import { keyJson } from './jinja/values.js';
 import { hash } from 'node:crypto';
 import { catalogName } from '../warehouse/warehouse-file.js';
@@ -235,6 +236,8 @@ export interface Analysis {
   readonly disabled: ReadonlyMap<string, Location>;
   /** Those of `disabled` that are model files with nothing in them (no model is built from them, as in dbt). */
   readonly emptyFiles?: ReadonlySet<string>;
+  /** The tags of each Python model not switched off (pipe builds none): what a selection by tag tells of them. */
+  readonly pythonTags?: ReadonlyMap<string, readonly string[]>;
   /** The tests of a dbt project's sources, by `source.table` (see dbt/project-tests.ts); no task runs them yet. */
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
   /**
@@ -1849,9 +1852,18 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   engine.forgetPrecompiled();
   // A Python model is built by dbt alone: one its config switches off is left out, as dbt leaves
   // it out; any other stops the command, at its file.
+  // Its dbt.config(...) calls over its folders' and properties' config, as dbt reads them.
+  const pythonTags = new Map<string, readonly string[]>();
   for (const { model, base } of pythonModels) {
-    if (baseValue(base, 'enabled') === false) switchedOff.set(model.name, base.over?.get('enabled')?.location ?? base.dbt.get('enabled')?.location ?? { file: model.file });
-    else diagnostics.push(pythonModelError(model));
+    const own = pythonConfig(model.code ?? '');
+    if ((own.enabled ?? baseValue(base, 'enabled')) === false) {
+      switchedOff.set(model.name, own.enabled === false ? { file: model.file } : (base.over?.get('enabled')?.location ?? base.dbt.get('enabled')?.location ?? { file: model.file }));
+      continue;
+    }
+    diagnostics.push(pythonModelError(model));
+    const folderTags = baseValue(base, 'tags');
+    const listed = typeof folderTags === 'string' ? [folderTags] : Array.isArray(folderTags) ? folderTags.filter((t): t is string => typeof t === 'string') : [];
+    pythonTags.set(model.name, [...new Set([...listed, ...(own.tags ?? [])])]);
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
@@ -2174,6 +2186,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     renderer,
     disabled,
     emptyFiles,
+    pythonTags,
     sourceChecks,
     freeTests: unrunTests,
     runHooks,

@@ -1,3 +1,4 @@
+import { nameGlob } from '../graph/glob-match.js';
 import type { Check } from '../analyze/checks.js';
 import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
@@ -261,8 +262,9 @@ export function chooseSelection(
       continue;
     }
     if (name !== undefined && broken.names.has(name)) continue;
-    // A folder of Python models (or of files with errors) is a folder of model files.
+    // A folder of Python models (or of files with errors) is a folder of model files; a Python model's tag a tag.
     if (c.method === 'path' && broken.files.some((f) => underPath(c.value, f))) continue;
+    if (c.method === 'tag' && [...(analysis.pythonTags?.values() ?? [])].some((tags) => tags.some(nameGlob(c.value)))) continue;
     diagnostics.push(error('unknown-selector', `selector '${c.text}': ${p.message}`, c.location, { hint: didYouMean(c.value, p.candidates) }));
   }
   // Every term matched something, and yet nothing is left (an intersection, an exclusion): said,
@@ -308,15 +310,17 @@ export function mayBuild(analysis: Pick<Analysis, 'graph' | 'nodes'>, selected: 
 
 /**
  * The Python models (which pipe never builds) a command may build: each, unless the selection
- * leaves it out by its name or folder (`--exclude py_model`, `--select orders`). A Python model
- * is no node of pipe's graph, so no other term can be evaluated for it: any other counts as
- * building it, and its error then stops the command, as it always did.
+ * leaves it out by its name, folder or tag (`--exclude py_model`, `--select orders`,
+ * `--select tag:sql`). A Python model is no node of pipe's graph, so no other term can be
+ * evaluated for it: any other counts as building it, and its error then stops the command.
  */
 export function pythonModelsBuilt(
   models: readonly PythonModelFile[],
   settings: ValidatedSettings,
   request: SelectionRequest,
   pipeline: Pipeline | undefined,
+  /** The tags of each Python model (from its dbt.config() and its folders' config): a selection by tag tells of it. */
+  tags: ReadonlyMap<string, readonly string[]> = new Map(),
 ): ReadonlySet<string> {
   const out = new Set<string>();
   if (models.length === 0) return out;
@@ -327,10 +331,11 @@ export function pythonModelsBuilt(
   const selected = parseCliSelection(select).criteria;
   const bySelector = request.selector !== undefined || pipeline?.selector !== undefined || (select.length === 0 && exclude.length === 0 && settings.selectors.defaultName !== undefined);
   const names = (c: Criterion, m: PythonModelFile) =>
-    (c.method === 'fqn' && c.value === m.name) || (c.method === 'path' && underPath(c.value, m.file));
+    (c.method === 'fqn' && c.value === m.name) || (c.method === 'path' && underPath(c.value, m.file)) || (c.method === 'tag' && (tags.get(m.name) ?? []).some(nameGlob(c.value)));
+  const alone = (c: Criterion) => c.children === 0 && !c.childrensParents;
   for (const m of models) {
-    if (excluded.some((c) => c.children === 0 && !c.childrensParents && names(c, m))) continue;
-    const onlyOthers = !bySelector && selected.length > 0 && selected.every((c) => (c.method === 'fqn' || c.method === 'path') && c.children === 0 && !c.childrensParents && !names(c, m));
+    if (excluded.some((c) => alone(c) && names(c, m))) continue;
+    const onlyOthers = !bySelector && selected.length > 0 && selected.every((c) => (c.method === 'fqn' || c.method === 'path' || c.method === 'tag') && alone(c) && !names(c, m));
     if (!onlyOthers) out.add(m.name);
   }
   return out;

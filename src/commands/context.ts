@@ -223,7 +223,7 @@ export function analyzeAndSelect(
     const chosen = choose(analysis, validated, { ...options, builds }, pipeline, broken, cache);
     const found = [...diagnostics, ...chosen.diagnostics];
     const blocked = found.filter((d) => d.blocks !== undefined);
-    const built = blocked.length > 0 && !options.buildsNothing ? new Set([...mayBuild(analysis, chosen.selected, chosen.excludedSeeds), ...pythonModelsBuilt(files.pythonModels ?? [], validated, options, pipeline)]) : new Set<string>();
+    const built = blocked.length > 0 && !options.buildsNothing ? new Set([...mayBuild(analysis, chosen.selected, chosen.excludedSeeds), ...pythonModelsBuilt(files.pythonModels ?? [], validated, options, pipeline, analysis.pythonTags)]) : new Set<string>();
     const unbuilt = new Set(blocked.filter((d) => !built.has(d.blocks!)));
     if (chosen.needsState && !options.stateSelection) {
       found.push(

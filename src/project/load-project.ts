@@ -160,6 +160,8 @@ export interface PythonModelFile {
   readonly name: string;
   readonly file: string;
   readonly package?: InstalledPackage;
+  /** Its text, whose `dbt.config(...)` calls say its tags and whether it is switched off (see python-config.ts). */
+  readonly code?: string;
 }
 
 export const PROJECT_FILE = 'pipe.yaml';
@@ -552,7 +554,8 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     }
     if (ext === '.py') {
       // Refused by analysis unless its config switches it off (enabled: false), as dbt then never builds it.
-      pythonModels.push({ name: basename(abs, ext), file: rel(abs), ...(pkg ? { package: pkg } : {}) });
+      const code = readText(fs, abs, rel(abs), diagnostics);
+      pythonModels.push({ name: basename(abs, ext), file: rel(abs), ...(pkg ? { package: pkg } : {}), ...(code === undefined ? {} : { code }) });
       leftOut.push(basename(abs, ext));
       continue;
     }

@@ -75,7 +75,7 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
   if (missing.length > 0) throw new DiagnosticError(missing);
   const blocked = analysis.diagnostics.filter((d) => d.blocks !== undefined);
   if (blocked.length > 0) {
-    const built = new Set(out.flatMap((p) => [...mayBuild(analysis, chooseSelection(analysis, project, {}, p, NOTHING_BROKEN).selected), ...pythonModelsBuilt(project.files.pythonModels ?? [], project, {}, p)]));
+    const built = new Set(out.flatMap((p) => [...mayBuild(analysis, chooseSelection(analysis, project, {}, p, NOTHING_BROKEN).selected), ...pythonModelsBuilt(project.files.pythonModels ?? [], project, {}, p, analysis.pythonTags)]));
     const blocking = blocked.filter((d) => built.has(d.blocks!));
     if (blocking.length > 0) throw new DiagnosticError(blocking);
   }

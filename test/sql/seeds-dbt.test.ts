@@ -443,19 +443,25 @@ describe("a dbt project's Python model", () => {
   it('stops for a Python model only the commands that may build it: one that leaves it out by name runs the rest', async () => {
     const dir = tempProject({
       'dbt_project.yml': "name: shop\nversion: '1.0'\n",
-      'models/py/scores.py': 'def model(dbt, session):\n    return dbt.ref("other").df()\n',
+      // Its tags as dbt reads them, from its dbt.config() calls (a comment is none).
+      'models/py/scores.py': 'def model(dbt, session):\n    dbt.config(materialized="table", tags=["py"])  # tags=["t"]\n    return dbt.ref("other").df()\n',
       'models/other.sql': 'select 1 as x',
       'models/tagged.sql': "{{ config(tags=['t']) }}\nselect 2 as x",
     });
     const refused = (o: Outcome) => o.diagnostics?.filter((d) => d.message.includes('is a Python model')).map((d) => d.severity);
-    // Everything, a tag, a graph operator that may reach it, or its name: refused as before.
-    for (const select of [undefined, ['tag:t'], ['other+'], ['scores']]) expect(refused(await runProject(dir, select)), String(select)).toEqual(['error']);
+    // Everything, its tag, a graph operator that may reach it, or its name: refused as before.
+    for (const select of [undefined, ['tag:py'], ['tag:p*'], ['other+'], ['scores']]) expect(refused(await runProject(dir, select)), String(select)).toEqual(['error']);
+    // A tag it has not, or its tag left out: the rest runs.
+    const byTag = await runProject(dir, ['tag:t']);
+    expect(byTag.diagnostics).toBeUndefined();
+    expect(byTag.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : []))).toEqual(['tagged']);
     // Named models alone: the rest runs, told why the Python model is not built.
     const o = await runProject(dir, ['other']);
     expect(o.diagnostics).toBeUndefined();
     const told = o.events.flatMap((e) => (e.type === 'diagnostic' ? [e.diagnostic] : []));
     expect(told.map((d) => [d.severity, d.message.endsWith('scores is left out of what this command builds'), d.hint?.includes('--exclude scores builds the rest')])).toEqual([['warning', true, true]]);
     expect(o.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : []))).toEqual(['other']);
+    expect((await runProject(dir, undefined, ['tag:py'])).diagnostics).toBeUndefined();
     // Its folder, left out: the rest runs. Its folder, selected: refused for the Python model, not
     // as a folder without model files.
     for (const exclude of [['models/py'], ['path:models/py/'], ['models/py/scores.py']]) {
@@ -474,5 +480,16 @@ describe("a dbt project's Python model", () => {
     ]);
     const both = await runProject(dir, undefined, ['scores', 'ranked']);
     expect(both.diagnostics).toBeUndefined();
+  });
+
+  it('switched off by its own dbt.config(enabled=False), is left out as dbt leaves it out', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/py/scores.py': 'def model(dbt, session):\n    dbt.config(\n        enabled=False,\n    )\n    return dbt.ref("other").df()\n',
+      'models/other.sql': 'select 1 as x',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    expect(o.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : []))).toEqual(['other']);
   });
 });

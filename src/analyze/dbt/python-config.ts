@@ -1,0 +1,135 @@
+/**
+ * What a Python model's `dbt.config(...)` calls say, read from its text as dbt reads them at
+ * parse time (from the code, never by running it: dbt takes only literal arguments there).
+ * pipe builds no Python model, but a command that leaves one out must know which: its tags
+ * (`-s tag:sql`, `--exclude tag:py`) and whether it is switched off (`enabled=False`).
+ */
+
+export interface PythonConfig {
+  readonly tags?: readonly string[];
+  readonly enabled?: boolean;
+}
+
+/** The literal arguments of every `dbt.config(...)` call of `code`; a later call's key over an earlier one's, tags added up. */
+export function pythonConfig(code: string): PythonConfig {
+  let tags: string[] | undefined;
+  let enabled: boolean | undefined;
+  for (const call of configCalls(withoutComments(code))) {
+    for (const [key, value] of call) {
+      if (key === 'tags') {
+        const list = typeof value === 'string' ? [value] : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
+        if (list) tags = [...new Set([...(tags ?? []), ...list])];
+      } else if (key === 'enabled' && typeof value === 'boolean') enabled = value;
+    }
+  }
+  return { ...(tags ? { tags } : {}), ...(enabled === undefined ? {} : { enabled }) };
+}
+
+/** The text with `#` comments blanked (not inside strings). */
+function withoutComments(code: string): string {
+  let out = '';
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i];
+    if (c === '"' || c === "'") {
+      const end = stringEnd(code, i);
+      out += code.slice(i, end);
+      i = end - 1;
+    } else if (c === '#') {
+      while (i < code.length && code[i] !== '\n') i++;
+      out += '\n';
+    } else out += c;
+  }
+  return out;
+}
+
+/** Where the string literal opening at `i` ends (past its quote), triple quotes too. */
+function stringEnd(code: string, i: number): number {
+  const q = code[i];
+  const triple = code.startsWith(q.repeat(3), i);
+  const close = triple ? q.repeat(3) : q;
+  let j = i + close.length;
+  while (j < code.length && !code.startsWith(close, j)) {
+    if (code[j] === '\\') j++;
+    else if (!triple && code[j] === '\n') return j;
+    j++;
+  }
+  return Math.min(code.length, j + close.length);
+}
+
+/** The keyword arguments of each `dbt.config(...)` call whose values are literals; a value that is not one is left out. */
+function configCalls(code: string): [string, unknown][][] {
+  const out: [string, unknown][][] = [];
+  const re = /\bdbt\s*\.\s*config\s*\(/g;
+  for (let m = re.exec(code); m !== null; m = re.exec(code)) {
+    const reader = new Literals(code, m.index + m[0].length);
+    out.push(reader.keywords());
+  }
+  return out;
+}
+
+/** A reader of Python literals: strings, numbers, True, False, None, lists and tuples of them. */
+class Literals {
+  constructor(
+    private readonly code: string,
+    private i: number,
+  ) {}
+
+  keywords(): [string, unknown][] {
+    const out: [string, unknown][] = [];
+    for (;;) {
+      this.space();
+      if (this.i >= this.code.length || this.code[this.i] === ')') return out;
+      const name = /^[A-Za-z_]\w*/.exec(this.code.slice(this.i, this.i + 100))?.[0];
+      if (name === undefined) return out;
+      this.i += name.length;
+      this.space();
+      if (this.code[this.i] !== '=') return out;
+      this.i++;
+      const value = this.value();
+      if (value === NOT_LITERAL) return out;
+      out.push([name, value]);
+      this.space();
+      if (this.code[this.i] === ',') this.i++;
+    }
+  }
+
+  private space(): void {
+    while (this.i < this.code.length && /\s/.test(this.code[this.i])) this.i++;
+  }
+
+  private value(): unknown {
+    this.space();
+    const c = this.code[this.i];
+    if (c === '"' || c === "'") {
+      const end = stringEnd(this.code, this.i);
+      const raw = this.code.slice(this.i, end);
+      this.i = end;
+      const triple = raw.startsWith(c.repeat(3));
+      return raw.slice(triple ? 3 : 1, triple ? -3 : -1).replace(/\\(.)/g, '$1');
+    }
+    if (c === '[' || c === '(') {
+      const close = c === '[' ? ']' : ')';
+      this.i++;
+      const items: unknown[] = [];
+      for (;;) {
+        this.space();
+        if (this.code[this.i] === close) {
+          this.i++;
+          return items;
+        }
+        const item = this.value();
+        if (item === NOT_LITERAL) return NOT_LITERAL;
+        items.push(item);
+        this.space();
+        if (this.code[this.i] === ',') this.i++;
+        else if (this.code[this.i] !== close) return NOT_LITERAL;
+      }
+    }
+    const word = /^(?:True|False|None|-?\d+(?:\.\d+)?)\b/.exec(this.code.slice(this.i, this.i + 40))?.[0];
+    if (word === undefined) return NOT_LITERAL;
+    this.i += word.length;
+    return word === 'True' ? true : word === 'False' ? false : word === 'None' ? null : Number(word);
+  }
+}
+
+const NOT_LITERAL = Symbol('not a literal');
