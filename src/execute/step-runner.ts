@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { GUARDED_SETTING } from '../warehouse/duckdb/optimizer-guard.js';
 import { dirname } from 'node:path';
 import { didYouMean } from '../diagnostics/suggest.js';
-import type { Location } from '../diagnostics/diagnostics.js';
+import { warning, type Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
@@ -275,9 +275,18 @@ export class StepRunner {
         const { dialect } = session;
         if (step.description !== undefined) await session.exec(dialect.commentOn(step.relationKind, step.relation, step.description));
         if (step.columns.length === 0) return;
-        // As dbt-duckdb: a described column the relation does not have is passed over.
+        // As dbt-duckdb: a described column the relation does not have is passed over, with a warning.
         const have = new Set((await columnsOf(session, step.relation)).map((c) => c.name));
         for (const c of step.columns) if (have.has(c.name)) await session.exec(dialect.commentOnColumn(step.relation, c.name, c.description));
+        const absent = step.columns.filter((c) => !have.has(c.name));
+        if (absent.length > 0) {
+          state.emit({
+            type: 'diagnostic',
+            diagnostic: warning('undocumented-column', `${task.node}: persist_docs documents ${absent.length === 1 ? 'a column' : 'columns'} its relation does not have, passed over: ${absent.map((c) => c.name).join(', ')}`, absent[0].location ?? { file: task.file }, {
+              hint: didYouMean(absent[0].name, [...have]) ?? "rename the column's entry in the properties file, or remove it",
+            }),
+          });
+        }
         return;
       }
       case 'write-file': {

@@ -35,7 +35,7 @@ interface Surrounded {
   readonly post: readonly Hook[];
   readonly persistDocs: { readonly relation: boolean; readonly columns: boolean };
   readonly description?: string;
-  readonly columns: readonly { readonly name: string; readonly description?: string }[];
+  readonly columns: readonly { readonly name: string; readonly description?: string; readonly location?: Location }[];
   readonly header?: { readonly sql: string; readonly location: Location };
   readonly contract?: ModelNode['contract'];
 }
@@ -119,7 +119,7 @@ export function aroundOf(
   const contract = n.contract;
   const described = n.persistDocs.relation && n.description ? n.description : undefined;
   // As dbt: every column of the properties file, an undescribed one with an empty comment.
-  const columns = n.persistDocs.columns ? n.columns.map((c) => ({ name: c.name, description: c.description ?? '' })) : [];
+  const columns = n.persistDocs.columns ? n.columns.map((c) => ({ name: c.name, description: c.description ?? '', ...(c.location ? { location: c.location } : {}) })) : [];
   const docs: Extract<Step, { kind: 'persist-docs' }> | undefined =
     parts.publishes && (described !== undefined || columns.length > 0)
       ? { kind: 'persist-docs', relation: n.relation, relationKind: n.relationKind, ...(described === undefined ? {} : { description: described }), columns }

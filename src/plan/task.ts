@@ -104,7 +104,7 @@ export type Step =
       readonly relation: string;
       readonly relationKind: RelationKind;
       readonly description?: string;
-      readonly columns: readonly { readonly name: string; readonly description: string }[];
+      readonly columns: readonly { readonly name: string; readonly description: string; readonly location?: Location }[];
     }
   /**
    * An external model's file: the staged rows written to `temp` beside `path`, then renamed
