@@ -46,7 +46,6 @@ export const READ_KEYS = new Set([
 /** Keys that describe a node without changing what is built. */
 export const DOCUMENTATION_KEYS = new Set([
   'docs',
-  'meta',
   'grants',
   'group',
   'access',
@@ -123,6 +122,8 @@ export function sortDbtConfig(
       if (key === 'database' && (setting.value === null || setting.value === undefined)) continue;
       if (key === 'database' && typeof setting.value === 'string' && ownDatabase !== undefined && setting.value.toLowerCase() === ownDatabase.toLowerCase()) continue;
       diagnostics.push(error('unsupported', `config '${key}' is not supported by pipe`, setting.location, { hint: UNSUPPORTED_KEYS[key] }));
+    } else if (key === 'meta') {
+      // Read: a node's meta is model.meta and config.get('meta') in templates, and the graph's; no notice of it.
     } else if (DOCUMENTATION_KEYS.has(key)) {
       unused.push({ key, location: setting.location });
     } else {

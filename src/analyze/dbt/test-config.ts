@@ -212,9 +212,10 @@ export function testConfig(settings: ReadonlyMap<string, ConfigSetting>, ctx: Te
   if (schema !== undefined && schema.trim() === '') bad('schema', 'schema must name a schema, e.g. audit');
   const alias = text('alias', '"orders_id_nulls"');
   if (alias !== undefined && alias.trim() === '') bad('alias', 'alias must name the relation the failures are kept in');
-  // The rest (meta, database, ...) changes neither a verdict nor where failures are kept.
+  // The rest (database, ...) changes neither a verdict nor where failures are kept; nor does
+  // meta, which describes the test in dbt too: no notice of it.
   for (const [key, s] of settings) {
-    if (!READ.has(key)) ctx.unused(key, s.location);
+    if (!READ.has(key) && key !== 'meta') ctx.unused(key, s.location);
   }
   if (!ok) return undefined;
   return {
