@@ -54,7 +54,7 @@ import type { DbtTest } from './dbt/dbt-tests.js';
 import { projectTests } from './dbt/project-tests.js';
 import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
-import { shadowedNodes } from './dbt/shadowed-nodes.js';
+import { decideShadowed, shadowedNodes, type PendingShadowed } from './dbt/shadowed-nodes.js';
 import { enabledBeforeRender, sameNamedFiles } from './same-named-models.js';
 import { askedAt, executionPhase, FIXTURE_PHASE, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { invocationArgsDict, metadataEnvs } from './dbt/invocation-args.js';
@@ -1660,7 +1660,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   diagnostics.push(...settingsDiagnostics);
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
   const dbt = files.dbtProject ? readDbtProject(files.dbtProject, diagnostics) : undefined;
-  const shadowed = shadowedNodes(files.shadowed ?? [], dbt, diagnostics);
+  const pendingShadowed: PendingShadowed[] = [];
+  const shadowed = shadowedNodes(files.shadowed ?? [], dbt, diagnostics, pendingShadowed);
   const read = files.properties.length > 0 ? readProperties(files.properties, diagnostics, shadowed, dbt !== undefined) : NO_PROPERTIES;
   // Descriptions that name a docs block are given its text, as dbt renders them.
   const documented = read === NO_PROPERTIES ? read : withDocs(read, DocBlocks.read(files.docs ?? [], diagnostics), diagnostics);
@@ -1733,6 +1734,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     packageRenders.set(pkg.name, known);
     return known;
   };
+  decideShadowed(pendingShadowed, renderOfFile, diagnostics);
   const switched = documented === NO_PROPERTIES ? documented : withRenderedEnabled(documented, renderOfFile);
   // dbt_project.yml's sources: configs, along each source table's qualified name.
   const foldered =
