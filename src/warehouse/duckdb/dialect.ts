@@ -294,7 +294,8 @@ export const DUCKDB: Dialect = {
           countAt: 1,
         }
       : {
-          statements: [create, `DELETE FROM ${target} AS ${t} USING ${staging} AS ${s} WHERE ${match}`, `INSERT INTO ${target} BY NAME SELECT * FROM ${staging}`, drop],
+          // The staged keys once each: rows sharing a key (a date as the key) would otherwise pair every old row with every new one.
+          statements: [create, `DELETE FROM ${target} AS ${t} USING (SELECT DISTINCT ${keys.map(quoteIdent).join(', ')} FROM ${staging}) AS ${s} WHERE ${match}`, `INSERT INTO ${target} BY NAME SELECT * FROM ${staging}`, drop],
           countAt: 2,
         };
   },

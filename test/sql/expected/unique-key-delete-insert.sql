@@ -14,7 +14,7 @@ SELECT count(*) AS n FROM "temp"."main"."__pipe_stage__fct_orders__20240102" WHE
 -- publish, one transaction (rows from statement 3)
 BEGIN TRANSACTION;
 CREATE TABLE IF NOT EXISTS "main"."fct_orders" AS SELECT * FROM "temp"."main"."__pipe_stage__fct_orders__20240102" LIMIT 0;
-DELETE FROM "main"."fct_orders" AS "__pipe_target" USING "temp"."main"."__pipe_stage__fct_orders__20240102" AS "__pipe_staged" WHERE "__pipe_staged"."order_id" = "__pipe_target"."order_id" AND "__pipe_staged"."status" = "__pipe_target"."status";
+DELETE FROM "main"."fct_orders" AS "__pipe_target" USING (SELECT DISTINCT "order_id", "status" FROM "temp"."main"."__pipe_stage__fct_orders__20240102") AS "__pipe_staged" WHERE "__pipe_staged"."order_id" = "__pipe_target"."order_id" AND "__pipe_staged"."status" = "__pipe_target"."status";
 INSERT INTO "main"."fct_orders" BY NAME SELECT * FROM "temp"."main"."__pipe_stage__fct_orders__20240102";
 DROP TABLE "temp"."main"."__pipe_stage__fct_orders__20240102";
 COMMIT;
