@@ -40,7 +40,7 @@ export function testFilter(
 
 /** Whether one term of an exclusion leaves out a node's data test: by a test method, else by naming its node (or the test). */
 function excludesCheck(c: Criterion, node: string, check: Check): boolean {
-  if (c.method === 'test_name' || c.method === 'test_type') return termTakesCheck(c, check);
+  if (c.method === 'test_name' || c.method === 'test_type' || isTestType(c)) return termTakesCheck(c, check);
   if (c.method === 'unit_test') return false;
   return c.method === 'fqn' && !c.value.includes('.') && (nameGlob(c.value)(node) || nameGlob(c.value)(check.name));
 }
@@ -50,6 +50,8 @@ function excludesUnitTest(c: Criterion, model: string, test: string): boolean {
   switch (c.method) {
     case 'test_type':
       return c.value === 'unit';
+    case 'resource_type':
+      return c.value === 'unit_test';
     case 'unit_test':
     case 'test_name':
       return nameGlob(c.value)(test) || nameGlob(c.value)(`${model}.${test}`);
@@ -71,14 +73,14 @@ function testsSelected(select: readonly string[] | undefined, analysis: Pick<Ana
   const named = globs('fqn');
   const tagged = globs('tag');
   const pathed = criteria.filter((c) => c.method === 'path').map((c) => fileMatcher(c.value));
-  const allData = has('test_type', 'data');
+  const allData = has('test_type', 'data') || has('resource_type', 'test');
   const singular = has('test_type', 'singular');
   const genericTests = has('test_type', 'generic');
   return {
     data: allData || singular || genericTests || generic.length > 0 || named.length > 0 || tagged.length > 0 || pathed.length > 0,
     // As the terms combine: a comma intersects (`tag:nightly,test_type:singular`), a space unites.
     dataTest: (_node, check) => spec !== undefined && holds(spec, (c) => termTakesCheck(c, check)),
-    unit: (model, test) => has('test_type', 'unit') || units.some((m) => m(test) || m(`${model}.${test}`)) || generic.some((m) => m(test)),
+    unit: (model, test) => has('test_type', 'unit') || has('resource_type', 'unit_test') || units.some((m) => m(test) || m(`${model}.${test}`)) || generic.some((m) => m(test)),
   };
 }
 
@@ -87,6 +89,8 @@ function termTakesCheck(c: Criterion, check: Check): boolean {
   switch (c.method) {
     case 'test_type':
       return c.value === 'data' || (c.value === 'singular' ? isSingular(check.kind) : c.value === 'generic' && !isSingular(check.kind));
+    case 'resource_type':
+      return c.value === 'test';
     case 'path':
       return isSingular(check.kind) && fileMatcher(c.value)(check.location.file);
     case 'fqn':
@@ -100,12 +104,17 @@ function termTakesCheck(c: Criterion, check: Check): boolean {
   }
 }
 
+/** `resource_type:test` (dbt's data tests) and `resource_type:unit_test`: tests, as test_type names them. */
+function isTestType(c: Criterion): boolean {
+  return c.method === 'resource_type' && (c.value === 'test' || c.value === 'unit_test') && !c.parents && !c.children && !c.childrensParents;
+}
+
 /** The selector methods that name tests, not nodes: a node matches one by having such a test. */
 export const TEST_METHODS: ReadonlySet<string> = new Set(['test_name', 'test_type', 'unit_test']);
 
 /** Whether a term names tests rather than nodes: a test method, the name of a data test that is no model's or seed's, or a tag only tests have. */
 function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): boolean {
-  if (TEST_METHODS.has(c.method)) return true;
+  if (TEST_METHODS.has(c.method) || isTestType(c)) return true;
   if (c.method === 'path') return namesTestFiles(c, analysis);
   return namesDataTest(c, analysis) || (tagsTests(c, analysis) && ![...analysis.nodes.values()].some((n) => n.tags.some(nameGlob(c.value))));
 }

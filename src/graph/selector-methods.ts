@@ -162,6 +162,9 @@ export function nodeMatcher(c: Criterion, context: SelectionContext, excluding =
       return (n) => n.resourceType === 'source' && pkg(n.fqn[0] ?? '') && source(n.source) && table(n.table);
     }
     case 'resource_type':
+      // dbt's tests are no nodes of pipe's graph: a node matches by having them, as with test_type.
+      if (value === 'test') return (n) => n.dataTests === true;
+      if (value === 'unit_test') return (n) => (n.unitTests ?? []).length > 0;
       return (n) => n.resourceType === value;
     case 'package': {
       const match = nameGlob(value === 'this' && context.projectName !== undefined ? context.projectName : value);

@@ -628,6 +628,23 @@ describe("dbt's singular tests that name no node", () => {
     expect(taskOrder(await testIn(dir, { date: '2024-01-02', exclude: ['not_null_constant_id'] }))).toEqual(['orders_unique_by_name@2024-01-02']);
   });
 
+  it('resource_type:test selects the tests of models too, where the project has no test of its own file; resource_type:unit_test its unit tests', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/m.sql': 'select 1 as id',
+      'models/m.yml':
+        'version: 2\nmodels:\n  - name: m\n    columns:\n      - name: id\n        data_tests: [not_null, unique]\nunit_tests:\n  - name: one_row\n    model: m\n    given: []\n    expect:\n      rows:\n        - {id: 1}\n',
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const checks = async (select: string) => {
+      const r = await testIn(dir, { date: '2024-01-02', select: [select] });
+      expect(r.code, explain(r)).toBe(0);
+      return [...eventsOfType(r.events, 'check-passed').map((e) => e.check), ...taskOrder(r).filter((id) => id.includes('one_row'))].sort();
+    };
+    expect(await checks('resource_type:test')).toEqual(['not_null_m_id', 'unique_m_id']);
+    expect(await checks('resource_type:unit_test')).toEqual(['m::one_row@2024-01-02', 'one_row']);
+  });
+
   it('one named as a model runs as a task of its own beside the model, as dbt names them apart', async () => {
     const dir = tempProject({ ...FREE, 'tests/orders.sql': 'select * from {{ target.schema }}.orders where id < 0' });
     const ran = await runIn(dir, { date: '2024-01-02' });
