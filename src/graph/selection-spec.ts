@@ -219,13 +219,9 @@ function checkValue(method: MethodName, value: string): { message: string; hint?
     case 'source':
       if (value.split('.').length <= 3) return undefined;
       return { message: 'a source is selected as source_name, source_name.table_name or package.source_name.table_name' };
-    case 'path': {
-      const path = normalPath(value);
-      if (path.startsWith('/') || /^[A-Za-z]:/.test(path) || path.split('/').includes('..')) {
-        return { message: 'a path is relative to the project folder and stays inside it' };
-      }
+    case 'path':
+      // One outside the project folder (`../elsewhere`) is no mistake in dbt: it selects nothing (see selector-methods.ts).
       return undefined;
-    }
     case 'fqn':
     case 'tag':
     case 'file':

@@ -254,8 +254,9 @@ function versionMatch(selector: string, match: (fqn: readonly string[]) => boole
  * paths, which is the same without reading the disk: only files of nodes can select them.
  */
 function pathMatcher(pattern: string): (node: SelectableNode) => boolean {
-  // The project folder itself (`path:.`) holds every node.
+  // The project folder itself (`path:.`) holds every node; a path outside it none, as in dbt (a package linked from a folder above is no path a selector names).
   if (pattern === '') return () => true;
+  if (outsideProject(pattern)) return () => false;
   const match: Matcher = hasWildcard(pattern) ? pathGlob(pattern) : (p) => p === pattern;
   return (n) => match(n.file) || folders(n.file).some(match) || (n.propertiesFile !== undefined && match(n.propertiesFile));
 }
@@ -263,8 +264,14 @@ function pathMatcher(pattern: string): (node: SelectableNode) => boolean {
 /** Whether a file is the path, or under it (see pathMatcher). */
 export function fileMatcher(pattern: string): (file: string) => boolean {
   if (pattern === '') return () => true;
+  if (outsideProject(pattern)) return () => false;
   const match: Matcher = hasWildcard(pattern) ? pathGlob(pattern) : (p) => p === pattern;
   return (file) => match(file) || folders(file).some(match);
+}
+
+/** A path that leaves the project folder: absolute, or going up (`../elsewhere`). */
+function outsideProject(pattern: string): boolean {
+  return pattern.startsWith('/') || /^[A-Za-z]:/.test(pattern) || pattern.split('/').includes('..');
 }
 
 /** A file name without its last extension, as Python's Path.stem. */

@@ -127,8 +127,12 @@ describe('the forms of a term', () => {
     for (const text of ['orders,', ',orders', 'orders,,b']) {
       expect(parseCliSelection([text]).problems).toMatchObject([{ text, message: 'has a comma with no term on one side (a,b selects what a and b both select)' }]);
     }
-    expect(refused('path:../elsewhere').message).toContain('inside');
-    expect(refused('path:/etc').message).toContain('inside');
+    // A path outside the project is no mistake, as in dbt: it selects nothing (said as any term that matches nothing).
+    for (const outside of ['path:../elsewhere', 'path:/etc', '../elsewhere/m.sql']) {
+      expect(isProblem(parseTerm(outside))).toBe(false);
+      expect(sel([outside]).selected, outside).toEqual([]);
+      expect(sel([], [outside]).selected, outside).toEqual(ALL);
+    }
     expect(refused('source:a.b.c.d').message).toContain('source_name.table_name');
     expect(refused('config:table').message).toContain('config.materialized:table');
     expect(refused('tag.x:daily').message).toContain('takes no key');
