@@ -92,7 +92,7 @@ function readVar(value: string, dialect: YamlDialect): Record<string, unknown> {
   } catch {
     // not YAML: keep the text as it is
   }
-  if (typeof parsed === 'number' && String(parsed) !== text.trim()) parsed = text;
+  if ((typeof parsed === 'number' && String(parsed) !== text.trim()) || (parsed instanceof WholeFloat && parsed.repr() !== text.trim())) parsed = text;
   // NAME= is the empty text; NAME=null (or ~) is YAML's null, as in --vars '{name: null}'.
   return { [value.slice(0, eq)]: text.trim() === '' ? '' : parsed };
 }

@@ -16,7 +16,9 @@ import { getRun, lastPublished, laterKey, laterPublications, latestUnfinishedRun
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
-import { launch, letGoUnused, newRunId, type LaunchOptions, type Prepared, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
+import { launch, letGoUnused, newRunId, type LaunchOptions, type Prepared, pipeCommandFor, planContext, prepare, retryCommandFor, shellQuote, withPast, type RunOutcome } from './lifecycle.js';
+import { jsonDumps } from '../analyze/jinja/json-yaml.js';
+import { isFingerprint } from '../secrets/secrets.js';
 import { openProject, type Project } from './open-project.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { retryVars } from './secret-vars.js';
@@ -149,6 +151,24 @@ function builtInputs(analysis: Analysis, node: string): string[] {
   return [...out];
 }
 
+/**
+ * The built nodes `node` reads as it runs, each with the view it reads it through (undefined:
+ * directly): a view reads its inputs when it is read, so what it reads is read too.
+ */
+function readThrough(analysis: Analysis, node: string): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  const walk = (name: string, via: string | undefined) => {
+    for (const input of builtInputs(analysis, name)) {
+      if (out.has(input) || input === node) continue;
+      out.set(input, via);
+      const n = analysis.nodes.get(input);
+      if (n?.kind === 'model' && n.config.kind === 'view') walk(input, via ?? input);
+    }
+  };
+  walk(node, undefined);
+  return out;
+}
+
 function superseded(task: Task, later: Later | undefined, writtenSince: (node: string) => boolean, inputs: readonly string[]): Task {
   const by = laterOf(task, later);
   if (!by) return task;
@@ -185,13 +205,13 @@ function readsOtherBuild(
   const taskOf = new Map(planned.map((t) => [t.node, t]));
   return tasks.map((task) => {
     if (task.noop || task.steps.some((s) => s.kind === 'refuse')) return task;
-    for (const input of builtInputs(analysis, task.node)) {
+    for (const [input, via] of readThrough(analysis, task.node)) {
       const its = taskOf.get(input);
       if (input === task.node || writing.has(input) || !its || !taskMaterialization(its.kind)?.replacesWhole) continue;
       const by = laterOf(its, later);
       if (by?.sqlHash === undefined || its.sqlHash === undefined || by.sqlHash === its.sqlHash) continue;
       const message =
-        `${task.node} reads ${input}, which run ${by.runId} has rebuilt since${by.ds ? ` for ${by.ds}` : ''} from another query than run ${runId}'s${its.ds ? ` for ${its.ds}` : ''} ` +
+        `${task.node} reads ${input}${via ? ` through ${via}` : ''}, which run ${by.runId} has rebuilt since${by.ds ? ` for ${by.ds}` : ''} from another query than run ${runId}'s${its.ds ? ` for ${its.ds}` : ''} ` +
         `(its query reads the date or a var, or was edited): retried, ${task.node} would read that build. ${build(`${input} ${task.node}`)} builds both as this run would`;
       return { ...task, steps: [{ kind: 'refuse', message, location: { file: task.file } }] };
     }
@@ -354,10 +374,13 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // round) has other tasks: its tasks as it is now stand for those the run left undone.
   const rebuilt = rebuiltAnotherWay(full.tasks, planned);
   const todo = rebuilt.size === 0 ? planned : new Set([...planned, ...[...rebuilt.values()].flat()]);
+  // The run's --vars with them (a secret one's value is not stored: the user gives it again).
+  const shownVars = Object.fromEntries(Object.entries(params.vars).filter(([, v]) => !isFingerprint(v)));
+  const withVars = Object.keys(shownVars).length > 0 ? ` --vars ${shellQuote(jsonDumps(shownVars, { sortKeys: false }))}` : '';
   const build = (nodes: string) =>
     params.kind === 'backfill'
-      ? `pipe backfill --select ${nodes} --start ${params.start} --end ${params.end}`
-      : `pipe run --select ${nodes} --date ${formatDate(intervals[0].start)}${params.kind !== 'test' && params.hour !== undefined ? ` --hour ${params.hour}` : ''}`;
+      ? `pipe backfill --select ${nodes} --start ${params.start} --end ${params.end}${withVars}`
+      : `pipe run --select ${nodes} --date ${formatDate(intervals[0].start)}${params.kind !== 'test' && params.hour !== undefined ? ` --hour ${params.hour}` : ''}${withVars}`;
   const tasks = readsOtherBuild(withSuperseded(onlyRemaining(full.tasks, todo), later, written, prepared.analysis), full.tasks, later, prepared.analysis, run.run_id, build);
   const lost = refresh ? refreshLosesLater(tasks, refresh.swapped, later) : [];
   if (lost.length > 0) {

@@ -120,7 +120,7 @@ export function storedJson(p: StoredParams): Record<string, unknown> {
     case 'test':
     case 'backfill': {
       const { kind: _kind, ...fields } = p;
-      const floats = wholeFloatPaths({ vars: p.vars, resolved_vars: p.resolved_vars });
+      const floats = keptFloats({ vars: p.vars, resolved_vars: p.resolved_vars });
       // Flags a run did not use are left out, as runs have always recorded them.
       return Object.fromEntries(
         Object.entries({ ...fields, ...(floats.length > 0 ? { whole_floats: floats } : {}) }).filter(
@@ -137,32 +137,48 @@ export function storedJson(p: StoredParams): Record<string, unknown> {
 
 type Path = readonly (string | number)[];
 
+/** A number JSON cannot carry as it is: a whole float (`1.0`, `-0.0`, see WholeFloat) or one that is not finite. */
+interface KeptFloat {
+  readonly at: Path;
+  readonly value: string;
+}
+
 /**
- * Where the whole floats among the vars are (`--vars '{rate: 1.0}'`, see WholeFloat): JSON
- * writes them as their numbers, the same as ints, so the params name them (`whole_floats`)
- * and a retry renders `1.0` as its run did.
+ * The floats among the vars that JSON writes otherwise than they are: a whole float as the int
+ * of its value, -0.0 as 0, inf and nan as null. The params name them (`whole_floats`), with
+ * their text, so that a retry renders `1.0`, `-0.0` and `inf` as its run did.
  */
-function wholeFloatPaths(value: unknown, at: Path = [], out: Path[] = []): Path[] {
-  if (value instanceof WholeFloat) out.push(at);
-  else if (Array.isArray(value)) value.forEach((x, i) => wholeFloatPaths(x, [...at, i], out));
+function keptFloats(value: unknown, at: Path = [], out: KeptFloat[] = []): KeptFloat[] {
+  if (value instanceof WholeFloat) out.push({ at, value: value.repr() });
+  else if (typeof value === 'number' && !Number.isFinite(value)) out.push({ at, value: Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf' });
+  else if (Array.isArray(value)) value.forEach((x, i) => keptFloats(x, [...at, i], out));
   else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [k, x] of Object.entries(value)) wholeFloatPaths(x, [...at, k], out);
+    for (const [k, x] of Object.entries(value)) keptFloats(x, [...at, k], out);
   }
   return out;
 }
 
-/** The params as read from JSON with their whole floats (whole_floats) floats again. */
-function withWholeFloats(json: Record<string, unknown>): Record<string, unknown> {
-  const { whole_floats: paths, ...rest } = json;
-  if (!Array.isArray(paths)) return rest;
-  for (const path of paths) {
-    if (!Array.isArray(path) || path.length === 0) continue;
+/** A kept float's value again: inf, -inf and nan as numbers, any other as a whole float. */
+function floatOf(text: string): number | WholeFloat {
+  if (text === 'inf') return Infinity;
+  if (text === '-inf') return -Infinity;
+  if (text === 'nan') return NaN;
+  return new WholeFloat(Number(text));
+}
+
+/** The params as read from JSON with their kept floats (whole_floats) as they were. */
+function withKeptFloats(json: Record<string, unknown>): Record<string, unknown> {
+  const { whole_floats: kept, ...rest } = json;
+  if (!Array.isArray(kept)) return rest;
+  for (const entry of kept) {
+    const { at, value } = (entry ?? {}) as { at?: unknown; value?: unknown };
+    if (!Array.isArray(at) || at.length === 0 || typeof value !== 'string') continue;
     let holder: unknown = rest;
-    for (const part of path.slice(0, -1)) holder = holder !== null && typeof holder === 'object' ? (holder as Record<string | number, unknown>)[part as string] : undefined;
-    const last = path[path.length - 1] as string;
-    if (holder !== null && typeof holder === 'object' && typeof (holder as Record<string, unknown>)[last] === 'number') {
-      (holder as Record<string, unknown>)[last] = new WholeFloat((holder as Record<string, number>)[last]);
-    }
+    for (const part of at.slice(0, -1)) holder = holder !== null && typeof holder === 'object' ? (holder as Record<string | number, unknown>)[part as string] : undefined;
+    const last = at[at.length - 1] as string;
+    const now = holder !== null && typeof holder === 'object' ? (holder as Record<string, unknown>)[last] : undefined;
+    // Written as JSON wrote it (a number, or null for inf and nan): a value changed by hand is left as it is.
+    if (typeof now === 'number' || now === null) (holder as Record<string, unknown>)[last] = floatOf(value);
   }
   return rest;
 }
@@ -190,7 +206,7 @@ export function readStoredParams(run: StoredRun): { readonly params: StoredParam
     return problem('its recorded parameters are not JSON');
   }
   if (!isObject(json)) return problem(`its recorded parameters are ${JSON.stringify(json)}, not an object`);
-  const fields = new Fields(withWholeFloats(json));
+  const fields = new Fields(withKeptFloats(json));
   let params: StoredParams;
   switch (run.command) {
     case 'run':

@@ -32,8 +32,12 @@ const FLOAT_TEXT = /^[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])*)?\.[0-9_]*(?:[eE][-+]
 
 /** Whether a YAML node is a plain float whose value is whole (see YamlSource.floats). */
 export function isWholeFloat(node: unknown): boolean {
-  return isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && node.type === 'PLAIN' && typeof node.source === 'string' && FLOAT_TEXT.test(node.source);
+  if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value)) return false;
+  // `!!float 1`: a float by its tag, whatever its text.
+  return node.tag === FLOAT_TAG || (node.type === 'PLAIN' && typeof node.source === 'string' && FLOAT_TEXT.test(node.source));
 }
+
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
 
 /** Whether a key is a merge's (`<<: *anchor`): the yaml package gives it as a symbol. */
 const isMerge = (key: unknown) => key === '<<' || (typeof key === 'symbol' && key.description === '<<');
@@ -95,7 +99,9 @@ export function parsePyyaml(
   const endsOpen = text.length > 0 && !/[\n\r]$/.test(text);
   visit(doc, {
     Scalar(_key, scalar) {
-      if (typeof scalar.value === 'number' && scalar.type === 'PLAIN' && typeof scalar.source === 'string' && !PYYAML_NUMBER.test(scalar.source)) scalar.value = scalar.source;
+      // `!!float 1`, which the yaml package leaves as its text: the number PyYAML reads.
+      if (scalar.tag === FLOAT_TAG && typeof scalar.value === 'string' && scalar.value.trim() !== '' && Number.isFinite(Number(scalar.value.replaceAll('_', '')))) scalar.value = Number(scalar.value.replaceAll('_', ''));
+      if (typeof scalar.value === 'number' && scalar.type === 'PLAIN' && scalar.tag !== FLOAT_TAG && typeof scalar.source === 'string' && !PYYAML_NUMBER.test(scalar.source)) scalar.value = scalar.source;
       else if (options.wholeFloat && isWholeFloat(scalar)) scalar.value = options.wholeFloat(scalar.value as number);
       if (endsOpen && (scalar.type === 'BLOCK_FOLDED' || scalar.type === 'BLOCK_LITERAL') && typeof scalar.value === 'string' && scalar.value.endsWith('\n') && (scalar.range?.[2] ?? 0) >= text.length) {
         scalar.value = scalar.value.slice(0, -1);

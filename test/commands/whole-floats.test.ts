@@ -46,9 +46,9 @@ describe('whole floats from YAML and JSON', () => {
   it('a retry renders them as its run did, and a compile of the int after the float renders the int', async () => {
     const dir = dbtProject({
       'seeds/ctl.csv': 'fail\n1\n',
-      'models/m.sql': "{{ config(materialized='table') }}\nselect '{{ var(\"f\") }}' as f, (select case when fail = 1 then error('boom') else 1 end from {{ ref('ctl') }}) as ok\n",
+      'models/m.sql': "{{ config(materialized='table') }}\nselect '{{ var(\"f\") }}' as f, '{{ var(\"z\", 0) }}|{{ var(\"i\", 0) }}|{{ var(\"n\", 0) }}' as special, (select case when fail = 1 then error('boom') else 1 end from {{ ref('ctl') }}) as ok\n",
     });
-    const failed = await cliIn(['run', '--date', '2024-01-02', '--vars', 'f: 1.0', '--json', '--project', dir]);
+    const failed = await cliIn(['run', '--date', '2024-01-02', '--vars', '{f: 1.0, z: -0.0, i: .inf, n: .nan}', '--json', '--project', dir]);
     expect(failed.code, explain(failed)).toBe(1);
     writeProjectFiles(dir, { 'seeds/ctl.csv': 'fail\n0\n' });
     const seeded = await cliIn(['run', '--date', '2024-01-02', '--select', 'ctl', '--vars', 'f: 3', '--json', '--project', dir]);
@@ -56,7 +56,8 @@ describe('whole floats from YAML and JSON', () => {
     const retried = await cliIn(['retry', '--json', '--project', dir]);
     expect(retried.code, explain(retried)).toBe(0);
     expect(eventsOfType(retried.events, 'notice').map((e) => e.message).filter((m) => m.startsWith('changed since'))).toEqual([]);
-    expect(await queryRows(join(dir, 'dev.duckdb'), 'select f from m')).toEqual([{ f: '1.0' }]);
+    // -0.0, inf and nan too, which JSON writes as 0 and null.
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select f, special from m')).toEqual([{ f: '1.0', special: '-0.0|inf|nan' }]);
     // What compile kept of the float's render is not the int's.
     const asFloat = await cliIn(['compile', 'm', '--date', '2024-01-02', '--vars', '{f: 1.0}', '--project', dir]);
     const asInt = await cliIn(['compile', 'm', '--date', '2024-01-02', '--vars', '{f: 1}', '--project', dir]);

@@ -14,14 +14,14 @@ describe('vars on the command line', () => {
   it('--var values are YAML, but a number that would not print back as typed stays text', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, {
-      'models/marts/var_types.sql': `select '{{ var("code") }}' as code, '{{ var("mask") }}' as mask, {{ var('n') + 1 }} as n,
+      'models/marts/var_types.sql': `select '{{ var("code") }}' as code, '{{ var("mask") }}' as mask, '{{ var("point") }}' as point, {{ var('n') + 1 }} as n,
   {% if var('flag') %}'on'{% else %}'off'{% endif %} as flag, {{ var('regions') | length }} as regions
 `,
     });
-    const args = ['--var', 'code=007', '--var', 'mask=0x1F', '--var', 'n=41', '--var', 'flag=false', '--var', 'regions=[eu, us]'];
+    const args = ['--var', 'code=007', '--var', 'mask=0x1F', '--var', 'point=100.', '--var', 'n=41', '--var', 'flag=false', '--var', 'regions=[eu, us]'];
     const r = await cliIn(['compile', 'var_types', '--date', '2024-01-02', ...args, '--project', dir]);
     expect(r.code, explain(r)).toBe(0);
-    expect(r.stdout).toContain("select '007' as code, '0x1F' as mask, 42 as n,\n  'off' as flag, 2 as regions");
+    expect(r.stdout).toContain("select '007' as code, '0x1F' as mask, '100.' as point, 42 as n,\n  'off' as flag, 2 as regions");
     // Nothing after the = is the empty text; null is none.
     writeProjectFiles(dir, { 'models/marts/var_empty.sql': "select '{{ var('a') }}' as a, {{ 'true' if var('b') is none else 'false' }} as b_is_none\n" });
     const empty = await cliIn(['compile', 'var_empty', '--date', '2024-01-02', ...args, '--var', 'a=', '--var', 'b=null', '--project', dir]);

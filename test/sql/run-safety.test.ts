@@ -259,8 +259,11 @@ describe('pipe retry', () => {
       'models/from_dated.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, built_for, ${failing} as v from {{ ref('dated') }}\n`,
       'models/from_view.sql': `select built_for, '{{ ds }}' as ds, ${failing} as v from {{ ref('dated_view') }}\n`,
       'models/from_steady.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, w, ${failing} as v from {{ ref('steady') }}\n`,
+      // Read through a view the later run did not build: the view reads the table as it is now.
+      'models/plain_view.sql': "{{ config(materialized='view') }}\nselect * from {{ ref('dated') }}\n",
+      'models/through_view.sql': `select built_for, ${failing} as v from {{ ref('plain_view') }}\n`,
     });
-    const first = await run({ project: dir, date: '2024-01-03', emit: quiet() });
+    const first = await run({ project: dir, date: '2024-01-03', vars: { owner: 'ann' }, emit: quiet() });
     expect(first.status).toBe('failed');
     writeFileSync(join(dir, 'seeds/ctl.csv'), 'fail\n0\n');
     // The next day's run builds the tables and the view, not what failed to read them.
@@ -270,10 +273,11 @@ describe('pipe retry', () => {
     expect('status' in outcome && outcome.status).toBe('failed');
     const failed = events.flatMap((e) => (e.type === 'task-failed' ? [[e.task.id, e.error.message]] : [])).sort();
     const later = (input: string, reader: string) =>
-      `${reader} reads ${input}, which run R has rebuilt since for 2024-01-04 from another query than run R's for 2024-01-03 (its query reads the date or a var, or was edited): retried, ${reader} would read that build. pipe run --select ${input} ${reader} --date 2024-01-03 builds both as this run would`;
+      `${reader} reads ${input}, which run R has rebuilt since for 2024-01-04 from another query than run R's for 2024-01-03 (its query reads the date or a var, or was edited): retried, ${reader} would read that build. pipe run --select ${input} ${reader} --date 2024-01-03 --vars '{"owner": "ann"}' builds both as this run would`;
     expect(failed.map(([id, m]) => [id, m.replace(/run \S+(?= has|'s)/g, 'run R')])).toEqual([
       ['from_dated@2024-01-03', later('dated', 'from_dated')],
       ['from_view@2024-01-03', later('dated_view', 'from_view')],
+      ['through_view@2024-01-03', later('dated', 'through_view').replace('reads dated,', 'reads dated through plain_view,')],
     ]);
     // Reading a build of the same query, the date is built: as a run now would.
     expect(await query(dir, "select d::VARCHAR as d, w, v from from_steady")).toEqual([{ d: '2024-01-03', w: 2, v: 1 }]);

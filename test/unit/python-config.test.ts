@@ -18,6 +18,8 @@ describe("a Python model's dbt.config()", () => {
     ].join('\n');
     expect(pythonConfig(code)).toEqual({ tags: ['daily', 'py', 'finance'], enabled: true });
     expect(pythonConfig('def model(dbt, session):\n    dbt.config(enabled=False)\n    return None\n')).toEqual({ enabled: false });
+    // Written in a string (a docstring, a note), it is no call.
+    expect(pythonConfig('def model(dbt, session):\n    \"\"\"Call dbt.config(enabled=False) to switch it off.\"\"\"\n    note = "dbt.config(tags=[\'x\'])"\n    return None\n')).toEqual({});
   });
 
   it('leaves out what is not a literal, as dbt refuses it: the arguments before it count', () => {

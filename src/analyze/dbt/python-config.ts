@@ -56,11 +56,27 @@ function stringEnd(code: string, i: number): number {
   return Math.min(code.length, j + close.length);
 }
 
-/** The keyword arguments of each `dbt.config(...)` call whose values are literals; a value that is not one is left out. */
+/** Where the string literals of `code` are: [start, end) of each. */
+function stringRanges(code: string): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < code.length; i++) {
+    if (code[i] === '"' || code[i] === "'") {
+      const end = stringEnd(code, i);
+      out.push([i, end]);
+      i = end - 1;
+    }
+  }
+  return out;
+}
+
+/** The keyword arguments of each `dbt.config(...)` call whose values are literals; a value that is not one is left out. A call written inside a string (a docstring) is none. */
 function configCalls(code: string): [string, unknown][][] {
   const out: [string, unknown][][] = [];
+  const strings = stringRanges(code);
   const re = /\bdbt\s*\.\s*config\s*\(/g;
   for (let m = re.exec(code); m !== null; m = re.exec(code)) {
+    const at = m.index;
+    if (strings.some(([start, end]) => at > start && at < end)) continue;
     const reader = new Literals(code, m.index + m[0].length);
     out.push(reader.keywords());
   }
