@@ -15,15 +15,22 @@ export async function unpublishedFailures(session: WarehouseSession, analysis: A
   const tested = new Map(tasks.flatMap((t) => (t.kind === 'test' ? [[t.node, t.ds] as const] : [])));
   if (tested.size === 0 || !(await stateExists(session))) return undefined;
   const latest = await readLatestBuilds(session, [...tested.keys()]);
-  const failed = [...tested].flatMap(([name, ds]) => {
+  const failed: string[] = [];
+  const never: string[] = [];
+  for (const [name, ds] of tested) {
     const node = analysis.nodes.get(name);
     // A model kept in intervals is tested on the interval's rows; any other whole.
     const key = node?.kind === 'model' && perInterval(node.config) && ds !== undefined ? ds : '';
     const build = latest.build(name, key);
     const failure = latest.failure(name, key);
-    return build && failure && failure.at > build.builtAt ? [`${name}${key ? ` ${key}` : ''} (run ${failure.runId}; published by run ${build.runId})`] : [];
-  });
-  if (failed.length === 0) return undefined;
-  const shown = failed.length > 5 ? [...failed.slice(0, 5), `and ${failed.length - 5} more`] : failed;
-  return `the latest build of ${shown.join(', ')} failed and was not published: the checks here read what an earlier build published (pipe status says why the build failed)`;
+    const label = `${name}${key ? ` ${key}` : ''}`;
+    if (failure && !build && key !== '') never.push(`${label} (run ${failure.runId})`);
+    else if (failure && build && failure.at > build.builtAt) failed.push(`${label} (run ${failure.runId}; published by run ${build.runId})`);
+  }
+  const list = (items: string[]) => (items.length > 5 ? [...items.slice(0, 5), `and ${items.length - 5} more`] : items).join(', ');
+  const said = [
+    ...(failed.length > 0 ? [`the latest build of ${list(failed)} failed and was not published: the checks here read what an earlier build published`] : []),
+    ...(never.length > 0 ? [`the build of ${list(never)} failed, and none of that date was published before: its checks read no rows of it`] : []),
+  ];
+  return said.length === 0 ? undefined : `${said.join('; ')} (pipe status says why the build failed)`;
 }

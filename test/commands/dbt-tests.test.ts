@@ -645,6 +645,22 @@ describe("dbt's singular tests that name no node", () => {
     expect(await checks('resource_type:unit_test')).toEqual(['m::one_row@2024-01-02', 'one_row']);
   });
 
+  it("says when the build of the date tested failed and none of it was published before: its checks read no rows of it", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/daily.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, {% if var('fail', false) %}error('boom'){% else %}1{% endif %} as v\n",
+      'models/daily.yml': 'version: 2\nmodels:\n  - name: daily\n    columns:\n      - name: v\n        data_tests: [not_null]\n',
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const failed = await runIn(dir, { date: '2024-01-03', vars: { fail: true } });
+    expect(failed.code).toBe(1);
+    const r = await testIn(dir, { date: '2024-01-03' });
+    const notices = eventsOfType(r.events, 'notice').map((e) => e.message).filter((m) => m.includes('failed'));
+    expect(notices).toEqual([expect.stringMatching(/^the build of daily 2024-01-03 \(run \S+\) failed, and none of that date was published before: its checks read no rows of it \(pipe status says why the build failed\)$/)]);
+    // The date before, built: nothing to say.
+    expect(eventsOfType((await testIn(dir, { date: '2024-01-02' })).events, 'notice').filter((e) => e.message.includes('failed'))).toEqual([]);
+  });
+
   it('one named as a model runs as a task of its own beside the model, as dbt names them apart', async () => {
     const dir = tempProject({ ...FREE, 'tests/orders.sql': 'select * from {{ target.schema }}.orders where id < 0' });
     const ran = await runIn(dir, { date: '2024-01-02' });
