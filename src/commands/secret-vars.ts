@@ -16,6 +16,11 @@ export function paramsToStore(params: Readonly<Record<string, unknown>>, secretN
     const vars = out[key];
     if (vars && typeof vars === 'object' && !Array.isArray(vars)) out[key] = fingerprintVars(vars as Record<string, unknown>, secretNames);
   }
+  // The text of a float kept beside the vars (see stored-params.ts) is its value: never a secret's.
+  if (Array.isArray(out.floats)) {
+    const secret = (at: unknown) => Array.isArray(at) && (VAR_PARAMS as readonly unknown[]).includes(at[0]) && secretNames.includes(String(at[1]));
+    out.floats = out.floats.filter((f: { at?: unknown }) => !secret(f?.at));
+  }
   return out;
 }
 

@@ -123,7 +123,7 @@ export function storedJson(p: StoredParams): Record<string, unknown> {
       const floats = keptFloats({ vars: p.vars, resolved_vars: p.resolved_vars });
       // Flags a run did not use are left out, as runs have always recorded them.
       return Object.fromEntries(
-        Object.entries({ ...fields, ...(floats.length > 0 ? { whole_floats: floats } : {}) }).filter(
+        Object.entries({ ...fields, ...(floats.length > 0 ? { floats } : {}) }).filter(
           ([key, value]) => value !== undefined && !(key === 'ignore_dependencies_on_past' && value === false),
         ),
       );
@@ -145,7 +145,7 @@ interface KeptFloat {
 
 /**
  * The floats among the vars that JSON writes otherwise than they are: a whole float as the int
- * of its value, -0.0 as 0, inf and nan as null. The params name them (`whole_floats`), with
+ * of its value, -0.0 as 0, inf and nan as null. The params name them (`floats`), with
  * their text, so that a retry renders `1.0`, `-0.0` and `inf` as its run did.
  */
 function keptFloats(value: unknown, at: Path = [], out: KeptFloat[] = []): KeptFloat[] {
@@ -166,9 +166,9 @@ function floatOf(text: string): number | WholeFloat {
   return new WholeFloat(Number(text));
 }
 
-/** The params as read from JSON with their kept floats (whole_floats) as they were. */
+/** The params as read from JSON with their kept floats (`floats`) as they were. */
 function withKeptFloats(json: Record<string, unknown>): Record<string, unknown> {
-  const { whole_floats: kept, ...rest } = json;
+  const { floats: kept, ...rest } = json;
   if (!Array.isArray(kept)) return rest;
   for (const entry of kept) {
     const { at, value } = (entry ?? {}) as { at?: unknown; value?: unknown };

@@ -152,6 +152,18 @@ describe('secret vars in run params', () => {
     expect(paramsToStore(stored, ['token'])).toEqual(stored);
   });
 
+  it("keeps the text of no secret's float beside the vars (where a retry finds 1.0 again), only the others'", () => {
+    const pin = 12345678.0;
+    const floats = [
+      { at: ['vars', 'pin'], value: '12345678.0' },
+      { at: ['resolved_vars', 'pin'], value: '12345678.0' },
+      { at: ['resolved_vars', 'rate'], value: '1.0' },
+    ];
+    const kept = paramsToStore({ ds: '2024-01-02', vars: { pin }, resolved_vars: { pin, rate: 1 }, floats }, ['pin']);
+    expect(kept.floats).toEqual([{ at: ['resolved_vars', 'rate'], value: '1.0' }]);
+    expect(JSON.stringify(kept)).not.toContain('12345678');
+  });
+
   const resolved = stored.resolved_vars as Record<string, unknown>;
   const refused = (f: () => unknown): string[] => {
     try {
