@@ -48,7 +48,9 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
   // parser drops the spaces around one (` output` is output), as its CSV reader does.
   const bare = (n: string) => (config.dbt && !config.quoteColumns ? n.replace(/^[ \t]+|[ \t]+$/g, '') : n);
   const names = config.dbt ? deduplicated(seed, shape.names.map((n, i) => (n.trim() === '' ? unnamed(seed, i, diagnostics) : bare(n))), diagnostics) : shape.names;
-  const renamed = names.some((n, i) => n !== shape.names[i]);
+  // DuckDB's CSV reader drops the spaces around a header name: a name kept with them (a dbt
+  // project's, quoted as dbt-duckdb creates it) is given to it.
+  const renamed = names.some((n, i) => n !== shape.names[i] || n.trim() !== n);
   const header = Object.assign({ names, rows: shape.rows }, renamed ? { renamed: true as const } : {});
   const nameProblems = headerNameProblems(seed, names, config);
   diagnostics.push(...nameProblems);
@@ -167,8 +169,9 @@ function headerNameProblems(seed: SeedSource, names: readonly string[], config: 
       out.push(error('bad-csv', `${which} has no name`, at, { hint: 'name every column in the first line' }));
       return;
     }
-    if (name.trim() !== name) {
-      out.push(error('bad-csv', `${which}, '${name}', starts or ends with spaces, which DuckDB would drop from the column's name`, at, { hint: 'remove the spaces (or set quote_columns: false, as dbt-duckdb then drops them too)' }));
+    // A dbt project's keeps them, as dbt-duckdb creates the column quoted; a pipe project's are refused.
+    if (name.trim() !== name && !config.dbt) {
+      out.push(error('bad-csv', `${which}, '${name}', starts or ends with spaces, which DuckDB would drop from the column's name`, at, { hint: 'remove the spaces' }));
       return;
     }
     const other = seen.get(foldedName(name));

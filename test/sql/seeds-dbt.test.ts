@@ -283,6 +283,16 @@ describe("a dbt project's seed whose header repeats a name", () => {
   });
 });
 
+describe("a dbt project's seed whose header names a column with spaces around it", () => {
+  it('keeps them, as dbt-duckdb creates the column quoted (DuckDB reading the header alone would drop them)', async () => {
+    const dir = tempProject({ 'dbt_project.yml': "name: shop\nversion: '1.0'\n", 'seeds/spaced.csv': 'a ,b, c\n1,2,3\n' });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    expect((await columnsOf(dir))['main.spaced']).toEqual(['a  INTEGER', 'b INTEGER', ' c INTEGER']);
+    expect(await queryWarehouse(dir, 'SELECT "a ", " c" FROM main.spaced')).toEqual([{ 'a ': 1, ' c': 3 }]);
+  });
+});
+
 describe('a seed whose table would not be its file', () => {
   it('is refused when its header has a nameless, padded or repeated name, or another separator than its delimiter', async () => {
     const dir = tempProject({
