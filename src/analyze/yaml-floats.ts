@@ -1,5 +1,5 @@
 import type { YamlSource } from '../project/yaml-file.js';
-import { WholeFloat } from './jinja/values.js';
+import { isDict, WholeFloat } from './jinja/values.js';
 
 /**
  * A YAML file's value at `path` as a template reads it: its whole floats (`1.0`, `3.0e+2`) as
@@ -17,9 +17,7 @@ export function templateValue(source: YamlSource, path: readonly string[]): unkn
   const rebuild = (v: unknown, at: string): unknown => {
     if (typeof v === 'number') return below.has(at) ? new WholeFloat(v) : v;
     if (Array.isArray(v)) return v.map((x, i) => rebuild(x, `${at}\u0000${i}`));
-    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rebuild(x, `${at}\u0000${k}`)]));
-    }
+    if (isDict(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rebuild(x, `${at}\u0000${k}`)]));
     return v;
   };
   return rebuild(value, prefix);

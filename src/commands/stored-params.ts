@@ -2,7 +2,7 @@ import { error, DiagnosticError, type Diagnostic } from '../diagnostics/diagnost
 import type { ScheduleInterval } from '../analyze/project-settings.js';
 import { parseDate, parseTimestamp } from '../dates/dates.js';
 import type { DateOrder } from '../plan/plan.js';
-import { WholeFloat } from '../analyze/jinja/values.js';
+import { isDict, WholeFloat } from '../analyze/jinja/values.js';
 
 /**
  * The parameters a run records (`_pipe.runs.params`): what `pipe retry` repeats and `pipe
@@ -152,9 +152,7 @@ function keptFloats(value: unknown, at: Path = [], out: KeptFloat[] = []): KeptF
   if (value instanceof WholeFloat) out.push({ at, value: value.repr() });
   else if (typeof value === 'number' && !Number.isFinite(value)) out.push({ at, value: Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf' });
   else if (Array.isArray(value)) value.forEach((x, i) => keptFloats(x, [...at, i], out));
-  else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [k, x] of Object.entries(value)) keptFloats(x, [...at, k], out);
-  }
+  else if (isDict(value)) for (const [k, x] of Object.entries(value)) keptFloats(x, [...at, k], out);
   return out;
 }
 

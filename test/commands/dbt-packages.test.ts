@@ -145,25 +145,22 @@ describe('models of installed dbt packages', () => {
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).toContain(`'stg_orders' is defined twice: models/stg_orders.sql and ${PKG}/models/staging/stg_orders.sql`);
 
-    const replaced = tempProject({
-      ...FILES,
-      'dbt_project.yml': FILES['dbt_project.yml'].replace('      stg_payments:', '      stg_orders:\n        +enabled: false\n      stg_payments:'),
-      'models/stg_orders.sql': "select 1 as order_id, 1 as customer_id, date '2024-01-01' as ordered_on, 2.5 as amount",
-      'models/customer_orders.sql': "select * from {{ ref('stg_orders') }}",
-    });
-    const built = await nodesIn(replaced);
+    /** The project's own stg_orders, the package's switched off by `enabled` in dbt_project.yml. */
+    const ownOrders = (enabled: string) =>
+      tempProject({
+        ...FILES,
+        'dbt_project.yml': FILES['dbt_project.yml'].replace('      stg_payments:', `      stg_orders:\n        +enabled: ${enabled}\n      stg_payments:`),
+        'models/stg_orders.sql': "select 1 as order_id, 1 as customer_id, date '2024-01-01' as ordered_on, 2.5 as amount",
+        'models/customer_orders.sql': "select * from {{ ref('stg_orders') }}",
+      });
+    const built = await nodesIn(ownOrders('false'));
     expect(built.code, built.stdout + built.stderr).toBe(0);
     expect(built.nodes.find((n) => n.name === 'stg_orders')?.file).toBe('models/stg_orders.sql');
     // The package's models read the project's stg_orders in its place, as dbt's do.
     expect(built.nodes.find((n) => n.name === 'order_days')?.upstream).toEqual(['stg_orders']);
 
     // Disabled by Jinja, rendered with the vars: the same, and refused when it renders true.
-    const byVar = tempProject({
-      ...FILES,
-      'dbt_project.yml': FILES['dbt_project.yml'].replace('      stg_payments:', "      stg_orders:\n        +enabled: \"{{ var('package_orders', false) }}\"\n      stg_payments:"),
-      'models/stg_orders.sql': "select 1 as order_id, 1 as customer_id, date '2024-01-01' as ordered_on, 2.5 as amount",
-      'models/customer_orders.sql': "select * from {{ ref('stg_orders') }}",
-    });
+    const byVar = ownOrders(`"{{ var('package_orders', false) }}"`);
     const rendered = await nodesIn(byVar);
     expect(rendered.code, rendered.stdout + rendered.stderr).toBe(0);
     expect(rendered.nodes.find((n) => n.name === 'stg_orders')?.file).toBe('models/stg_orders.sql');

@@ -6,6 +6,7 @@ import { escapeRegExp, quoteIdent, quoteLiteral, sqlPieces, stripTrailingSemicol
 import { isRefToken, refToken, type Check, type FailuresStore } from '../checks.js';
 import { DbtRelation } from '../jinja/relation.js';
 import { jsonLoads } from '../jinja/json-yaml.js';
+import { isDict } from '../jinja/values.js';
 import type { SourceCall } from '../sources.js';
 import type { MacroSignature } from '../macro-signatures.js';
 import { settingsOf, mergeSettings, type ConfigSetting } from './config-tree.js';
@@ -507,7 +508,7 @@ class ArgResolver {
   value(v: unknown): unknown {
     if (Array.isArray(v)) return v.map((x) => this.value(x));
     // A mapping's values; a value of its own (a float read from YAML, `1.0`) stays as it is.
-    if (typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v))) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.value(x)]));
+    if (isDict(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.value(x)]));
     if (typeof v === 'object' && v !== null) return v;
     if (typeof v !== 'string') return v;
     const ref = /^\s*ref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?(,[^)]*)?\)\s*$/.exec(v);

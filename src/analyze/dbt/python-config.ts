@@ -14,7 +14,7 @@ export interface PythonConfig {
 export function pythonConfig(code: string): PythonConfig {
   let tags: string[] | undefined;
   let enabled: boolean | undefined;
-  for (const call of configCalls(withoutComments(code))) {
+  for (const call of configCalls(scanned(code))) {
     for (const [key, value] of call) {
       if (key === 'tags') {
         const list = typeof value === 'string' ? [value] : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
@@ -25,21 +25,23 @@ export function pythonConfig(code: string): PythonConfig {
   return { ...(tags ? { tags } : {}), ...(enabled === undefined ? {} : { enabled }) };
 }
 
-/** The text with `#` comments blanked (not inside strings). */
-function withoutComments(code: string): string {
-  let out = '';
+/** The text with `#` comments blanked (not inside strings), and where its string literals are ([start, end) of each). */
+function scanned(code: string): { readonly text: string; readonly strings: readonly [number, number][] } {
+  let text = '';
+  const strings: [number, number][] = [];
   for (let i = 0; i < code.length; i++) {
     const c = code[i];
     if (c === '"' || c === "'") {
       const end = stringEnd(code, i);
-      out += code.slice(i, end);
+      strings.push([text.length, text.length + end - i]);
+      text += code.slice(i, end);
       i = end - 1;
     } else if (c === '#') {
       while (i < code.length && code[i] !== '\n') i++;
-      out += '\n';
-    } else out += c;
+      text += '\n';
+    } else text += c;
   }
-  return out;
+  return { text, strings };
 }
 
 /** Where the string literal opening at `i` ends (past its quote), triple quotes too. */
@@ -56,23 +58,9 @@ function stringEnd(code: string, i: number): number {
   return Math.min(code.length, j + close.length);
 }
 
-/** Where the string literals of `code` are: [start, end) of each. */
-function stringRanges(code: string): [number, number][] {
-  const out: [number, number][] = [];
-  for (let i = 0; i < code.length; i++) {
-    if (code[i] === '"' || code[i] === "'") {
-      const end = stringEnd(code, i);
-      out.push([i, end]);
-      i = end - 1;
-    }
-  }
-  return out;
-}
-
 /** The keyword arguments of each `dbt.config(...)` call whose values are literals; a value that is not one is left out. A call written inside a string (a docstring) is none. */
-function configCalls(code: string): [string, unknown][][] {
+function configCalls({ text: code, strings }: ReturnType<typeof scanned>): [string, unknown][][] {
   const out: [string, unknown][][] = [];
-  const strings = stringRanges(code);
   const re = /\bdbt\s*\.\s*config\s*\(/g;
   for (let m = re.exec(code); m !== null; m = re.exec(code)) {
     const at = m.index;
