@@ -254,16 +254,20 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
   });
 
   it('--max-failures spent: the tasks no worker took yet start no more, recorded cancelled, not started', async () => {
-    // One worker taking one task at a time: the failing model first (first by name), the dates wait in the queue.
+    // One worker taking one task at a time: the failing model early (first by name), the dates
+    // waiting in the queue or not queued yet (a backfill starts with one date in flight).
     const { dir, lake } = lakeProject({ ...MODELS, 'models/a_bad.sql': "{{ config(materialized='table') }}\nselect error('boom') as x\n" });
     const [w] = startWorkers(dir, 1, ['--lease', LEASE]);
     await ready([w]);
-    const done = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-04', parallel: 4, maxFailures: 1, select: ['a_bad', 'events'], distributed: { leaseMs: 30_000 } });
+    const done = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-08', parallel: 4, maxFailures: 1, select: ['a_bad', 'events'], distributed: { leaseMs: 30_000 } });
     expect(done.code, explain(done)).toBe(1);
     const runId = String(done.events.find((e) => e.type === 'run-started')?.runId);
     const after = done.events.slice(done.events.findIndex((e) => e.type === 'notice' && String(e.message).includes('--max-failures 1')));
     const cancelled = after.filter((e) => e.type === 'task-cancelled').map((e) => (e.task as { id: string }).id);
-    expect(cancelled.length, explain(done)).toBeGreaterThan(0);
+    // Taken out of the queue, or never put in it. (The worker, free again, may take what is queued
+    // before the coordinator takes it out: which of the two happens is a race, that tasks stop is not.)
+    const finished = done.events.find((e) => e.type === 'run-finished') as { cancelled: number; pending: number } | undefined;
+    expect(cancelled.length + (finished?.pending ?? 0), explain(done)).toBeGreaterThan(0);
     // Nothing starts once the budget is spent but what a worker had taken already.
     const startedAfter = after.filter((e) => e.type === 'task-started').map((e) => (e.task as { id: string }).id);
     expect(startedAfter.filter((id) => cancelled.includes(id))).toEqual([]);
