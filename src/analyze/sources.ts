@@ -28,6 +28,8 @@ export type SourceRead =
       readonly location: string;
       /** The local files it names (absolute, no glob, no URL): each must exist before a run. */
       readonly files: readonly string[];
+      /** The local glob patterns it names (absolute, as DuckDB reads them): each must match a file before a run. */
+      readonly globs: readonly string[];
       /** Where its properties place it, as dbt's node names it (`graph.sources`): its schema (the source's name by default) and identifier, and a database when given. */
       readonly schema: string;
       readonly identifier: string;
@@ -196,8 +198,8 @@ export function sourceNode(t: SourceTable, packageName: string, root: string, ow
   }
   const formatted = formatLocation(t.externalLocation, formatter, values);
   if (typeof formatted !== 'string') return problem(`external_location '${t.externalLocation}': ${formatted.problem}`, placeholderHint(formatter, values));
-  const { expression, files } = externalExpression(formatted, root);
-  return { ...base, relation: expression, reads: { kind: 'external', location: formatted, files, schema: t.schema, identifier: t.identifier, ...(t.database === undefined ? {} : { database: t.database }) } };
+  const { expression, files, globs } = externalExpression(formatted, root);
+  return { ...base, relation: expression, reads: { kind: 'external', location: formatted, files, globs, schema: t.schema, identifier: t.identifier, ...(t.database === undefined ? {} : { database: t.database }) } };
 }
 
 function placeholderHint(formatter: Formatter, values: Record<string, unknown>): string {
@@ -262,13 +264,13 @@ const URL_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 const GLOB_RE = /[*?[]/;
 
 /** A path as the location names it, read from the project folder when relative; and the local file to find before a run, if it is one. */
-function fromRoot(path: string, root: string): { path: string; file?: string } {
+function fromRoot(path: string, root: string): { path: string; file?: string; glob?: string } {
   if (URL_RE.test(path)) return { path };
   // DuckDB reads `~` as the home folder.
   const home = path === '~' || path.startsWith('~/');
   const absolute = home ? path : isAbsolute(path) ? path : resolve(root, path);
   const local = home ? homedir() + path.slice(1) : absolute;
-  return { path: absolute, file: GLOB_RE.test(path) ? undefined : local };
+  return GLOB_RE.test(path) ? { path: absolute, glob: local } : { path: absolute, file: local };
 }
 
 const LITERAL = String.raw`'(?:[^']|'')*'`;
@@ -290,18 +292,20 @@ function filenameColumn(args: string): string | undefined {
  * paths are made absolute from the project folder, so that a run reads the same files from any
  * working directory: the path itself, or the paths of a call's first argument.
  */
-export function externalExpression(location: string, root: string): { expression: string; files: string[] } {
+export function externalExpression(location: string, root: string): { expression: string; files: string[]; globs: string[] } {
   const files: string[] = [];
+  const globs: string[] = [];
   /** `asWritten`: a relative path kept as written after the project folder, not normalized (see below). */
   const literal = (text: string, asWritten = false) => {
     const p = fromRoot(text, root);
     if (p.file !== undefined) files.push(p.file);
+    if (p.glob !== undefined) globs.push(p.glob);
     return quoteLiteral(asWritten ? prefix + text : p.path);
   };
   const prefix = root.endsWith('/') ? root : `${root}/`;
   if (location.includes('(')) {
     const call = CALL_RE.exec(location);
-    if (!call) return { expression: location, files };
+    if (!call) return { expression: location, files, globs };
     const rest = location.slice(call[0].length);
     const column = filenameColumn(rest);
     let relative = false;
@@ -314,18 +318,18 @@ export function externalExpression(location: string, root: string): { expression
       return literal(text, true);
     });
     const expression = call[1] + args + rest;
-    if (column === undefined || !relative) return { expression, files };
+    if (column === undefined || !relative) return { expression, files, globs };
     // A relative path's filename column holds the path as written, as where DuckDB runs in the
     // project folder (dbt-duckdb's): the table must not depend on where the project is checked out.
     const c = quoteIdent(column);
     // DuckDB counts characters (code points), not UTF-16 units.
     const written = `case when starts_with(${c}, ${quoteLiteral(prefix)}) then substr(${c}, ${[...prefix].length + 1}) else ${c} end`;
-    return { expression: `(select * replace (${written} as ${c}) from ${expression})`, files };
+    return { expression: `(select * replace (${written} as ${c}) from ${expression})`, files, globs };
   }
   // dbt-duckdb leaves a location that is quoted already as it is.
   const quoted = location.trim();
   if (quoted.startsWith("'")) {
-    return new RegExp(`^${LITERAL}$`).test(quoted) ? { expression: literal(unquote(quoted)), files } : { expression: location, files };
+    return new RegExp(`^${LITERAL}$`).test(quoted) ? { expression: literal(unquote(quoted)), files, globs } : { expression: location, files, globs };
   }
-  return { expression: literal(location), files };
+  return { expression: literal(location), files, globs };
 }

@@ -6,6 +6,7 @@ import type { SourceNode } from '../analyze/sources.js';
 import type { Task } from '../plan/task.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { absentSource, codeOf, RelationsByDatabase } from '../state/source-presence.js';
+import { quoteLiteral } from '../sql/sql-text.js';
 import { freshnessDiagnostic, isMeasurable, measureFreshness } from './freshness.js';
 
 /**
@@ -73,15 +74,18 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
         break;
       }
       case 'external': {
-        const missing = reads.files.filter((file) => !existsSync(file));
+        const unmatched: string[] = [];
+        for (const pattern of reads.globs) if (!(await matchesAFile(session, pattern))) unmatched.push(pattern);
+        const missing = [...reads.files.filter((file) => !existsSync(file)), ...unmatched];
         for (const file of missing) {
+          const glob = unmatched.includes(file);
           const inRoot = file.startsWith(root + sep);
           const shown = inRoot ? relative(root, file).split(sep).join('/') : file;
           // Where dbt-duckdb would find it: from the directory it ran in, outside the project (--project-dir).
           const fromCwd = inRoot && resolve(cwd) !== resolve(root) ? resolve(cwd, relative(root, file)) : undefined;
-          const elsewhere = fromCwd !== undefined && existsSync(fromCwd) ? fromCwd : undefined;
+          const elsewhere = fromCwd !== undefined && (glob ? await matchesAFile(session, fromCwd) : existsSync(fromCwd)) ? fromCwd : undefined;
           diagnostics.push(
-            error('missing-source', `source ${s.name} reads ${shown}, which does not exist`, s.location, {
+            error('missing-source', `source ${s.name} reads ${shown}, ${glob ? 'which matches no file' : 'which does not exist'}`, s.location, {
               hint: elsewhere
                 ? `a relative path in external_location is read from the project folder, whatever the working directory: ${elsewhere} is where dbt-duckdb run from ${cwd} reads it; write its path from the project folder (${relative(root, elsewhere).split(sep).join('/')}) or in full`
                 : 'a relative path in external_location is read from the project folder',
@@ -98,6 +102,14 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
     }
   }
   return diagnostics;
+}
+
+/** Whether a glob pattern matches a file, by DuckDB's own glob (what its file readers expand); a pattern it cannot expand is left to the run. */
+async function matchesAFile(session: WarehouseSession, pattern: string): Promise<boolean> {
+  return session.query(`SELECT 1 AS found FROM glob(${quoteLiteral(pattern)}) LIMIT 1`).then(
+    (rows) => rows.length > 0,
+    () => true,
+  );
 }
 
 /**

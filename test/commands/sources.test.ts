@@ -196,10 +196,12 @@ describe('a source that is not there', () => {
   it("a relative external_location missing from the project folder but found from the working directory, as dbt-duckdb run with --project-dir reads it, says so", async () => {
     const outside = tempDir();
     const dir = join(outside, 'dbt_project');
-    writeProjectFiles(outside, { 'data/x.csv': 'id\n1\n' });
+    writeProjectFiles(outside, { 'data/x.csv': 'id\n1\n', 'data/y_1.csv': 'id\n1\n' });
     writeProjectFiles(dir, {
-      'models/src.yml': 'version: 2\nsources:\n  - name: csv\n    tables:\n      - name: x\n        config:\n          external_location: data/x.csv\n',
+      'models/src.yml':
+        "version: 2\nsources:\n  - name: csv\n    tables:\n      - name: x\n        config:\n          external_location: data/x.csv\n      - name: y\n        config:\n          external_location: \"read_csv('data/y_*.csv')\"\n",
       'models/m.sql': "select * from {{ source('csv', 'x') }}\n",
+      'models/n.sql': "select * from {{ source('csv', 'y') }}\n",
     });
     const before = process.cwd();
     process.chdir(outside);
@@ -214,6 +216,10 @@ describe('a source that is not there', () => {
     expect(r.stderr).toContain(
       `hint: a relative path in external_location is read from the project folder, whatever the working directory: ${join(outside, 'data/x.csv')} is where dbt-duckdb run from ${outside} reads it; write its path from the project folder (../data/x.csv) or in full`,
     );
+    // A glob that matches nothing in the project folder, told before the run as a missing file is, not by DuckDB as the model runs.
+    expect(r.stderr).toContain('models/src.yml:8: error: source csv.y reads data/y_*.csv, which matches no file');
+    expect(r.stderr).toContain(`${join(outside, 'data/y_*.csv')} is where dbt-duckdb run from ${outside} reads it; write its path from the project folder (../data/y_*.csv) or in full`);
+    expect(r.stdout).not.toContain('START');
   });
 
   it('stops the run before anything is written, at the line of each source table, exit 2', async () => {
@@ -229,14 +235,15 @@ describe('a source that is not there', () => {
     expect(diagnosticsOf(r.events).map((d) => `${d.location?.file}:${d.location?.line}`).sort()).toEqual([
       'models/sources.yml:10',
       'models/sources.yml:17',
+      'models/sources.yml:18',
       'models/sources.yml:5',
     ]);
     expect(r.stderr).toContain('models/sources.yml:5: error: source raw.orders: "raw"."orders" does not exist in the warehouse');
     expect(r.stderr).toContain("hint: did you mean 'raw.order'?");
     expect(r.stderr).toContain("models/sources.yml:10: error: source raw.customers reads the database 'lakehouse', which is not attached to the warehouse");
     expect(r.stderr).toContain('models/sources.yml:17: error: source lake.events reads data/events.parquet, which does not exist');
-    // A glob names no one file to look for: DuckDB says so when it reads it.
-    expect(r.stderr).not.toContain('click_');
+    // A glob is expanded as DuckDB's readers expand it: matching no file, it stops the run too.
+    expect(r.stderr).toContain('models/sources.yml:18: error: source lake.clicks reads data/click_*.parquet, which matches no file');
     const db = warehouseOf(dir);
     expect(await publishedRelations(db)).toEqual({ tables: [], views: [] });
     expect(await runCount(db)).toBe(0);

@@ -152,10 +152,11 @@ describe('source() in a model', () => {
       kind: 'external',
       location: 'data/events_eu.parquet',
       files: [`${root}/data/events_eu.parquet`],
+      globs: [],
       schema: 'lake',
       identifier: 'events',
     });
-    expect((a.nodes.get('lake.remote') as SourceNode).reads).toMatchObject({ files: [] });
+    expect((a.nodes.get('lake.remote') as SourceNode).reads).toMatchObject({ files: [], globs: [] });
   });
 
   it("renders the Jinja of external_location and meta: before formatting, as dbt renders properties files", () => {
@@ -338,28 +339,31 @@ describe("dbt-duckdb's external_location", () => {
   });
 
   it('quotes a path, keeps a call, and reads relative paths from the project folder', () => {
-    expect(externalExpression('data/x.parquet', '/p')).toEqual({ expression: "'/p/data/x.parquet'", files: ['/p/data/x.parquet'] });
-    expect(externalExpression("it's.csv", '/p')).toEqual({ expression: "'/p/it''s.csv'", files: ["/p/it's.csv"] });
-    expect(externalExpression('/abs/x.csv', '/p')).toEqual({ expression: "'/abs/x.csv'", files: ['/abs/x.csv'] });
-    expect(externalExpression("'data/x.csv'", '/p')).toEqual({ expression: "'/p/data/x.csv'", files: ['/p/data/x.csv'] });
-    // A glob or a URL names no one local file.
-    expect(externalExpression('data/*.parquet', '/p')).toEqual({ expression: "'/p/data/*.parquet'", files: [] });
-    expect(externalExpression('https://host/x.csv', '/p')).toEqual({ expression: "'https://host/x.csv'", files: [] });
+    expect(externalExpression('data/x.parquet', '/p')).toEqual({ expression: "'/p/data/x.parquet'", files: ['/p/data/x.parquet'], globs: [] });
+    expect(externalExpression("it's.csv", '/p')).toEqual({ expression: "'/p/it''s.csv'", files: ["/p/it's.csv"], globs: [] });
+    expect(externalExpression('/abs/x.csv', '/p')).toEqual({ expression: "'/abs/x.csv'", files: ['/abs/x.csv'], globs: [] });
+    expect(externalExpression("'data/x.csv'", '/p')).toEqual({ expression: "'/p/data/x.csv'", files: ['/p/data/x.csv'], globs: [] });
+    // A glob names no one local file, but a pattern that must match one; a URL neither.
+    expect(externalExpression('data/*.parquet', '/p')).toEqual({ expression: "'/p/data/*.parquet'", files: [], globs: ['/p/data/*.parquet'] });
+    expect(externalExpression('https://host/x.csv', '/p')).toEqual({ expression: "'https://host/x.csv'", files: [], globs: [] });
+    expect(externalExpression('s3://b/*.parquet', '/p')).toEqual({ expression: "'s3://b/*.parquet'", files: [], globs: [] });
     expect(externalExpression("read_parquet(['a.parquet', '/b.parquet'], union_by_name = true)", '/p')).toEqual({
       expression: "read_parquet(['/p/a.parquet', '/b.parquet'], union_by_name = true)",
       files: ['/p/a.parquet', '/b.parquet'],
+      globs: [],
     });
-    expect(externalExpression("iceberg_scan('s3://b/t')", '/p')).toEqual({ expression: "iceberg_scan('s3://b/t')", files: [] });
+    expect(externalExpression("iceberg_scan('s3://b/t')", '/p')).toEqual({ expression: "iceberg_scan('s3://b/t')", files: [], globs: [] });
     // The filename column of a relative path holds the path as written, the project folder taken off.
     expect(externalExpression("read_csv('./d/*.csv', filename = true)", '/p')).toEqual({
       expression: `(select * replace (case when starts_with("filename", '/p/') then substr("filename", 4) else "filename" end as "filename") from read_csv('/p/./d/*.csv', filename = true))`,
       files: [],
+      globs: ['/p/d/*.csv'],
     });
     expect(externalExpression("read_csv(['/abs/a.csv'], filename = true)", '/p').expression).toBe("read_csv(['/abs/a.csv'], filename = true)");
     expect(externalExpression("read_csv('a.csv', filename='src')", '/p').expression).toContain('as "src") from read_csv(\'/p/a.csv\'');
     expect(externalExpression("read_csv('a.csv', filename = false)", '/p').expression).toBe("read_csv('/p/a.csv', filename = false)");
     // A call whose first argument is no string is used as it is.
-    expect(externalExpression("read_csv(getenv('X'))", '/p')).toEqual({ expression: "read_csv(getenv('X'))", files: [] });
+    expect(externalExpression("read_csv(getenv('X'))", '/p')).toEqual({ expression: "read_csv(getenv('X'))", files: [], globs: [] });
   });
 });
 
