@@ -308,6 +308,8 @@ export async function preflight(session: WarehouseSession, plan: Plan, o: Prefli
   // A check whose text does not parse is said once, as the syntax error it is.
   const unparsed = new Set(statements.map((d) => placeOf(d.location)));
   return [
+    // The plan's own warnings (a unit test left out of a model's first build), told with the rest.
+    ...plan.diagnostics.filter((d) => d.severity === 'warning'),
     ...missing,
     ...(await preflightSeeds(session, plan.tasks, seedVerdictsOf(o.root))),
     ...statements,

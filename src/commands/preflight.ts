@@ -641,7 +641,10 @@ export async function preflightUnitTests(session: WarehouseSession, tasks: reado
       if (columns.length === 0) {
         diagnostics.push(
           error('not-built', `unit test ${step.name}: the column types of ${input.label} come from ${input.relation}, which is not built`, input.location, {
-            hint: `build it first (pipe run builds a model's inputs before its unit tests${input.label === 'this' ? `; this is ${step.model} itself` : ''}), or give its rows as format: sql`,
+            hint:
+              input.label === 'this'
+                ? `build it first: pipe run --select ${step.model} (its first build leaves this test out), or give its rows as format: sql`
+                : "build it first (pipe run builds a model's inputs before its unit tests), or give its rows as format: sql",
           }),
         );
         continue;

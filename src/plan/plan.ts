@@ -462,7 +462,7 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
   for (const node of nodes) {
     const reads = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => ids.get(u) ?? []);
     // A model's unit tests run once per run, after what it reads is built and before it is: a failing one skips it.
-    const unitTasks = node.kind === 'model' ? unitTestTasks(node, ctx.analysis, interval, ds, reads, diagnostics) : [];
+    const unitTasks = node.kind === 'model' ? unitTestTasks(node, ctx.analysis, interval, ds, reads, diagnostics, !ctx.catalog.has(node.relation)) : [];
     tasks.push(...unitTasks);
     const upstream = [...reads, ...unitTasks.map((t) => t.id)];
     if (node.kind === 'source') {

@@ -1,6 +1,6 @@
 import type { Analysis, ModelNode } from '../analyze/analyze.js';
 import type { UnitTest } from '../analyze/dbt/unit-tests.js';
-import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import type { Interval } from '../dates/dates.js';
 import { quoteIdent } from '../sql/sql-text.js';
 import { isBuilt } from './materializations.js';
@@ -21,6 +21,13 @@ const inputName = (node: string) => `__pipe_unit_test__${node}`;
 /** The id of a unit test's task: dbt's name of the test, `model::test`, and the run's date. */
 export const unitTestTaskId = (model: string, test: string, ds: string) => `${model}::${test}@${ds}`;
 
+/**
+ * `firstBuild`: the run builds the model's relation, which the warehouse does not hold. A test
+ * that gives `this` rows to type has nothing to type them by until then: it is left out of
+ * that run, said as a warning, and runs in the runs after, as the model's first build runs its
+ * whole query, never the incremental one such a test checks (dbt fails the test and skips the
+ * model, and `dbt run`, which runs no unit test, is how its users build it first).
+ */
 export function unitTestTasks(
   node: ModelNode,
   analysis: Analysis,
@@ -28,9 +35,19 @@ export function unitTestTasks(
   ds: string,
   upstream: readonly string[],
   diagnostics: Diagnostic[],
+  firstBuild = false,
 ): Task[] {
   const tasks: Task[] = [];
   for (const test of node.unitTests ?? []) {
+    const self = firstBuild ? test.given.find((g) => g.node === node.name && g.rows.kind !== 'sql') : undefined;
+    if (self) {
+      diagnostics.push(
+        warning('unit-test', `unit test ${test.name} does not run in this run: the rows given for ${self.label} are typed by ${node.relation}, which this run builds for the first time`, self.location, {
+          hint: `it runs in the runs after, once ${node.name} is built; give its rows as format: sql to run it now`,
+        }),
+      );
+      continue;
+    }
     const task = unitTestTask(node, test, analysis, interval, ds, upstream, diagnostics);
     if (task) tasks.push(task);
   }

@@ -315,12 +315,12 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
     for (const w of writers) out.wrote(String(w.relation), { node: String(w.node), runId: String(w.run_id), builtAt: Number(w.at) });
   }
   // A failure that a retry of the same attempt follows ("will retry") is not the task's end; a
-  // failed `pipe test` or run hook built nothing.
+  // failed `pipe test`, unit test or run hook built nothing (the model a unit test skipped keeps its standing).
   const failures = await session.query(
     `SELECT t.node, coalesce(t.ds, '') AS ds, arg_max(x.run_id, x.ended_at) AS run_id, arg_max(x.task_id, x.ended_at) AS task_id,
        epoch_ms(max(x.ended_at)) AS at, arg_max(x.error, x.ended_at) AS error
      FROM _pipe.task_outcomes x JOIN _pipe.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
-     WHERE x.status = 'failed' AND coalesce(x.detail, '') <> 'will retry' AND t.kind NOT IN ('test', 'run-hook') AND ${only('t.node')}
+     WHERE x.status = 'failed' AND coalesce(x.detail, '') <> 'will retry' AND t.kind NOT IN ('test', 'unit-test', 'run-hook') AND ${only('t.node')}
      GROUP BY ALL`,
   );
   for (const r of failures) {

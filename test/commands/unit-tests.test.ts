@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, taskIdsOf, type PipeEventJson } from '../e2e/helpers.js';
-import { backfillIn, compileIn, runIn, testIn } from '../support/in-process.js';
+import { backfillIn, compileIn, runIn, statusIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
@@ -206,6 +206,18 @@ describe('dbt unit tests', () => {
     expect(await queryWarehouse(dir, "select count(*) as n from duckdb_tables() where table_name = 'customer_totals'")).toEqual([{ n: '0' }]);
   });
 
+  it("a failing unit test is no failure of its model's build: what the model built before stays current in pipe status", async () => {
+    const one = UNIT_TESTS.replace(/  - name: totals_from_fixtures[\s\S]*$/, '');
+    const dir = tempProject({ ...FILES, 'models/unit_tests.yml': one });
+    expect((await runIn(dir, { date: '2024-01-02', select: ['+customer_totals'] })).code).toBe(0);
+    writeFileSync(join(dir, 'models/unit_tests.yml'), one.replace('{customer_id: 1, total: 30.5}', '{customer_id: 1, total: 31}'));
+    const r = await runIn(dir, { date: '2024-01-03', select: ['customer_totals'] });
+    expect(r.code).toBe(1);
+    expect(taskIdsOf(r.events, 'task-skipped')).toEqual(['customer_totals@2024-01-03']);
+    const s = await statusIn(dir, { select: ['customer_totals'], json: true });
+    expect(eventsOfType(s.events, 'node').map((e) => [e.node, e.state])).toEqual([['customer_totals', 'current']]);
+  });
+
   it('overrides a macro by the name the model calls it by, dbt\'s own too; a name nothing can call is an error at overrides:', async () => {
     const files = {
       'dbt_project.yml': "name: shop\nversion: '1.0'\n",
@@ -302,6 +314,27 @@ unit_tests:
     const r = await runIn(dir, { date: '2024-01-02', select: ['+order_counts'] });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('counts_per_day');
+  });
+
+  it("a test giving this rows is left out of its model's first build, said at the input, and runs in the runs after; pipe test still needs the table", async () => {
+    const only = UNIT_TESTS.replace(/^[\s\S]*(  - name: new_days_only)/, 'version: 2\nunit_tests:\n$1');
+    const dir = tempProject({ ...FILES, 'models/unit_tests.yml': only });
+    const test = await testIn(dir, { date: '2024-01-02', select: ['order_days'] });
+    expect(test.code).toBe(2);
+    const first = await runIn(dir, { date: '2024-01-02', select: ['+order_days'] });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const warned = eventsOfType(first.events, 'diagnostic').map((e) => e.diagnostic as { severity: string; message: string; location?: { line?: number } });
+    expect(warned.map((d) => [d.severity, d.message, d.location?.line])).toEqual([
+      ['warning', 'unit test new_days_only does not run in this run: the rows given for this are typed by "main"."order_days", which this run builds for the first time', 10],
+    ]);
+    expect(eventsOfType(first.events, 'task-started').map((e) => (e.task as { kind: string }).kind)).not.toContain('unit-test');
+    expect(await queryWarehouse(dir, 'select count(*) as n from order_days')).toEqual([{ n: '2' }]);
+    // Built: the next run runs it before the model, and so does pipe test.
+    const next = await runIn(dir, { date: '2024-01-03', select: ['order_days'] });
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(passed(next.events)).toEqual(['new_days_only']);
+    expect(eventsOfType(next.events, 'diagnostic')).toEqual([]);
+    expect(passed((await testIn(dir, { date: '2024-01-03', select: ['order_days'] })).events)).toEqual(['new_days_only']);
   });
 
   it('every malformed unit test is an error at its line, before anything runs', async () => {
