@@ -1,19 +1,16 @@
 import { nameGlob } from '../graph/glob-match.js';
-import type { Check } from '../analyze/checks.js';
-import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
-import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
-import { modelKind } from '../analyze/model-kinds.js';
-import { INCREMENTAL_STRATEGIES } from '../analyze/model-config.js';
+import type { Analysis } from '../analyze/analyze.js';
 import { freeTestOf, namesDataTest, tagsTests, TEST_METHODS } from './test-selection.js';
 import { namesFreeTest } from '../graph/selector-methods.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { select, type SelectableNode } from '../graph/select.js';
+import { select } from '../graph/select.js';
+import { selectableNode } from './selectable-node.js';
 import { upstreamClosure } from '../graph/graph.js';
 import type { NodeResult } from '../graph/selector-methods.js';
 import type { PythonModelFile } from '../project/load-project.js';
-import { isSingular, parseCliSelection, unionOf, type Criterion, type NodeState, type SelectionSpec } from '../graph/selection-spec.js';
+import { parseCliSelection, unionOf, type Criterion, type NodeState, type SelectionSpec } from '../graph/selection-spec.js';
 
 /**
  * Which selection a command evaluates, as dbt chooses it: `--select` (or `--selector`) minus
@@ -71,76 +68,6 @@ export interface Chosen {
   readonly readsResults: boolean;
   /** The selection has `state:` terms and no states were given: what it selected counts no node by state. */
   readonly needsState?: boolean;
-}
-
-/** Nodes as selection saw them: watch mode keeps the nodes of unchanged models across saves. */
-const selectable = new WeakMap<PipeNode, SelectableNode>();
-
-/** The node as selection sees it; a new kind of node fails to compile here until it is mapped. */
-export function selectableNode(n: PipeNode): SelectableNode {
-  let s = selectable.get(n);
-  if (!s) {
-    s = toSelectable(n);
-    selectable.set(n, s);
-  }
-  return s;
-}
-
-/** A version as `version:` selects it: the latest, one after it (a prerelease) or one before it. */
-function selectableVersion(v: VersionOf): NonNullable<SelectableNode['version']> {
-  const order = compareVersions(v.v, v.latest);
-  return { model: v.model, v: v.v, is: order === 0 ? 'latest' : order > 0 ? 'prerelease' : 'old' };
-}
-
-/** A node's data tests as selection names them: dbt's by their names, generic tests and tags, pipe's checks by their names. */
-function dataTestNames(checks: readonly Check[]): NonNullable<SelectableNode['dataTestNames']> {
-  return checks.map((c) => ({
-    name: c.name,
-    ...(c.dbt?.generic ? { generic: c.dbt.generic.test } : {}),
-    ...(isSingular(c.kind) ? { singular: true as const, file: c.location.file } : {}),
-    ...(c.tags ? { tags: c.tags } : {}),
-  }));
-}
-
-/** A model's config as dbt's selectors read it: in a dbt project, its schema and alias as set (`config.schema:marts`), not as its naming macros made them. */
-function selectableConfig(n: ModelNode): Record<string, unknown> {
-  const { kind, ...shown } = n.config;
-  if (n.configuredNames) return { ...shown, ...n.configuredNames };
-  // In a pipe project, an incremental model's strategy is its kind.
-  return (INCREMENTAL_STRATEGIES as readonly string[]).includes(kind) ? { ...shown, incremental_strategy: kind } : shown;
-}
-
-function toSelectable(n: PipeNode): SelectableNode {
-  const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
-  switch (n.kind) {
-    case 'model': {
-      // Selectors read a model's config as dbt's (`config.materialized:incremental`, `group:`,
-      // `access:`); its kind is pipe's.
-      return {
-        ...base,
-        resourceType: modelKind(n.config.kind).resource,
-        config: Object.assign(selectableConfig(n), n.access === undefined ? {} : { access: n.access }, n.group === undefined ? {} : { group: n.group }),
-        unitTests: (n.unitTests ?? []).map((t) => t.name),
-        dataTests: n.checks.length > 0,
-        dataTestNames: dataTestNames(n.checks),
-        ...(n.version ? { version: selectableVersion(n.version) } : {}),
-      };
-    }
-    case 'seed':
-      return {
-        ...base,
-        dataTests: n.checks.length > 0,
-        dataTestNames: dataTestNames(n.checks),
-        resourceType: 'seed',
-        config: { materialized: 'seed', enabled: true, schema: n.schema, tags: n.tags, column_types: n.columnTypes, ...(n.delimiter ? { delimiter: n.delimiter } : {}) },
-      };
-    case 'source':
-      return { ...base, resourceType: 'source', source: n.source, table: n.table, config: { enabled: true, tags: n.tags } };
-    default: {
-      const never: never = n;
-      throw new Error(`internal error: node ${JSON.stringify(never)}`);
-    }
-  }
 }
 
 /** Models that are no node of the graph, whose errors or warnings already say why: their names and files. */

@@ -1,10 +1,15 @@
-import type { Analysis } from '../analyze/analyze.js';
+import type { Analysis, ModelNode } from '../analyze/analyze.js';
 import { nameGlob } from '../graph/glob-match.js';
 import { isSingular, parseCliSelection, type Criterion, type SelectionSpec } from '../graph/selection-spec.js';
 import { freeTestMatches, type FreeTest } from '../graph/selector-methods.js';
 import type { Check } from '../analyze/checks.js';
 import type { TestFilter } from '../plan/plan.js';
 import { fileMatcher } from '../graph/selector-methods.js';
+import { select as selectNodes } from '../graph/select.js';
+import { selectableNode } from './selectable-node.js';
+
+/** What choosing tests reads of an analysis. */
+type SelectionAnalysis = Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests' | 'graph' | 'projectName' | 'exposures'>;
 
 /**
  * Which tests `pipe test` runs of the nodes it selects: every one, unless `--select` is made
@@ -16,7 +21,7 @@ import { fileMatcher } from '../graph/selector-methods.js';
  */
 export function testFilter(
   select: readonly string[] | undefined,
-  analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>,
+  analysis: SelectionAnalysis,
   /**
    * `--exclude`, whose terms that name tests by a test method leave those tests out (the nodes
    * stay), and the nodes it leaves out, a test reading one of which is left out too, as dbt's
@@ -62,26 +67,60 @@ function excludesUnitTest(c: Criterion, model: string, test: string): boolean {
   }
 }
 
-/** The tests `--select` names (see testFilter), when it names tests alone. */
-function testsSelected(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): TestFilter | undefined {
+/**
+ * The tests `--select` names (see testFilter), when a term of it names tests. Terms that name
+ * nodes (`orders,test_name:unique`, `+orders,test_type:singular`) take the tests of the nodes
+ * they select, and the terms combine as written: a comma intersects, a space unites, as dbt
+ * selects tests. A node term whose nodes depend on the run state (`state:`, `result:`) leaves
+ * every test of the selected nodes to run.
+ */
+function testsSelected(select: readonly string[] | undefined, analysis: SelectionAnalysis): TestFilter | undefined {
   const { criteria, spec } = parseCliSelection(select ?? []);
-  if (criteria.length === 0 || !criteria.every((c) => namesTests(c, analysis))) return undefined;
-  const has = (method: Criterion['method'], value?: string) => criteria.some((c) => c.method === method && (value === undefined || c.value === value));
-  const globs = (method: Criterion['method']) => criteria.filter((c) => c.method === method).map((c) => nameGlob(c.value));
-  const units = globs('unit_test');
-  const generic = globs('test_name');
-  const named = globs('fqn');
-  const tagged = globs('tag');
-  const pathed = criteria.filter((c) => c.method === 'path').map((c) => fileMatcher(c.value));
-  const allData = has('test_type', 'data') || has('resource_type', 'test');
-  const singular = has('test_type', 'singular');
-  const genericTests = has('test_type', 'generic');
+  if (spec === undefined || criteria.length === 0) return undefined;
+  const naming = new Set(criteria.filter((c) => namesTests(c, analysis)));
+  if (naming.size === 0) return undefined;
+  const byNode = criteria.filter((c) => !naming.has(c));
+  if (byNode.some((c) => c.method === 'state' || c.method === 'result')) return undefined;
+  const nodesOf = termNodes(byNode, analysis);
+  const unitTags = (model: string, test: string) => (analysis.nodes.get(model) as ModelNode | undefined)?.unitTests?.find((t) => t.name === test)?.tags ?? [];
   return {
-    data: allData || singular || genericTests || generic.length > 0 || named.length > 0 || tagged.length > 0 || pathed.length > 0,
-    // As the terms combine: a comma intersects (`tag:nightly,test_type:singular`), a space unites.
-    dataTest: (_node, check) => spec !== undefined && holds(spec, (c) => termTakesCheck(c, check)),
-    unit: (model, test) => has('test_type', 'unit') || has('resource_type', 'unit_test') || units.some((m) => m(test) || m(`${model}.${test}`)) || generic.some((m) => m(test)),
+    data: byNode.length > 0 || [...naming].some((c) => c.method !== 'unit_test' && !(c.method === 'test_type' && c.value === 'unit') && !(c.method === 'resource_type' && c.value === 'unit_test')),
+    dataTest: (node, check) => holds(spec, (c) => (naming.has(c) ? termTakesCheck(c, check) : nodesOf(c).has(node))),
+    unit: (model, test) => holds(spec, (c) => (naming.has(c) ? termTakesUnitTest(c, model, test, unitTags(model, test)) : nodesOf(c).has(model))),
   };
+}
+
+/** The nodes each term selects, as the command's selection evaluates it: asked once a term. */
+function termNodes(criteria: readonly Criterion[], analysis: SelectionAnalysis): (c: Criterion) => ReadonlySet<string> {
+  const known = new Map<Criterion, ReadonlySet<string>>();
+  const nodes = () => [...analysis.nodes.values()].map(selectableNode);
+  const context = { projectName: analysis.projectName, exposures: analysis.exposures, freeTests: analysis.freeTests.map(freeTestOf) };
+  return (c) => {
+    let out = known.get(c);
+    if (!out) {
+      out = criteria.includes(c) ? selectNodes(analysis.graph, nodes, c, undefined, context).selected : new Set<string>();
+      known.set(c, out);
+    }
+    return out;
+  };
+}
+
+/** Whether one term of a selection of tests takes a unit test (of `model`, with `tags`). */
+function termTakesUnitTest(c: Criterion, model: string, test: string, tags: readonly string[]): boolean {
+  switch (c.method) {
+    case 'test_type':
+      return c.value === 'unit';
+    case 'resource_type':
+      return c.value === 'unit_test';
+    case 'unit_test':
+      return nameGlob(c.value)(test) || nameGlob(c.value)(`${model}.${test}`);
+    case 'test_name':
+      return nameGlob(c.value)(test);
+    case 'tag':
+      return tags.some(nameGlob(c.value));
+    default:
+      return false;
+  }
 }
 
 /** Whether one term of a selection of tests takes a data test. */
@@ -119,12 +158,13 @@ function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChec
   return namesDataTest(c, analysis) || (tagsTests(c, analysis) && ![...analysis.nodes.values()].some((n) => n.tags.some(nameGlob(c.value))));
 }
 
-/** Whether a `tag:` term (without operators) matches a data test's own tags. */
+/** Whether a `tag:` term (without operators) matches a data test's or unit test's own tags. */
 export function tagsTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks' | 'freeTests'>): boolean {
   if (c.method !== 'tag' || c.parents || c.children || c.childrensParents) return false;
   const match = nameGlob(c.value);
   const checks = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [] : n.checks));
-  return [...checks, ...[...analysis.sourceChecks.values()].flat(), ...analysis.freeTests].some((ch) => (ch.tags ?? []).some(match));
+  const unitTags = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'model' ? (n.unitTests ?? []).flatMap((t) => t.tags) : []));
+  return [...checks, ...[...analysis.sourceChecks.values()].flat(), ...analysis.freeTests].some((ch) => (ch.tags ?? []).some(match)) || unitTags.some(match);
 }
 
 /** Whether a bare term is the name of a data test (a glob of names), and of no model or seed. */

@@ -21,6 +21,8 @@ interface SelectableBase {
   readonly config: Readonly<Record<string, unknown>>;
   /** The names of a model's unit tests. */
   readonly unitTests?: readonly string[];
+  /** The tags of a model's unit tests (their `config: {tags}`). */
+  readonly unitTestTags?: readonly string[];
   /** Whether data tests (dbt's tests, pipe's checks) run with it. */
   readonly dataTests?: boolean;
   /** The data tests that run with it: each by its name (`unique_orders_id`), its generic test's (`unique`), if it is one, and its own tags. */
@@ -131,9 +133,11 @@ export function nodeMatcher(c: Criterion, context: SelectionContext, excluding =
         (n.dataTestNames ?? []).some((t) => test(t.name));
     }
     case 'tag': {
-      // A data test's own tag too, as dbt selects the test: the node it runs with.
+      // A data test's or unit test's own tag too, as dbt selects the test: the node it runs with.
       const match = nameGlob(value);
-      return excluding ? (n) => n.tags.some(match) : (n) => n.tags.some(match) || (n.dataTestNames ?? []).some((t) => (t.tags ?? []).some(match));
+      return excluding
+        ? (n) => n.tags.some(match)
+        : (n) => n.tags.some(match) || (n.dataTestNames ?? []).some((t) => (t.tags ?? []).some(match)) || (n.unitTestTags ?? []).some(match);
     }
     case 'path': {
       // A singular test's file too, as dbt selects the test: the node it runs with.
@@ -326,7 +330,7 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       };
     }
     case 'tag':
-      return { message: `no model, seed or test has the tag '${v}'`, candidates: distinct(nodes.flatMap((n) => [...n.tags, ...(n.dataTestNames ?? []).flatMap((t) => t.tags ?? [])])) };
+      return { message: `no model, seed or test has the tag '${v}'`, candidates: distinct(nodes.flatMap((n) => [...n.tags, ...(n.dataTestNames ?? []).flatMap((t) => t.tags ?? []), ...(n.unitTestTags ?? [])])) };
     case 'path':
       return {
         message: hasWildcard(v) ? `no model file matches '${v}'` : `no model file under '${v}'`,

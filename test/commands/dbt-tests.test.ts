@@ -645,6 +645,33 @@ describe("dbt's singular tests that name no node", () => {
     expect(await checks('resource_type:unit_test')).toEqual(['m::one_row@2024-01-02', 'one_row']);
   });
 
+  it("a model and a test term, intersected or united, select as dbt test does: the model's tests the test term takes; a unit test by its config tags", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/m.sql': 'select 1 as id',
+      'models/n.sql': 'select 2 as id',
+      'models/m.yml':
+        'version: 2\nmodels:\n  - name: m\n    columns:\n      - name: id\n        data_tests: [not_null, unique]\n  - name: n\n    columns:\n      - name: id\n        data_tests: [not_null, unique]\nunit_tests:\n  - name: one_row\n    model: m\n    config: {tags: [fast]}\n    given: []\n    expect:\n      rows:\n        - {id: 1}\n',
+      'tests/m_positive.sql': "select * from {{ ref('m') }} where id < 0",
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const checks = async (...select: string[]) => {
+      const r = await testIn(dir, { date: '2024-01-02', select });
+      expect(r.code, explain(r)).toBe(0);
+      return [...eventsOfType(r.events, 'check-passed').map((e) => e.check)].sort();
+    };
+    expect(await checks('m,test_name:unique')).toEqual(['unique_m_id']);
+    expect(await checks('m,test_type:singular')).toEqual(['m_positive']);
+    expect(await checks('m,test_type:generic')).toEqual(['not_null_m_id', 'unique_m_id']);
+    expect(await checks('+n,test_name:not_null')).toEqual(['not_null_n_id']);
+    // A space unites: every test of m, and n's unique test alone.
+    expect(await checks('m', 'test_name:unique')).toEqual(['m_positive', 'not_null_m_id', 'one_row', 'unique_m_id', 'unique_n_id']);
+    // A tag only a unit test has selects it, alone or intersected.
+    expect(await checks('tag:fast')).toEqual(['one_row']);
+    expect(await checks('test_type:unit,tag:fast')).toEqual(['one_row']);
+    expect(await checks('m,tag:fast')).toEqual(['one_row']);
+  });
+
   it("says when the build of the date tested failed and none of it was published before: its checks read no rows of it", async () => {
     const dir = tempProject({
       'dbt_project.yml': "name: shop\nversion: '1.0'\n",

@@ -4,7 +4,7 @@ import type { SnapshotConfig } from '../../src/analyze/model-config.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { snapshotBlocks } from '../../src/project/snapshot-blocks.js';
-import { selectableNode } from '../../src/commands/choose-selection.js';
+import { selectableNode } from '../../src/commands/selectable-node.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
