@@ -50,21 +50,10 @@ function excludesCheck(c: Criterion, node: string, check: Check): boolean {
   return c.method === 'fqn' && !c.value.includes('.') && (nameGlob(c.value)(node) || nameGlob(c.value)(check.name));
 }
 
-/** Whether one term of an exclusion leaves out a unit test. */
+/** Whether one term of an exclusion leaves out a unit test: as a selection takes it, or by naming its model; not by a tag (an exclusion by tag names nodes). */
 function excludesUnitTest(c: Criterion, model: string, test: string): boolean {
-  switch (c.method) {
-    case 'test_type':
-      return c.value === 'unit';
-    case 'resource_type':
-      return c.value === 'unit_test';
-    case 'unit_test':
-    case 'test_name':
-      return nameGlob(c.value)(test) || nameGlob(c.value)(`${model}.${test}`);
-    case 'fqn':
-      return !c.value.includes('.') && nameGlob(c.value)(model);
-    default:
-      return false;
-  }
+  if (c.method === 'fqn') return !c.value.includes('.') && nameGlob(c.value)(model);
+  return c.method !== 'tag' && termTakesUnitTest(c, model, test, []);
 }
 
 /**
@@ -113,9 +102,8 @@ function termTakesUnitTest(c: Criterion, model: string, test: string, tags: read
     case 'resource_type':
       return c.value === 'unit_test';
     case 'unit_test':
-      return nameGlob(c.value)(test) || nameGlob(c.value)(`${model}.${test}`);
     case 'test_name':
-      return nameGlob(c.value)(test);
+      return nameGlob(c.value)(test) || nameGlob(c.value)(`${model}.${test}`);
     case 'tag':
       return tags.some(nameGlob(c.value));
     default:
