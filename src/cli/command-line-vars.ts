@@ -4,7 +4,7 @@ import { CommanderError } from 'commander';
 import { parseDocument, visit } from 'yaml';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
-import { isWholeFloat, parsePyyaml, type YamlDialect } from '../project/yaml-file.js';
+import { isWholeFloat, keepExactInts, parsePyyaml, type YamlDialect } from '../project/yaml-file.js';
 import { WholeFloat } from '../analyze/jinja/values.js';
 import { EXIT } from './exit-status.js';
 
@@ -61,6 +61,7 @@ function parseAs(text: string, dialect: YamlDialect): unknown {
   const doc = dialect === 'pipe' ? parseDocument(text, { logLevel: 'error', uniqueKeys: false }) : parsePyyaml(text, { uniqueKeys: false, wholeFloat });
   if (doc.errors.length > 0) throw doc.errors[0];
   if (dialect === 'pipe') {
+    keepExactInts(doc);
     visit(doc, {
       Scalar(_key, scalar) {
         if (isWholeFloat(scalar)) scalar.value = wholeFloat(scalar.value as number);

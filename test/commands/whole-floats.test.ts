@@ -63,4 +63,32 @@ describe('whole floats from YAML and JSON', () => {
     const asInt = await cliIn(['compile', 'm', '--date', '2024-01-02', '--vars', '{f: 1}', '--project', dir]);
     expect([asFloat.stdout.includes("'1.0' as f"), asInt.stdout.includes("'1' as f")]).toEqual([true, true]);
   });
+
+  it('nan, the infinities, -0.0 and null are told apart by what a run finds current: each change of the var rebuilds the model', async () => {
+    const dir = dbtProject({ 'models/m.sql': "{{ config(materialized='table') }}\nselect '{{ var(\"x\") }}' as x\n" });
+    const built = [];
+    for (const x of ['.nan', 'null', '.inf', '-.inf', '-0.0', '0.0', '0', 'null']) {
+      const r = await cliIn(['run', '--date', '2024-01-02', '--vars', `{x: ${x}}`, '--json', '--project', dir]);
+      expect(r.code, explain(r)).toBe(0);
+      expect(eventsOfType(r.events, 'task-skipped')).toEqual([]);
+      built.push((await queryRows(join(dir, 'dev.duckdb'), 'select x from m'))[0].x);
+    }
+    expect(built).toEqual(['nan', 'None', 'inf', '-inf', '-0.0', '0.0', '0', 'None']);
+  });
+});
+
+describe('integers past 2^53 from YAML', () => {
+  it('print their own digits, as Python prints them, where a JavaScript number would print others', async () => {
+    const dir = dbtProject({ 'models/m.sql': "select '{{ var(\"big\") }}' as big, '{{ var(\"neg\") }}' as neg, '{{ var(\"kept\") }}' as kept, '{{ var(\"safe\") }}' as safe\n" });
+    writeProjectFiles(dir, { 'dbt_project.yml': "name: shop\nprofile: shop\nvars:\n  kept: 98765432109876543210\n" });
+    const r = await cliIn(['compile', 'm', '--vars', '{big: 12345678901234567891, neg: -9007199254740993, safe: 9007199254740991}', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toContain("select '12345678901234567891' as big, '-9007199254740993' as neg, '98765432109876543210' as kept, '9007199254740991' as safe");
+    // A pipe project reads YAML 1.2, with the same digits.
+    const own = tempDir();
+    writeProjectFiles(own, { 'pipe.yaml': 'name: own\nvars:\n  kept: 98765432109876543210\n', 'models/m.sql': "select '{{ var(\"kept\") }}' as kept, '{{ var(\"big\") }}' as big\n" });
+    const p = await cliIn(['compile', 'm', '--var', 'big=12345678901234567891', '--project', own]);
+    expect(p.code, explain(p)).toBe(0);
+    expect(p.stdout).toContain("select '98765432109876543210' as kept, '12345678901234567891' as big");
+  });
 });

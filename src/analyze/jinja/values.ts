@@ -213,12 +213,16 @@ export class WholeFloat extends PyObject {
 
 /**
  * JSON of a value for a key that must change when it does: a whole float apart from the int
- * of its value (toJSON writes both as the number), `also` applied to every other value.
+ * of its value (toJSON writes both as the number), NaN, the infinities and -0 apart from null
+ * and 0, `also` applied to every other value.
  */
 export function keyJson(value: unknown, also: (v: unknown) => unknown = (v) => v): string {
   return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
     const own = this[key];
-    return own instanceof WholeFloat ? `\u0000float ${floatRepr(own.value)}` : also(v);
+    if (own instanceof WholeFloat) return `\u0000float ${floatRepr(own.value)}`;
+    // JSON has no NaN, infinities or -0: they would be keyed as null and 0.
+    if (typeof own === 'number' && (!Number.isFinite(own) || Object.is(own, -0))) return `\u0000float ${floatRepr(own)}`;
+    return also(v);
   });
 }
 
