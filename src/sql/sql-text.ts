@@ -273,4 +273,10 @@ export function withoutDates(sql: string): string {
   return sql.replace(DATE_TEXT, '\u0000');
 }
 
+/** Whether a text holds a date or time as withoutDates finds them. */
+export function hasDateText(text: string): boolean {
+  DATE_TEXT.lastIndex = 0;
+  return DATE_TEXT.test(text);
+}
+
 const DATE_TEXT = /\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?|\b\d{8}(?:T?\d{2})?\b/g;

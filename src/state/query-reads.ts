@@ -1,4 +1,4 @@
-import { quoteLiteral } from '../sql/sql-text.js';
+import { hasDateText, quoteLiteral, withoutDates } from '../sql/sql-text.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { hashOf } from './data-version.js';
 import { QueryReadsCache } from './query-reads-cache.js';
@@ -112,38 +112,86 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
     });
   }
   const judged: [QueryToRead, string | undefined][] = [];
-  const chunk = 200;
-  for (let i = 0; i < todo.length; i += chunk) {
-    const part = todo.slice(i, i + chunk);
-    let texts: string[];
-    try {
-      const rows = await session.query(
-        `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i ASC`,
-      );
-      texts = rows.map((r) => String(r.tree));
-    } catch {
-      texts = part.map(() => '{"error":true}');
-    }
-    const trees = texts.map(parseTree);
-    // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
-    if (memo.size > MEMO_LIMIT) {
-      memo.clear();
-      unparsed.clear();
-      unqueried.clear();
-    }
-    part.forEach((q, j) => {
-      const verdict = judge(trees[j], q.known, reader);
-      memo.set(memoKey(reader, q), verdict);
-      if ((trees[j] as { error_type?: string }).error_type === 'parser') unparsed.add(q.sqlHash);
-      const maybeNot = treeMayNotBeAQuery(texts[j], trees[j]);
-      if (maybeNot) unqueried.add(q.sqlHash);
-      // A query DuckDB could not parse is judged again next time (its chunk may have failed for
-      // another's sake), and so is one that may not be a query, for preflight to see it again.
-      if ((trees[j] as { error?: boolean }).error !== true && !maybeNot) judged.push([q, verdict]);
-    });
+  // The queries of a model's dates differ in their dates alone (see withoutDates): one of each
+  // shape is parsed, and its verdict is the others' when nothing it judged by holds a date.
+  const shapes = new Map<string, QueryToRead[]>();
+  for (const q of todo) {
+    const shape = [withoutDates(q.sql), ...q.known].join('\u0000');
+    const same = shapes.get(shape);
+    if (same) same.push(q);
+    else shapes.set(shape, [q]);
   }
+  const alike = new Map<QueryToRead, QueryToRead[]>();
+  for (const [first, ...others] of shapes.values()) if (others.length > 0) alike.set(first, others);
+  const again: QueryToRead[] = [];
+  await judgeEach([...shapes.values()].map(([first]) => first), (q, verdict, tree) => {
+    const others = alike.get(q);
+    if (others === undefined) return;
+    if (tree === undefined || judgedByDates(tree)) again.push(...others);
+    else for (const o of others) settle(o, verdict, true);
+  });
+  await judgeEach(again, () => undefined);
   // Kept together, once every chunk is judged: one pack for the run.
   if (kept) for (const [q, verdict] of judged) kept.keep(keyOf(q), verdict);
+
+  function settle(q: QueryToRead, verdict: string | undefined, keep: boolean): void {
+    memo.set(memoKey(reader, q), verdict);
+    if (keep) judged.push([q, verdict]);
+  }
+
+  /** Parses and judges `queries`, telling `after` of each (its tree when it parsed as a query, to stand for its shape). */
+  async function judgeEach(queries: readonly QueryToRead[], after: (q: QueryToRead, verdict: string | undefined, tree: unknown) => void): Promise<void> {
+    const chunk = 200;
+    for (let i = 0; i < queries.length; i += chunk) {
+      const part = queries.slice(i, i + chunk);
+      let texts: string[];
+      try {
+        const rows = await session.query(
+          `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i ASC`,
+        );
+        texts = rows.map((r) => String(r.tree));
+      } catch {
+        texts = part.map(() => '{"error":true}');
+      }
+      const trees = texts.map(parseTree);
+      // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
+      if (memo.size > MEMO_LIMIT) {
+        memo.clear();
+        unparsed.clear();
+        unqueried.clear();
+      }
+      part.forEach((q, j) => {
+        const verdict = judge(trees[j], q.known, reader);
+        if ((trees[j] as { error_type?: string }).error_type === 'parser') unparsed.add(q.sqlHash);
+        const maybeNot = treeMayNotBeAQuery(texts[j], trees[j]);
+        if (maybeNot) unqueried.add(q.sqlHash);
+        // A query DuckDB could not parse is judged again next time (its chunk may have failed for
+        // another's sake), and so is one that may not be a query, for preflight to see it again.
+        const parsed = (trees[j] as { error?: boolean }).error !== true && !maybeNot;
+        settle(q, verdict, parsed);
+        after(q, verdict, parsed ? trees[j] : undefined);
+      });
+    }
+  }
+}
+
+/**
+ * Whether what judge reads of a tree holds a date (see withoutDates): a table's name or a
+ * table function's arguments. Then queries of its shape may read other tables for other dates,
+ * and are judged each.
+ */
+function judgedByDates(tree: unknown): boolean {
+  let found = false;
+  const walk = (n: unknown): void => {
+    if (found || n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(walk);
+    const o = n as Record<string, unknown>;
+    if ((o.type === 'BASE_TABLE' || o.type === 'SHOW_REF') && hasDateText(JSON.stringify([o.catalog_name, o.schema_name, o.table_name]))) found = true;
+    if (o.type === 'TABLE_FUNCTION' && hasDateText(JSON.stringify(o.function))) found = true;
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(tree);
+  return found;
 }
 
 /** Each reader asked, with the count of changes of functions it was asked after (see readerOf). */

@@ -182,3 +182,28 @@ describe('what a query reads, as DuckDB parses it', () => {
     }
   });
 });
+
+describe("the queries of a model's dates", () => {
+  const dated = (day: string, sql: string, known: string[]) => ({ sqlHash: unique(day), sql: sql.replaceAll('DAY', day), known });
+  const DAYS = ['2024-01-01', '2024-01-02', '2024-01-03'];
+
+  it('that differ in their dates alone are judged alike, the dates in their literals or their comments', async () => {
+    const session = await open();
+    const tracked = DAYS.map((d) => dated(d, "-- built for DAY\nselect * from \"main\".\"orders\" where day = 'DAY'", ['"main"."orders"']));
+    const untracked = DAYS.map((d) => dated(d, "select * from \"main\".\"orders\" join main.customers using (id) where day = 'DAY'", ['"main"."orders"']));
+    await readAll(session, [...tracked, ...untracked]);
+    for (const q of tracked) expect(await untrackedReads(session, q.sqlHash, q.sql, q.known)).toBeUndefined();
+    for (const q of untracked) expect(await untrackedReads(session, q.sqlHash, q.sql, q.known)).toMatch(/reads main\.customers/);
+  });
+
+  it("are judged each when a table's name or a table function's argument holds the date: another date reads another table", async () => {
+    const session = await open();
+    // The first date's table is a known input; the others' are not.
+    const tables = DAYS.map((d) => dated(d, 'select * from "raw"."events_DAY"', ['"raw"."events_2024-01-01"']));
+    const files = DAYS.map((d) => dated(d, "select * from read_csv('/landing/DAY.csv')", ["read_csv('/landing/2024-01-01.csv')"]));
+    await readAll(session, [...tables, ...files]);
+    const verdicts = async (qs: typeof tables) => Promise.all(qs.map((q) => untrackedReads(session, q.sqlHash, q.sql, q.known)));
+    expect(await verdicts(tables)).toEqual([undefined, expect.stringMatching(/reads raw\.events_2024-01-02, which no ref/), expect.stringMatching(/reads raw\.events_2024-01-03, which no ref/)]);
+    expect(await verdicts(files)).toEqual([undefined, expect.stringMatching(/calls read_csv\(\)/), expect.stringMatching(/calls read_csv\(\)/)]);
+  });
+});
