@@ -127,18 +127,21 @@ export function loadPackages(
     const dir = rel(abs);
     const projectPath = join(abs, DBT_PROJECT_FILE);
     if (!fs.exists(projectPath)) {
-      if (at !== undefined && !fs.exists(abs)) {
-        // dbt reads packages from the install folder alone (dbt deps copies a local one there): one copied with the project may be all there is.
+      if (at !== undefined) {
+        // dbt reads packages from the install folder alone (dbt deps copies a local one there): one
+        // copied with the project may be all there is, its path gone or no package any more (a
+        // package's integration_tests copied out of its repository, `local: ../`).
+        const what = fs.exists(abs) ? `has no ${DBT_PROJECT_FILE}` : 'is not there';
         diagnostics.push(
           installedAny
-            ? warning('missing-package', `the local package ${dir} is not there: pipe reads the packages installed in ${installPath}, as dbt does`, at, {
+            ? warning('missing-package', `the local package ${dir} ${what}: pipe reads the packages installed in ${installPath}, as dbt does`, at, {
                 hint: `if it is not among them, fix its path in ${at.file}, or run dbt deps`,
               })
-            : error('bad-config', `the local package ${dir} is not there: no folder ${dir}`, at, { hint: `fix its path in ${at.file}, or run dbt deps to install it in ${installPath}` }),
+            : error('bad-config', `the local package ${dir} ${what === 'is not there' ? `is not there: no folder ${dir}` : what}`, at, { hint: `fix its path in ${at.file}, or run dbt deps to install it in ${installPath}` }),
         );
         continue;
       }
-      diagnostics.push(error('bad-config', `the local package ${dir} has no ${DBT_PROJECT_FILE}`, at ?? { file: dir }));
+      diagnostics.push(error('bad-config', `the local package ${dir} has no ${DBT_PROJECT_FILE}`, { file: dir }));
       continue;
     }
     const own = readYaml(fs, projectPath, rel(projectPath), diagnostics);

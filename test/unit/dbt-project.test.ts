@@ -227,6 +227,15 @@ models:
     // Nothing installed either: an error saying the folder is missing, not that it lacks a dbt_project.yml.
     const none = run({ ...files, 'models/m.sql': 'select 1 as x' });
     expect(errors(none)).toEqual([['bad-config', 'the local package ../not_here is not there: no folder ../not_here', 'packages.yml', 2]]);
+    // A path that is a folder but no package (a package's integration_tests copied out of its repository, `local: ../`): the same.
+    const folder = { ...files, 'packages.yml': 'packages:\n  - local: vendor\n', 'vendor/README.md': 'not a package\n' };
+    const copied = run({ ...folder, 'dbt_packages/mypkg/dbt_project.yml': 'name: mypkg\n', 'dbt_packages/mypkg/models/pkg_model.sql': 'select 1 as x' });
+    expect(errors(copied)).toEqual([]);
+    expect(copied.nodes.has('pkg_model')).toBe(true);
+    expect(copied.diagnostics.filter((d) => d.code === 'missing-package').map((d) => d.message)).toEqual([
+      'the local package vendor has no dbt_project.yml: pipe reads the packages installed in dbt_packages, as dbt does',
+    ]);
+    expect(errors(run({ ...folder, 'models/m.sql': 'select 1 as x' }))).toEqual([['bad-config', 'the local package vendor has no dbt_project.yml', 'packages.yml', 2]]);
   });
 
   it('warns at require-dbt-version, the project\'s or a package\'s, when its range leaves out the dbt 1.11 that pipe follows', () => {
