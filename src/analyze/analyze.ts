@@ -2124,7 +2124,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     );
   }
 
-  diagnostics.push(...sameRelations(nodes), ...writtenSources(nodes, target.database, dbt !== undefined), ...unbatchedInputs(nodes), ...undatedSeeds(nodes));
+  diagnostics.push(...sameRelations(nodes), ...writtenSources(nodes, target.database, dbt !== undefined), ...unbatchedInputs(nodes), ...undatedSeeds(nodes), ...privateRefs(nodes));
   diagnostics.push(...pastDeprecation(properties.versioned, new Date().toISOString().slice(0, 10), (name) => nodes.has(name)));
   const fileNames = { model: new Set(modelSources.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
@@ -2774,6 +2774,31 @@ function writtenSources(nodes: ReadonlyMap<string, PipeNode>, database: string, 
           })
         : { ...error('source-written', message, { file: model.file }, { related, hint: 'give the model another schema or alias, or read it with ref() instead of declaring it a source' }), blocks: model.name },
     );
+  }
+  return out;
+}
+
+/**
+ * A model's ref() of a model that is `access: private` to a group the model is not in (its
+ * relationships tests' too, which dbt gives the model's group): dbt refuses the reference as it
+ * parses the project, and so does pipe, at the ref(), for the commands that build the model.
+ */
+function privateRefs(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const n of nodes.values()) {
+    if (n.kind !== 'model') continue;
+    for (const site of n.refs) {
+      const t = nodes.get(site.name);
+      if (t?.kind !== 'model' || t.access !== 'private' || t.name === n.name) continue;
+      if (n.group !== undefined && n.group === t.group) continue;
+      const who = /\.ya?ml$/i.test(site.location.file) ? `a test of ${n.name}` : n.name;
+      const message =
+        t.group === undefined
+          ? `${who} reads ${t.name}, which is private (access: private) and in no group: dbt refuses every ref() of it`
+          : `${who} reads ${t.name}, which is private to the group '${t.group}' (access: private): dbt refuses a ref() from ${n.group === undefined ? 'a model in no group' : `the group '${n.group}'`}`;
+      const hint = t.group === undefined ? `give ${t.name} a group, or make it protected or public` : `put ${n.name} in the group '${t.group}', or make ${t.name} protected or public`;
+      out.push({ ...error('private-ref', message, site.location, { hint }), blocks: n.name });
+    }
   }
   return out;
 }

@@ -212,6 +212,36 @@ models:
     expect(a.renderer.sql('i', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 'inner' as label from "main"."t"` });
   });
 
+  it("refuses a ref() of a private model from outside its group, a relationships test's too, as dbt's parse does; its own group's are read", () => {
+    const files = {
+      'dbt_project.yml': 'name: shop\n',
+      'models/secret.sql': 'select 1 as x',
+      'models/nogroup.sql': 'select 1 as x',
+      'models/inside.sql': "select * from {{ ref('secret') }}",
+      'models/outside.sql': "select * from {{ ref('secret') }}\nunion all select * from {{ ref('nogroup') }}",
+      'models/tested.sql': 'select 1 as x',
+      'models/schema.yml': [
+        'version: 2',
+        'models:',
+        '  - {name: secret, access: private, group: finance}',
+        '  - {name: nogroup, config: {access: private}}',
+        '  - {name: inside, group: finance}',
+        '  - {name: outside, group: sales}',
+        '  - name: tested',
+        '    columns:',
+        '      - name: x',
+        "        data_tests: [{relationships: {to: ref('secret'), field: x}}]",
+        '',
+      ].join('\n'),
+    };
+    const a = run(files);
+    expect(a.diagnostics.filter((d) => d.code === 'private-ref').map((d) => [d.message, d.location?.file, d.location?.line, d.blocks])).toEqual([
+      ["outside reads secret, which is private to the group 'finance' (access: private): dbt refuses a ref() from the group 'sales'", 'models/outside.sql', 1, 'outside'],
+      ['outside reads nogroup, which is private (access: private) and in no group: dbt refuses every ref() of it', 'models/outside.sql', 2, 'outside'],
+      ["a test of tested reads secret, which is private to the group 'finance' (access: private): dbt refuses a ref() from a model in no group", 'models/schema.yml', 10, 'tested'],
+    ]);
+  });
+
   it('reads the installed packages when a local: package is not at its path, as dbt reads only those, and says so', () => {
     const files = {
       'dbt_project.yml': 'name: shop\n',

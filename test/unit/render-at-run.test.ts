@@ -323,14 +323,14 @@ sources:
     const dbt = {
       'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      +access: public\n",
       'models/a.sql': 'select 1 as id',
-      'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      access: private\n      group: finance\n',
+      'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      access: private\n      group: finance\n  - name: m\n    config:\n      group: finance\n',
       'models/marts/b.sql': 'select 1 as id',
       'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="unique_id") %}{{ n.name }}={{ n.access }}/{{ n.group }};{% endfor %}{% endif %}' as described from {{ ref('a') }}, {{ ref('b') }}`,
     };
     // Read, so not in the notice of what pipe leaves aside.
     expect(analyzed(dbt).diagnostics.map((d) => d.message).join('\n')).not.toMatch(/config (access|group)/);
     const task = planned(dbt).get('m')!;
-    expect((await renderAtRun(task, session, ignored)).sql).toContain("'a=private/finance;b=public/None;m=protected/None;'");
+    expect((await renderAtRun(task, session, ignored)).sql).toContain("'a=private/finance;b=public/None;m=protected/finance;'");
 
     const bad = analyze(loadProject(tempProject({ ...DBT_PROFILE, ...dbt, 'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      access: open\n' })), { interval: day });
     expect(bad.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location])).toEqual([
