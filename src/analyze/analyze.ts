@@ -3075,7 +3075,8 @@ const sameContract = (a: ModelContract | undefined, b: ModelContract | undefined
 function configKeyLocation(source: ModelSource, sites: CallSites, calls: Readonly<Record<string, unknown>>, key: string): Location {
   const yaml = source.yaml;
   if (Object.hasOwn(calls, key)) return { file: source.file, ...sites.configKey(key) };
-  if (!yaml || key === 'checks' || !Object.hasOwn(yaml.data, key)) return { file: source.file, ...sites.config() };
+  // A key set nowhere: at the config() call, or at the entry that defines the node.
+  if (!yaml || key === 'checks' || !Object.hasOwn(yaml.data, key)) return { file: source.file, ...(sites.config() ?? (source.line === undefined ? {} : { line: source.line })) };
   return { file: yaml.file, line: yaml.keyLine(key) };
 }
 

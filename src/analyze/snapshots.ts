@@ -61,7 +61,7 @@ export function declaredSnapshots(files: ProjectFiles, properties: Properties, p
     const at = entry.relation.location.line ?? line ?? 1;
     const sql = `${'\n'.repeat(at - 1)}select * from {{ ${entry.relation.call} }}`;
     out.push({
-      source: { name: entry.name, file, absPath: join(files.root, file), sql },
+      source: { name: entry.name, file, absPath: join(files.root, file), sql, ...(line === undefined ? {} : { line }) },
       fqn: fqnOf(projectName, file, allFolders(files.layout), entry.name),
     });
   }

@@ -30,6 +30,8 @@ export interface ModelSource {
   readonly yaml?: YamlSource;
   /** The installed dbt package it is a model of; absent for the project's own. */
   readonly package?: InstalledPackage;
+  /** The line its definition starts at in `file`, where that is a properties file (a snapshots: entry with relation:). */
+  readonly line?: number;
 }
 
 export interface SeedSource {

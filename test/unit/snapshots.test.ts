@@ -84,6 +84,16 @@ describe('snapshots in the graph', () => {
     expect('sql' in sql && sql.sql.split('\n')).toEqual(['', '', 'select * from "main"."raw_orders"']);
   });
 
+  it('a key an entry lacks is told at the entry, where its name stands', () => {
+    const a = run({
+      'seeds/raw_orders.csv': 'id,updated_at\n1,2024-01-01 00:00:00\n',
+      'snapshots/declared.yml': "snapshots:\n  - name: good\n    relation: ref('raw_orders')\n    config: {unique_key: id, strategy: timestamp, updated_at: updated_at}\n  - name: bad\n    relation: ref('raw_orders')\n    config:\n      unique_key: id\n",
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location])).toEqual([
+      ["a snapshot needs strategy: 'timestamp' (with updated_at) or 'check' (with check_cols)", { file: 'snapshots/declared.yml', line: 5 }],
+    ]);
+  });
+
   it('read the snapshot folders of a pipe project too, with schema as written', () => {
     const dir = tempProject({ 'snapshots/s.sql': block('s', `${TS}, schema='history'`) });
     const a = analyze(loadProject(dir), { interval: day });
