@@ -2007,7 +2007,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     }
     if (raw.readsState || hasHooks(analyzed.config)) existed.set(name, existing);
     if (raw.readsState) askIsIncremental.add(name);
-    modelConfigDiagnostics.add(name, analyzed.configDiagnostics);
+    modelConfigDiagnostics.add(name, analyzed.configDiagnostics, m.resource);
     for (const u of analyzed.unused) unusedSettings.note(u.key, u.location);
     if (!analyzed.config.enabled) {
       disabled.set(name, analyzed.disabledAt ?? { file: m.source.file });

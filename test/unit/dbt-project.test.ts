@@ -178,7 +178,7 @@ models:
     expect(errors(a)).toEqual([
       ['bad-config', `${keyless('merge')} (7 models: m0, m1, m2, m3, m4 and 2 more)`, 'dbt_project.yml', 6],
       ['bad-config', keyless('delete+insert'), 'models/marts/m9.sql', 1],
-      ['unsupported', 'materialized: materialized_view is not supported by pipe', 'dbt_project.yml', 8],
+      ['unsupported', 'materialized: materialized_view is not supported by pipe (model solo)', 'dbt_project.yml', 8],
     ]);
     const seeds = run({
       'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +database: other\n',

@@ -163,7 +163,7 @@ describe('snapshot refusals, each at its line', () => {
     });
     expect(errors(a)).toEqual(
       expect.arrayContaining([
-        [`strategy must be 'timestamp' or 'check'; got "timestamps"`, 'dbt_project.yml:5'],
+        [`strategy must be 'timestamp' or 'check'; got "timestamps" (snapshot s)`, 'dbt_project.yml:5'],
         ['hard_deletes must be one of ignore, invalidate, new_record; got "sometimes"', 'snapshots/props.yml:4'],
         [`relation must be ref('model') or source('source', 'table'), got "model('x')"`, 'snapshots/props.yml:6'],
       ]),

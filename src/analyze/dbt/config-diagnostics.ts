@@ -7,35 +7,42 @@ const NAMES_SHOWN = 5;
  * What is wrong with the config of each node, reported once per place. A folder config of
  * dbt_project.yml applies to every node under its folder, so a setting pipe refuses there is
  * found once per node: a hundred copies of one line would hide which nodes it stops. What more
- * than one node found at one place is reported once, naming them; the rest is as it was.
+ * than one node found at one place is reported once, naming them, and so is what one model
+ * found in dbt_project.yml (a seed's problems name its file); the rest is as it was.
  */
 export class ConfigDiagnostics {
-  private readonly places = new Map<string, { readonly diagnostic: Diagnostic; readonly nodes: string[] }>();
+  private readonly places = new Map<string, { readonly diagnostic: Diagnostic; readonly nodes: string[]; readonly kinds: Set<string> }>();
 
   constructor(private readonly kind: 'model' | 'seed') {}
 
-  add(node: string, found: readonly Diagnostic[]): void {
+  /** `kind`: the node's, when it is not the one the constructor names (a snapshot among models). */
+  add(node: string, found: readonly Diagnostic[], kind: string = this.kind): void {
     for (const d of found) {
       const key = JSON.stringify([d.severity, d.code, d.message, d.location?.file, d.location?.line, d.location?.column, d.hint]);
       const place = this.places.get(key);
       if (place) {
         if (!place.nodes.includes(node)) place.nodes.push(node);
+        place.kinds.add(kind);
       } else {
-        this.places.set(key, { diagnostic: d, nodes: [node] });
+        this.places.set(key, { diagnostic: d, nodes: [node], kinds: new Set([kind]) });
       }
     }
   }
 
   diagnostics(): Diagnostic[] {
-    return [...this.places.values()].map(({ diagnostic, nodes }) =>
-      nodes.length > 1 ? { ...diagnostic, message: `${diagnostic.message} (${this.named(nodes)})` } : diagnostic,
+    return [...this.places.values()].map(({ diagnostic, nodes, kinds }) =>
+      nodes.length > 1 || (this.kind === 'model' && SHARED_SETTINGS.test(diagnostic.location?.file ?? '')) ? { ...diagnostic, message: `${diagnostic.message} (${named(nodes, kinds.size === 1 ? [...kinds][0] : 'node')})` } : diagnostic,
     );
   }
-
-  private named(nodes: readonly string[]): string {
-    const shown = nodes.slice(0, NAMES_SHOWN);
-    const rest = nodes.length - shown.length;
-    const list = rest > 0 ? `${shown.join(', ')} and ${rest} more` : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
-    return `${nodes.length} ${this.kind}s: ${list}`;
-  }
 }
+
+function named(nodes: readonly string[], kind: string): string {
+  if (nodes.length === 1) return `${kind} ${nodes[0]}`;
+  const shown = nodes.slice(0, NAMES_SHOWN);
+  const rest = nodes.length - shown.length;
+  const list = rest > 0 ? `${shown.join(', ')} and ${rest} more` : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
+  return `${nodes.length} ${kind}s: ${list}`;
+}
+
+/** The files whose config applies to many nodes: what one node found there is said with its name, which the line does not show. */
+const SHARED_SETTINGS = /(?:^|\/)(?:dbt_project\.yml|pipe\.ya?ml)$/;
