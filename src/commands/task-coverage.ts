@@ -26,7 +26,15 @@ export type Standing =
    * interval that build was for, when it is not the one judged (a table whose query names its
    * date renders other SQL for another date, though its file did not change).
    */
-  | { readonly kind: 'modified'; readonly changed: readonly ('sql' | 'config' | 'file')[]; readonly builtFor?: string; readonly judgedFor?: string; readonly writtenBy?: string }
+  | {
+      readonly kind: 'modified';
+      readonly changed: readonly ('sql' | 'config' | 'file')[];
+      readonly builtFor?: string;
+      readonly judgedFor?: string;
+      readonly writtenBy?: string;
+      /** A day never built whole, of which this many hours were built on their own. */
+      readonly hours?: number;
+    }
   /** Built from other versions of these inputs, or of inputs a run rebuilds first (node names; `unknown`: no version on record). */
   | {
       readonly kind: 'stale';
@@ -84,13 +92,17 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
     const day = !own && isHourLabel(task.tracking.key) ? recorded.builds.build(task.node, task.tracking.key.slice(0, 10)) : undefined;
     const b = own ?? day;
     const built = b ? { built: { runId: b.runId, at: b.builtAt, taskId: b.taskId } } : {};
+    // A day never built whole whose hours were built on their own (an hourly pipeline's): built, by the hour.
+    const hours = !b && !isHourLabel(task.tracking.key) ? recorded.builds.overlapping(task.node, task.tracking.key).length : 0;
     // A model that always runs and was never built is, first of all, never built.
     const standing: Standing =
       day && (!f || f.currency.kind === 'never-built')
         ? { kind: 'modified', changed: ['sql'], builtFor: task.tracking.key.slice(0, 10), judgedFor: task.tracking.key }
-        : !f || (f.currency.kind === 'untracked' && !b)
-          ? { kind: 'never-built' }
-          : standingOf(f, nodeOf, task, judged);
+        : hours > 0 && (!f || f.currency.kind === 'never-built')
+          ? { kind: 'modified', changed: ['sql'], judgedFor: task.tracking.key, hours }
+          : !f || (f.currency.kind === 'untracked' && !b)
+            ? { kind: 'never-built' }
+            : standingOf(f, nodeOf, task, judged);
     out.set(task.id, { task, standing, ...built });
   };
   // What a task reads is judged first, whatever the tasks' order (a plan puts views before the tables they read).

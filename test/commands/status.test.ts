@@ -100,6 +100,9 @@ select i as id, timestamp '{{ interval_start }}' + interval (i) minute as ts fro
     expect(first.code, explain(first)).toBe(0);
     const text = await statusIn(dir, { clock, pipeline: 'hourly', start: '2024-01-01', end: '2024-01-02' });
     expect(text.stdout).toMatch(/clicks\s+incremental\s+current 2024-01-01T00…2024-01-01T23 · never built 2024-01-02T00…2024-01-02T23\n/);
+    // Judged by the day (no pipeline), a day built by the hour is built, not never built.
+    const days = await statusIn(dir, { clock, start: '2024-01-01', end: '2024-01-02', select: ['clicks'] });
+    expect(days.stdout).toMatch(/clicks\s+incremental\s+modified 2024-01-01 \(built by the hour \(24 of its 24 hours\), never as the whole day, whose SQL differs\) · never built 2024-01-02\n/);
   });
 
   it('an hour and its whole day, each built after the other with other SQL: neither is current, and a run rebuilds it', async () => {
