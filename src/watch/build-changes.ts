@@ -183,8 +183,9 @@ export class ChangeBuilder {
       return 'built';
     } catch (e) {
       if (!(e instanceof DiagnosticError)) throw e;
-      // The command line itself is refused: no save can fix it, so watching ends (exit 2).
-      if (e.diagnostics.some((d) => COMMAND_LINE_PROBLEMS.has(d.code))) throw e;
+      // The command line itself is refused: no save can fix it, so watching ends (exit 2). So is
+      // a pipeline name that names none as watching starts: a typo, far more often than a file to come.
+      if (e.diagnostics.some((d) => COMMAND_LINE_PROBLEMS.has(d.code) || (this.previous === undefined && d.code === 'unknown-pipeline'))) throw e;
       // Found while planning, after the change was said with what it rebuilds: only that those are not rebuilt.
       if (reported !== undefined) emit({ type: 'notice', message: `not rebuilt: ${reported.join(', ')} (the project has errors)` });
       else if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [], removed: [], blocked: true });

@@ -256,3 +256,17 @@ describe('watch between builds', () => {
     expect(events.filter((e) => e.type === 'watch-change')).toEqual([]);
   });
 });
+
+describe("watch's command line", () => {
+  it('a pipeline named that is none as watching starts ends watching, exit 2, as pipe run refuses it; no save is waited for', async () => {
+    const dir = tempProject({ 'pipe.yaml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'pipelines/daily.yaml': 'select: [a]\n' });
+    const events: PipeEvent[] = [];
+    const controller = new AbortController();
+    const watching = watch({ project: dir, date: '2024-01-02', pipeline: 'daly', signal: controller.signal, emit: (e) => events.push(e) });
+    const outcome = await Promise.race([watching.then(() => 'watching ended', (e: unknown) => e), new Promise((resolve) => setTimeout(resolve, 20_000, 'still watching'))]);
+    controller.abort();
+    await watching.catch(() => undefined);
+    expect(String(outcome)).toContain("no pipeline named 'daly' in pipelines/");
+    expect(events.filter((e) => e.type === 'notice' && e.message.includes('watching goes on'))).toEqual([]);
+  });
+});
