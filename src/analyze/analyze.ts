@@ -886,7 +886,9 @@ export class ModelRenderer {
         var: (n, fallback, hasFallback) => {
           if (Object.hasOwn(vars, n)) return vars[n];
           if (hasFallback) return fallback;
-          throw new Error(`var '${n}' is not set and has no default; pass --var ${n}=VALUE or set it under vars: in pipe.yaml or the pipeline`);
+          throw new Error(
+            `var '${n}' is not set and has no default; ${this.project.dbt ? `pass --vars '{${n}: VALUE}' or set it under vars: in dbt_project.yml` : `pass --var ${n}=VALUE or set it under vars: in pipe.yaml or the pipeline`}`,
+          );
         },
         isIncremental: () => {
           const mat = finalValue(model.base, configCalls, 'materialized');

@@ -693,18 +693,22 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     program
       .command('show')
       .description("print the first rows of a model's table (a seed's, a source's), of its query with --inline, or of a query given with --inline")
-      .argument('<model>', "the model, seed or source (src.table) to show; with --inline, a query instead (\"select * from {{ ref('orders') }}\")"),
+      .argument('[model]', "the model, seed or source (src.table) to show; with --inline, a query instead (\"select * from {{ ref('orders') }}\")"),
   )
+    .option('-s, --select <model>', 'the model, seed or source to show, as dbt show --select names it: the same as the argument')
     .option('-n, --limit <n>', `how many rows (default ${DEFAULT_SHOW_LIMIT})`, positiveInt('--limit'))
     .option('--where <sql>', "a SQL expression over the rows' columns: only the rows it is true for")
     .option('-d, --date <YYYY-MM-DD>', "an incremental model's partition of that date; with --inline, the date its query is rendered for (default: yesterday)")
     .option('--inline', "run the model's query (or the query given) as pipe run would for --date instead of reading its table (read-only)")
     .option('--var <name=value>', 'template variable for var() with --inline; repeatable', collectVar)
     .addOption(varsOption("template variables for --inline as a YAML mapping ('{name: value}')"))
-    .action(async (model: string, o: Common & { limit?: number; where?: string; date?: string; inline?: boolean }) => {
+    .action(async (given: string | undefined, o: Common & { select?: string; limit?: number; where?: string; date?: string; inline?: boolean }) => {
       const logger = makeLogger(o, true);
       endBySignals();
       try {
+        if (given !== undefined && o.select !== undefined && given !== o.select) throw new DiagnosticError([error('bad-option', `pipe show ${given} --select ${o.select} names two things to show: give one`)]);
+        const model = given ?? o.select;
+        if (model === undefined) throw new DiagnosticError([error('bad-option', 'pipe show needs what to show: a model, seed or source (pipe show orders), or a query with --inline')]);
         const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
         await loadDisplayWidth();
         logger.result(o.json ? formatRowsJson(shown) : formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined));

@@ -48,7 +48,7 @@ describe('a mistake on the command line', () => {
       [['run', '--dat', '2024-01-02'], '(pipe run --help shows how to use it)'],
       [['source', 'freshness', '--bogus'], '(pipe source freshness --help shows how to use it)'],
       [['source', 'fresh'], '(pipe source --help lists its commands)'],
-      [['show'], '(pipe show --help shows how to use it)'],
+      [['run-operation'], '(pipe run-operation --help shows how to use it)'],
       [['runn'], '(pipe --help lists the commands)'],
     ] as const) {
       const r = await cliIn(args);
@@ -58,5 +58,8 @@ describe('a mistake on the command line', () => {
       expect(help.code, explain(help)).toBe(0);
       expect(help.stdout).toMatch(/^Usage: pipe/);
     }
+    // pipe show names what it shows as an argument, or as dbt show does, with --select: one of them.
+    expect(await cliIn(['show'])).toMatchObject({ code: 2, stderr: 'error: pipe show needs what to show: a model, seed or source (pipe show orders), or a query with --inline\n' });
+    expect(await cliIn(['show', 'a', '-s', 'b'])).toMatchObject({ code: 2, stderr: 'error: pipe show a --select b names two things to show: give one\n' });
   });
 });

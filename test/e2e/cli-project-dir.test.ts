@@ -66,5 +66,9 @@ describe("dbt's options", () => {
     expect(only.stderr).not.toContain('Did you mean');
     const empty = await cliIn(['run', '--empty']);
     expect([empty.code, empty.stderr]).toEqual([2, "error: --empty is dbt's, and pipe has no such option: pipe has no zero-row build: pipe compile renders every query, and a run into another warehouse (pipe run --db ci.duckdb) checks them against the tables without touching this one\n"]);
+    for (const option of ['--fail-fast', '-x', '--warn-error']) {
+      const r = await cliIn(['run', option]);
+      expect([r.code, r.stderr.startsWith(`error: ${option} is dbt's, and pipe has no such option: `)], option).toEqual([2, true]);
+    }
   });
 });

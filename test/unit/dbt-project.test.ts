@@ -406,7 +406,7 @@ models:
     const model = (on: boolean) => `{{ config(enabled = var('benchmarks', ${on ? 'True' : 'False'}) | as_bool) }}\nselect * from {{ var('predictions') }}`;
     const a = run({ 'dbt_project.yml': 'name: shop\n', 'models/off.sql': model(false), 'models/on.sql': model(true) });
     expect(errors(a)).toEqual([
-      ['template-render', "var 'predictions' is not set and has no default; pass --var predictions=VALUE or set it under vars: in pipe.yaml or the pipeline", 'models/on.sql', 2],
+      ['template-render', "var 'predictions' is not set and has no default; pass --vars '{predictions: VALUE}' or set it under vars: in dbt_project.yml", 'models/on.sql', 2],
     ]);
     expect(a.nodes.has('off')).toBe(false);
   });
