@@ -1,6 +1,7 @@
 import type { Location } from '../diagnostics/diagnostics.js';
 import type { Step } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
+import { StatementError } from './task-errors.js';
 
 /**
  * An enforced contract, compared as dbt compares it: the query's columns and the properties
@@ -21,7 +22,11 @@ interface Row {
 
 export async function contractMismatch(session: WarehouseSession, step: ContractStep): Promise<{ message: string; location: Location } | undefined> {
   const { dialect } = session;
-  const query = await dialect.describeQuery(session, `SELECT * FROM (\n${step.sql}\n) AS model`);
+  const described = `SELECT * FROM (\n${step.sql}\n) AS model`;
+  // The query's own error (a column it names that is not there) is located in the model's file, as the build's would be.
+  const query = await dialect.describeQuery(session, described).catch((e: unknown) => {
+    throw e instanceof WarehouseError ? new StatementError(e, [described], dialect) : e;
+  });
   let declared;
   try {
     declared = await dialect.describeQuery(session, dialect.declaredColumns(step.columns));

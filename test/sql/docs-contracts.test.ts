@@ -83,6 +83,18 @@ ${columns}`;
     expect(await queryRows(warehouseOf(dir), "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'orders'")).toEqual([{ n: '0' }]);
   });
 
+  it("a query's own error is told at its line of the model's file, as without a contract", async () => {
+    const dir = project({
+      'models/orders.sql': "{{ config(\n  materialized='table'\n) }}\nwith o as (select 1 as id)\nselect\n  id,\n  nosuch\nfrom o\n",
+      'models/orders.yml': contract('      - name: id\n        data_type: int\n      - name: nosuch\n        data_type: int\n'),
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Referenced column "nosuch" not found');
+    expect(r.stdout).toContain('models/orders.sql:7:   nosuch');
+    expect(r.stdout).not.toContain('LINE ');
+  });
+
   it("a table keeps the contract's column order and enforces its constraints", async () => {
     const dir = project({
       'models/orders.sql': "select 'x' as code, id from (values (1), (NULL)) t(id)",
