@@ -561,6 +561,15 @@ export class ModelRenderer {
     return node === undefined ? undefined : copyOfNode(node as Record<string, unknown>);
   }
 
+  /** A node's entry of dbt's graph (`graph.nodes`, a source's `graph.sources`), as the project's manifest would hold it. */
+  graphEntry(name: string): Readonly<Record<string, unknown>> | undefined {
+    const n = this.nodes.get(name);
+    if (!n) return undefined;
+    const graph = this.graphContext();
+    const id = uniqueId(n, this.project.name);
+    return (n.kind === 'source' ? graph.sources[id] : graph.nodes[id]) as Readonly<Record<string, unknown>> | undefined;
+  }
+
   /** What the graph is made with besides the nodes. */
   get graphExtras(): GraphExtras {
     return this.extras;

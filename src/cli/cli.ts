@@ -649,14 +649,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .description('list models and seeds with their materialization and dependencies')
       .option('--pipeline <name>', "list a pipeline's selection")
       .addOption(new Option('--resource-type <types...>', "only nodes of these types, as dbt's ls").choices([...RESOURCE_TYPES]))
-      .addOption(new Option('--output <format>', "dbt's ls output: a table (default), one name or file path a line, or JSON (as --json)").choices(['table', 'name', 'path', 'json'])),
+      .addOption(
+        new Option('--output <format>', "dbt's ls output: a table (default), one name or file path a line, or one JSON object a node, with the keys dbt ls --output json prints").choices(['table', 'name', 'path', 'json']),
+      ),
   ).action(async (o: Common & { pipeline?: string; resourceType?: ResourceType[]; output?: 'table' | 'name' | 'path' | 'json' }) => {
     const logger = makeLogger(o);
     endBySignals();
     try {
-      const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, resourceTypes: o.resourceType, emit: (e) => logger.handle(e) });
-      if (o.json || o.output === 'json') {
-        for (const n of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
+      const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, resourceTypes: o.resourceType, dbtRecords: o.output === 'json', emit: (e) => logger.handle(e) });
+      if (o.output === 'json') {
+        for (const n of nodes) logger.result(JSON.stringify(n.dbt ?? { name: n.name }));
+      } else if (o.json) {
+        for (const { dbt: _dbt, ...n } of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
       } else if (o.output === 'name' || o.output === 'path') {
         if (nodes.length > 0) logger.result(nodes.map((n) => (o.output === 'name' ? n.name : n.file)).join('\n'));
       } else {

@@ -272,6 +272,22 @@ export interface GraphOptions extends ProjectOptions, SelectionOptions {
   readonly resourceTypes?: readonly ResourceType[];
   /** Where the analysis's warnings go, as every command tells them. */
   readonly emit?: EventSink;
+  /** Each node's record as `dbt ls --output json` prints it too (ListedNode.dbt). */
+  readonly dbtRecords?: boolean;
+}
+
+/** A node as `pipe ls` lists it; `dbt`: as `dbt ls --output json` prints it, when asked. */
+export interface ListedNode extends DagNode {
+  readonly dbt?: Readonly<Record<string, unknown>>;
+}
+
+/** The keys `dbt ls --output json` prints of a node, in its order (a source's have its source_name and no alias or depends_on). */
+const DBT_LS_KEYS = ['name', 'resource_type', 'package_name', 'original_file_path', 'unique_id', 'alias', 'config', 'tags', 'depends_on'];
+const DBT_LS_SOURCE_KEYS = ['name', 'resource_type', 'package_name', 'original_file_path', 'unique_id', 'source_name', 'tags', 'config'];
+
+function dbtRecord(entry: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const keys = entry.resource_type === 'source' ? DBT_LS_SOURCE_KEYS : DBT_LS_KEYS;
+  return Object.fromEntries(keys.filter((k) => Object.hasOwn(entry, k)).map((k) => [k, entry[k]]));
 }
 
 /**
@@ -281,7 +297,7 @@ export interface GraphOptions extends ProjectOptions, SelectionOptions {
  * lists what `run --select +m` builds. The warehouse is read further for a selection with
  * `result:`, which asks how the latest builds ended, or `state:`, which asks what is current.
  */
-export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
+export async function listNodes(options: GraphOptions): Promise<ListedNode[]> {
   const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
   const templateCache = templateCacheOf(project);
@@ -322,7 +338,8 @@ export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
     .filter((n) => selected.has(n) && (!types || types.has(resourceType(analysis.nodes.get(n)!))))
     .map((name) => {
       const n = analysis.nodes.get(name)!;
-      return { name, kind: nodeKind(n), file: n.file, tags: n.tags, upstream: n.upstream };
+      const entry = options.dbtRecords ? analysis.renderer.graphEntry(name) : undefined;
+      return { name, kind: nodeKind(n), file: n.file, tags: n.tags, upstream: n.upstream, ...(entry ? { dbt: dbtRecord(entry) } : {}) };
     });
 }
 

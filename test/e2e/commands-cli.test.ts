@@ -26,6 +26,18 @@ describe('the commands of the command line', () => {
     expect(names.stdout).toBe('raw_customers\nraw_orders\nraw_products\n');
     const paths = await cliIn(['ls', '--select', 'daily_revenue', '--output', 'path', '--project', dir]);
     expect(paths.stdout).toBe('models/marts/daily_revenue.sql\n');
+    // --output json prints what dbt ls --output json prints of each node: dbt's keys, its unique ids.
+    const records = await cliIn(['ls', '--select', 'daily_revenue', 'raw_orders', '--output', 'json', '--project', dir]);
+    const parsed = records.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.map((r) => Object.keys(r))).toEqual([
+      ['name', 'resource_type', 'package_name', 'original_file_path', 'unique_id', 'alias', 'config', 'tags', 'depends_on'],
+      ['name', 'resource_type', 'package_name', 'original_file_path', 'unique_id', 'alias', 'config', 'tags', 'depends_on'],
+    ]);
+    expect(parsed.map((r) => [r.unique_id, r.resource_type, r.original_file_path])).toEqual([
+      ['seed.shop.raw_orders', 'seed', 'seeds/raw_orders.csv'],
+      ['model.shop.daily_revenue', 'model', 'models/marts/daily_revenue.sql'],
+    ]);
+    expect((parsed[1].depends_on as { nodes: string[] }).nodes).toEqual(['model.shop.fct_orders']);
 
     const dag = await cliIn(['dag', '--format', 'json', '--pipeline', 'marts', '--project', dir]);
     expect(dag.code, explain(dag)).toBe(0);
