@@ -122,8 +122,9 @@ export function sortDbtConfig(
       if (key === 'database' && (setting.value === null || setting.value === undefined)) continue;
       if (key === 'database' && typeof setting.value === 'string' && ownDatabase !== undefined && setting.value.toLowerCase() === ownDatabase.toLowerCase()) continue;
       diagnostics.push(error('unsupported', `config '${key}' is not supported by pipe`, setting.location, { hint: UNSUPPORTED_KEYS[key] }));
-    } else if (key === 'meta') {
+    } else if (key === 'meta' || key === 'docs') {
       // Read: a node's meta is model.meta and config.get('meta') in templates, and the graph's; no notice of it.
+      // docs (show, node_color) is how dbt's docs site draws the node, in dbt too: nothing to tell of it either.
     } else if (DOCUMENTATION_KEYS.has(key)) {
       unused.push({ key, location: setting.location });
     } else {
