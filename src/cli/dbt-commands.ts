@@ -13,7 +13,8 @@ const INSTEAD: Readonly<Record<string, string>> = {
   debug: 'pipe ls reads the project and its profile and reports each problem at its line; pipe status opens the warehouse and tells what is current',
   parse: 'pipe compile reads the whole project and reports each problem at its line (pipe ls lists what it found); pipe writes no manifest',
   list: 'pipe ls lists the models, seeds and sources (--json for machine-readable output)',
-  clean: 'pipe writes no target/ folder: what it keeps is in .pipe/ beside the warehouse (compiled templates, renders, run logs), and removing that folder loses nothing but time and the run logs',
+  clean:
+    'pipe writes no target/ of compiled SQL or artifacts (pipe docs generate alone writes its site, to target/docs unless --out): what it keeps is in .pipe/ beside the warehouse (compiled templates, renders, run logs), and removing that folder loses nothing but time and the run logs',
   clone: 'pipe has no clone: it builds in the warehouse its profile or pipe.yaml names',
 };
 
