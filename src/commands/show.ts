@@ -271,6 +271,16 @@ async function read(session: WarehouseSession, sql: string, options: ShowOptions
     const cause = session.dialect.headline(e.message);
     const query = options.inline && looksLikeQuery(options.model);
     const by = options.where !== undefined ? ` with --where ${JSON.stringify(options.where)}` : options.inline && !query ? ' running its query' : '';
-    throw new DiagnosticError([error('show-failed', `cannot show ${query ? 'the inline query' : options.model}${by}: ${cause}`)]);
+    const hint = options.where !== undefined ? columnHint(e.message) : undefined;
+    throw new DiagnosticError([error('show-failed', `cannot show ${query ? 'the inline query' : options.model}${by}: ${cause}`, undefined, hint === undefined ? undefined : { hint })]);
   }
+}
+
+/** A did-you-mean for a column --where names that is not there, from the columns DuckDB offers in its place. */
+function columnHint(message: string): string | undefined {
+  const missing = /Referenced column "((?:[^"]|"")+)" not found/.exec(message)?.[1];
+  const offered = /Candidate bindings: ([^\n]*)/.exec(message)?.[1];
+  if (missing === undefined || offered === undefined) return undefined;
+  const candidates = [...offered.matchAll(/"((?:[^"]|"")+)"/g)].map((m) => m[1].split('.').pop()!.replaceAll('""', '"'));
+  return didYouMean(missing.replaceAll('""', '"'), candidates) ?? `the nearest columns: ${candidates.join(', ')}`;
 }

@@ -182,6 +182,9 @@ describe('pipe show', () => {
     expect(unbound.code).toBe(2);
     expect(unbound.stderr).toMatch(/^error: cannot show people with --where "nope = 1": Referenced column "nope" not found/);
     expect(unbound.stderr).not.toMatch(/Binder Error|\n\s+at /);
+    // A column's name mistyped: the one meant, as the other commands suggest it.
+    const typo = await showIn(dir, { model: 'people', where: "nme = 'x'" });
+    expect([typo.code, typo.stderr.includes("hint: did you mean 'name'?")]).toEqual([2, true]);
   });
 
   it('refuses an unknown name with a suggestion, what is not built naming pipe run, and --date where there is no date partition', async () => {
