@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { didYouMean } from '../diagnostics/suggest.js';
 import formatDuration from 'ms';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
@@ -176,7 +177,7 @@ async function scheduleListing(options: ProjectOptions & { pipelines?: readonly 
 function unknownPipelines(known: ReadonlyMap<string, Pipeline>, names: readonly string[]): Diagnostic[] {
   const has = [...known.keys()].sort();
   const hint = has.length > 0 ? `pipelines/ has ${has.join(', ')}` : "add a file to pipelines/ with a schedule, e.g. schedule: '0 2 * * *'";
-  return names.filter((n) => !known.has(n)).map((n) => error('unknown-pipeline', `no pipeline named '${n}' in pipelines/`, undefined, { hint }));
+  return names.filter((n) => !known.has(n)).map((n) => error('unknown-pipeline', `no pipeline named '${n}' in pipelines/`, undefined, { hint: didYouMean(n, has) ?? hint }));
 }
 
 export async function schedule(options: ScheduleOptions): Promise<ScheduleResult> {

@@ -108,6 +108,8 @@ select: [+fct_orders]
     expect(unknown.stdout + unknown.stderr).not.toContain('scheduler started');
     expect(unknown.stderr).toContain("error: no pipeline named 'nosuch' in pipelines/");
     expect(unknown.stderr).toContain('pipelines/ has daily, nightly');
+    // A name near one is taken for a slip, as pipe run takes it.
+    expect((await scheduleIn(dir, { list: true, pipelines: ['nightl'] })).stderr).toContain("hint: did you mean 'nightly'?");
     const unscheduled = await scheduleIn(dir, { list: true, pipelines: ['daily'] });
     expect(unscheduled.code).toBe(2);
     expect(unscheduled.stderr).toContain("error: pipeline 'daily' has no schedule\n");
