@@ -82,10 +82,14 @@ export interface UiTask {
   readonly runner?: string | null;
 }
 
-/** Tasks that failed with one error, told once; each with where it points. */
+/**
+ * Tasks that failed with one error, told once; each with where it points. The error is the
+ * first task's; a task whose own message differs from it (in a name, a date, a number) has it
+ * as `error`: the group's text is not its.
+ */
 export interface UiFailureGroup {
   readonly error: string;
-  readonly tasks: readonly { readonly task_id: string; readonly node: string; readonly at: string | null }[];
+  readonly tasks: readonly { readonly task_id: string; readonly node: string; readonly at: string | null; readonly error?: string }[];
 }
 
 export interface UiCheckResult {

@@ -46,6 +46,21 @@ describe('failures grouped by error', () => {
     expect(groups.map((g) => g.tasks.map((t) => t.at))).toEqual([['models/orders.sql:2', 'models/customers.sql:5']]);
   });
 
+  it("keeps a task's own message when it differs from the group's: the group's text is not told of a task it does not describe", () => {
+    const groups = groupFailures(
+      [failed('flaky', 'Invalid Input Error: feed for 2024-01-02 is missing'), { ...failed('flaky', 'Invalid Input Error: feed for 2024-01-04 is missing'), task_id: 'flaky@2024-01-04' }, { ...failed('flaky', 'Invalid Input Error: feed for 2024-01-02 is missing'), task_id: 'flaky@2024-01-05' }],
+      new Map(),
+      () => 'models/flaky.sql',
+    );
+    expect(groups).toHaveLength(1);
+    expect(groups[0].error).toBe('Invalid Input Error: feed for 2024-01-02 is missing');
+    expect(groups[0].tasks.map((t) => [t.task_id, t.error])).toEqual([
+      ['flaky@2024-01-02', undefined],
+      ['flaky@2024-01-04', 'Invalid Input Error: feed for 2024-01-04 is missing'],
+      ['flaky@2024-01-05', undefined],
+    ]);
+  });
+
   it('points at the node\'s file when the error names no place', () => {
     expect(groupFailures([failed('a', 'IO Error: disk full')], new Map(), () => 'models/a.sql')[0].tasks[0].at).toBe('models/a.sql');
     expect(groupFailures([failed('gone', 'IO Error: disk full')], new Map(), () => undefined)[0].tasks[0].at).toBeNull();

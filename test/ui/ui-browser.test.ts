@@ -109,22 +109,24 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       for (const e of await errors.all()) {
         // Where the caret is drawn, and where the character above it is.
         const [caret, above] = await e.evaluate((pre) => {
-          const text = pre.firstChild!;
-          const lines = text.textContent!.split('\n');
-          const k = lines.findIndex((l) => /^\s*\^\s*$/.test(l));
-          const col = lines[k].indexOf('^');
-          const offset = (line: number) => lines.slice(0, line).reduce((n, l) => n + l.length + 1, 0) + col;
-          const x = (at: number) => {
+          // A line a span (see ErrorText): the caret's, and the source line above it.
+          const lines = [...pre.querySelectorAll('span')].map((s) => s.firstChild as Text);
+          const k = lines.findIndex((t) => /^\s*\^\s*$/.test(t.textContent!));
+          const col = lines[k].textContent!.indexOf('^');
+          const x = (text: Text) => {
             const range = document.createRange();
-            range.setStart(text, at);
-            range.setEnd(text, at + 1);
+            range.setStart(text, col);
+            range.setEnd(text, col + 1);
             const r = range.getBoundingClientRect();
             return [Math.round(r.left), Math.round(r.top)];
           };
-          return [x(offset(k)), x(offset(k - 1))];
+          return [x(lines[k]), x(lines[k - 1])];
         });
         expect(caret[0]).toBe(above[0]);
         expect(caret[1]).toBeGreaterThan(above[1]);
+        // The prose wraps inside the box: only a source line wider than it makes it scroll sideways.
+        const [scrolled, widest] = await e.evaluate((pre) => [pre.scrollWidth, Math.max(pre.clientWidth, ...[...pre.querySelectorAll('span.code-line')].map((s) => Math.ceil(s.getBoundingClientRect().width)))]);
+        expect(scrolled).toBeLessThanOrEqual(widest + 2);
       }
     } finally {
       await narrow.close();

@@ -279,7 +279,7 @@ const FILE_LINE = /([\w./-]+\.(?:sql|ya?ml|csv|py)):(\d+)/;
  * the log's location, else the file:line its message names, else the node's file.
  */
 export function groupFailures(tasks: readonly UiTask[], locations: ReadonlyMap<string, string>, fileOf: (node: string) => string | undefined): UiFailureGroup[] {
-  const groups = new Map<string, { error: string; tasks: { task_id: string; node: string; at: string | null }[] }>();
+  const groups = new Map<string, { error: string; tasks: { task_id: string; node: string; at: string | null; error?: string }[] }>();
   for (const t of tasks) {
     if (t.status !== 'failed') continue;
     const text = t.error ?? 'failed';
@@ -294,7 +294,8 @@ export function groupFailures(tasks: readonly UiTask[], locations: ReadonlyMap<s
     const found = FILE_LINE.exec(text);
     const at = locations.get(t.task_id) ?? (found ? `${found[1]}:${found[2]}` : (fileOf(t.node) ?? null));
     const group = groups.get(key) ?? { error: text, tasks: [] };
-    group.tasks.push({ task_id: t.task_id, node: t.node, at });
+    // One cause, told once; but a message of its own (another date, another name) is the task's, not the group's.
+    group.tasks.push({ task_id: t.task_id, node: t.node, at, ...(text === group.error ? {} : { error: text }) });
     groups.set(key, group);
   }
   return [...groups.values()].sort((a, b) => b.tasks.length - a.tasks.length);

@@ -50,6 +50,26 @@ export function Loading<T>({ loaded, children }: { loaded: Loaded<T>; children: 
 }
 
 /** Rows as a table: a row preview, a check's sample rows. */
+/**
+ * An error's text: its prose wraps at the box (a message of 1,700 characters is one line), and
+ * a quoted source line with the caret under it stays as it is, so that the caret stays under
+ * its column (the box scrolls sideways for a source line wider than it).
+ */
+export function ErrorText({ text, class: className }: { text: string; class: string }) {
+  const lines = text.split('\n');
+  const caret = (l: string | undefined) => l !== undefined && /^\s*\^[\s^~]*$/.test(l);
+  return (
+    <pre class={className}>
+      {lines.map((line, i) => (
+        <span class={caret(line) || caret(lines[i + 1]) ? 'code-line' : 'prose-line'}>
+          {line}
+          {i < lines.length - 1 ? '\n' : ''}
+        </span>
+      ))}
+    </pre>
+  );
+}
+
 export function RowsTable({ columns, rows }: { columns: readonly string[]; rows: readonly (readonly unknown[])[] }) {
   return (
     <div class="scroll">

@@ -3,7 +3,7 @@ import type { UiRunDetail, UiTask } from '../../api.js';
 import { RetryButton } from '../actions.js';
 import { count, duration } from '../format.js';
 import { Gantt } from '../gantt.js';
-import { Elapsed, Loading, SampleTable, SourceNote, Status } from '../parts.js';
+import { Elapsed, ErrorText, Loading, SampleTable, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
 import { heldPid, useData, useLive, useNow } from '../use-data.js';
 
@@ -92,11 +92,12 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
           <h2>Failures</h2>
           {data.failures.map((g) => (
             <div class="failure">
-              <pre class="error">{g.error}</pre>
+              <ErrorText class="error" text={g.error} />
               <ul>
                 {g.tasks.map((t) => (
                   <li>
                     <a href={href({ page: 'model', name: t.node })}>{t.task_id}</a> {t.at && <code>{t.at}</code>}
+                    {t.error !== undefined && <ErrorText class="error own" text={t.error} />}
                   </li>
                 ))}
               </ul>
@@ -143,7 +144,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
                 <td class="num">{count(t.rows)}</td>
                 <td>{t.start_ms !== null && t.end_ms !== null ? duration(t.end_ms - t.start_ms) : '–'}</td>
                 <td class="num">{count(t.attempts)}</td>
-                <td class="detail">{t.error !== null ? <pre class="task-error">{t.error}</pre> : (t.detail ?? '')}</td>
+                <td class="detail">{t.error !== null ? <ErrorText class="task-error" text={t.error} /> : (t.detail ?? '')}</td>
               </tr>
             ))}
           </tbody>
