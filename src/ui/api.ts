@@ -168,6 +168,8 @@ export interface UiModel {
   readonly source_sql: string | null;
   /** The query a run for the default date would execute, or why there is none. */
   readonly compiled: { readonly sql: string } | { readonly problem: string };
+  /** That date (YYYY-MM-DD): yesterday, as a run takes it by default. */
+  readonly compiled_for: string;
   readonly config: Readonly<Record<string, unknown>>;
   readonly checks: readonly { readonly name: string; readonly severity: string; readonly at: string }[];
   /** From the warehouse when it can be read, else as the project declares them. */

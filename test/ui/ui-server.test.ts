@@ -209,6 +209,8 @@ describe('pipe ui server', () => {
     const model = (await get<UiModel>('/api/models/a')).body;
     expect(model.source_sql).toBe(FILES['models/a.sql']);
     expect(model.compiled).toEqual({ sql: expect.stringContaining('"main"."people"') });
+    // The date it is compiled for, said with it: a failed task of another date ran other SQL.
+    expect(model.compiled_for).toBe(new Date(Date.now() - 86_400_000).toISOString().slice(0, 10));
     expect(model.columns_from).toBe('warehouse');
     expect(model.columns).toEqual([{ name: 'id', type: 'BIGINT' }, { name: 'name', type: 'VARCHAR' }]);
     expect(model.downstream.sort()).toEqual(['b', 'bad', 'checked']);

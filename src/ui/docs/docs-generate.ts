@@ -2,7 +2,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { errnoReason, FolderError, isFileSystemError, makeFolders } from '../../util/folders.js';
 import { join, relative, resolve } from 'node:path';
 import type { PipeNode } from '../../analyze/analyze.js';
-import type { ProjectOptions } from '../../commands/context.js';
+import { resolveInterval, type ProjectOptions } from '../../commands/context.js';
+import { dateVariables } from '../../dates/dates.js';
 import { compile } from '../../commands/inspect.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
 import { relationName } from '../../sql/sql-text.js';
@@ -51,6 +52,7 @@ export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
   checkTarget(out, assets);
   const warnings: Diagnostic[] = [];
   const compiled = await compileAll(options, warnings);
+  const compiledFor = dateVariables(resolveInterval(undefined, options.clock).interval).ds;
   const columns = await warehouseColumns(opened, warnings);
   const source: StateSource = { kind: 'none', why: `These pages were written by pipe docs generate: they show no runs` };
   const nodes = [...opened.analysis.nodes.values()];
@@ -66,7 +68,7 @@ export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
     ['index.html', indexHtml(opened.info.name)],
     // A site to be copied to any host: masked as printed text is (a compiled query holds what env_var() and secret_vars rendered).
     [DOCS_INDEX_FILE, `${DOCS_GLOBAL}=${JSON.stringify(secrets.maskDeep(index))};\n`],
-    ...nodes.map((n, i): [string, string] => [docsModelFile(i), `${DOCS_MODEL_CALLBACK}(${i},${JSON.stringify(secrets.maskDeep(modelOf(opened, n, downstream, source, compiled, columns.value)))});\n`]),
+    ...nodes.map((n, i): [string, string] => [docsModelFile(i), `${DOCS_MODEL_CALLBACK}(${i},${JSON.stringify(secrets.maskDeep(modelOf(opened, n, downstream, source, compiled, columns.value, compiledFor)))});\n`]),
   ]);
   try {
     writeSite(out, assets, files);
@@ -203,6 +205,8 @@ function modelOf(
   source: StateSource,
   compiled: Compiled,
   columns: ReadonlyMap<string, UiColumn[]>,
+  /** The date the SQL is compiled for (the default run date as the site is written). */
+  compiledFor: string,
 ): UiModel {
   const { analysis, project } = opened;
   const built = columns.get(n.relation);
@@ -214,6 +218,7 @@ function modelOf(
     downstream: downstream.get(n.name) ?? [],
     source_sql: n.kind === 'model' ? readFileSync(resolve(project.root, n.file), 'utf8') : null,
     compiled: n.kind !== 'model' ? { problem: `a ${n.kind} has no query of its own` } : compiled instanceof Map ? (compiled.get(n.name) ?? { problem: 'not compiled' }) : (compiled as { problem: string }),
+    compiled_for: compiledFor,
     config: configOf(n),
     checks: checksOf(analysis, n),
     description: descriptionOf(n),

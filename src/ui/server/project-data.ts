@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Interval } from '../../dates/dates.js';
+import { dateVariables, type Interval } from '../../dates/dates.js';
 import { statStamp } from '../../util/stat-stamp.js';
 import { analyze, AnalysisCache, type Analysis, type PipeNode } from '../../analyze/analyze.js';
 import { resolveInterval, type ProjectOptions } from '../../commands/context.js';
@@ -262,6 +262,7 @@ export async function readModel(options: ProjectOptions, opened: Opened, name: s
       downstream: [...analysis.nodes.values()].filter((d) => d.upstream.includes(n.name)).map((d) => d.name),
       source_sql: n.kind === 'model' ? readFileSync(resolve(project.root, n.file), 'utf8') : null,
       compiled: n.kind === 'model' ? await compiledOf(options, opened, n.name, keep) : { problem: `a ${n.kind} has no query of its own` },
+      compiled_for: dateVariables(resolveInterval(undefined, options.clock).interval).ds,
       config: configOf(n),
       checks: checksOf(analysis, n),
       description: descriptionOf(n),

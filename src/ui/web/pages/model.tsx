@@ -65,7 +65,9 @@ function Model({ data }: { data: UiModel }) {
         </section>
       )}
       <section>
-        <h2>Compiled</h2>
+        <h2>
+          Compiled <span class="muted">for {data.compiled_for}, the date a run takes by default</span>
+        </h2>
         {'sql' in data.compiled ? <Sql sql={data.compiled.sql} testId="compiled-sql" /> : <p class="muted">{data.compiled.problem}</p>}
       </section>
       <section>
