@@ -4,7 +4,7 @@ import { CommanderError } from 'commander';
 import { parseDocument, visit } from 'yaml';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
-import { isWholeFloat, keepExactInts, parsePyyaml, type YamlDialect } from '../project/yaml-file.js';
+import { firstInexactInt, INEXACT_INT_HINT, isWholeFloat, parsePyyaml, type YamlDialect } from '../project/yaml-file.js';
 import { WholeFloat } from '../analyze/jinja/values.js';
 import { EXIT } from './exit-status.js';
 
@@ -60,8 +60,9 @@ function parseAs(text: string, dialect: YamlDialect): unknown {
   const wholeFloat = (value: number) => new WholeFloat(value);
   const doc = dialect === 'pipe' ? parseDocument(text, { logLevel: 'error', uniqueKeys: false }) : parsePyyaml(text, { uniqueKeys: false, wholeFloat });
   if (doc.errors.length > 0) throw doc.errors[0];
+  const inexact = firstInexactInt(doc);
+  if (inexact) throw new InexactIntError(inexact.message);
   if (dialect === 'pipe') {
-    keepExactInts(doc);
     visit(doc, {
       Scalar(_key, scalar) {
         if (isWholeFloat(scalar)) scalar.value = wholeFloat(scalar.value as number);
@@ -70,6 +71,9 @@ function parseAs(text: string, dialect: YamlDialect): unknown {
   }
   return doc.toJS();
 }
+
+/** A value the YAML gives that pipe cannot hold (see inexactInt). */
+class InexactIntError extends Error {}
 
 function readVar(value: string, dialect: YamlDialect): Record<string, unknown> {
   const eq = value.indexOf('=');
@@ -80,6 +84,7 @@ function readVar(value: string, dialect: YamlDialect): Record<string, unknown> {
     try {
       mapping = parseAs(value, dialect);
     } catch (e) {
+      if (e instanceof InexactIntError) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: ${e.message}; ${INEXACT_INT_HINT}`);
       throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping: ${(e as Error).message.split('\n')[0]}`);
     }
     if (mapping === null || typeof mapping !== 'object' || Array.isArray(mapping)) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping of names to values`);

@@ -43,24 +43,31 @@ const FLOAT_TAG = 'tag:yaml.org,2002:float';
 const DECIMAL_INT = /^[-+]?[0-9][0-9_]*$/;
 
 /**
- * An integer a JavaScript number cannot hold exactly (past 2^53, `12345678901234567891`): its
- * digits as text, which templates print as Python prints the int, where the number would print
- * another (`12345678901234567000`). Undefined for anything else.
+ * Why an integer YAML gives cannot be held (past 2^53, `12345678901234567891`, which a
+ * JavaScript number makes 12345678901234567000): printed, compared or summed, it would be
+ * another number than Python's, so it is refused where it is written. Undefined for anything else.
  */
-export function exactIntText(node: unknown): string | undefined {
+export function inexactInt(node: unknown): string | undefined {
   if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value) || Number.isSafeInteger(node.value)) return undefined;
   if (node.type !== 'PLAIN' || node.tag === FLOAT_TAG || typeof node.source !== 'string' || !DECIMAL_INT.test(node.source)) return undefined;
-  return BigInt(node.source.replaceAll('_', '')).toString();
+  return `${node.source} is an integer past 2^53, which pipe cannot hold exactly (it would be ${BigInt(node.value)})`;
 }
 
-/** Every integer of a document that a number cannot hold exactly, as its digits (see exactIntText). */
-export function keepExactInts(doc: Document): void {
+/** The hint of inexactInt's refusal. */
+export const INEXACT_INT_HINT = "quote it to give it as text ('12345678901234567891'), as an id is best given";
+
+/** The first integer of a document that cannot be held exactly, with its place (see inexactInt). */
+export function firstInexactInt(doc: Document): { readonly message: string; readonly offset: number } | undefined {
+  let found: { message: string; offset: number } | undefined;
   visit(doc, {
     Scalar(_key, scalar) {
-      const digits = exactIntText(scalar);
-      if (digits !== undefined) scalar.value = digits;
+      const message = inexactInt(scalar);
+      if (message === undefined) return undefined;
+      found = { message, offset: scalar.range?.[0] ?? 0 };
+      return visit.BREAK;
     },
   });
+  return found;
 }
 
 /** Whether a key is a merge's (`<<: *anchor`): the yaml package gives it as a symbol. */
@@ -125,9 +132,7 @@ export function parsePyyaml(
     Scalar(_key, scalar) {
       // `!!float 1`, which the yaml package leaves as its text: the number PyYAML reads.
       if (scalar.tag === FLOAT_TAG && typeof scalar.value === 'string' && scalar.value.trim() !== '' && Number.isFinite(Number(scalar.value.replaceAll('_', '')))) scalar.value = Number(scalar.value.replaceAll('_', ''));
-      const digits = exactIntText(scalar);
       if (typeof scalar.value === 'number' && scalar.type === 'PLAIN' && scalar.tag !== FLOAT_TAG && typeof scalar.source === 'string' && !PYYAML_NUMBER.test(scalar.source)) scalar.value = scalar.source;
-      else if (digits !== undefined) scalar.value = digits;
       else if (options.wholeFloat && isWholeFloat(scalar)) scalar.value = options.wholeFloat(scalar.value as number);
       if (endsOpen && (scalar.type === 'BLOCK_FOLDED' || scalar.type === 'BLOCK_LITERAL') && typeof scalar.value === 'string' && scalar.value.endsWith('\n') && (scalar.range?.[2] ?? 0) >= text.length) {
         scalar.value = scalar.value.slice(0, -1);
@@ -226,7 +231,6 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
   const lineCounter = new LineCounter();
   // Merge keys (`<<: *defaults`) in both, as PyYAML merges them.
   let doc: Document = dialect === 'pyyaml' ? parsePyyaml(text, { lineCounter }) : parseDocument(text, { lineCounter, prettyErrors: false, merge: true, logLevel: 'error' });
-  if (dialect === 'pipe') keepExactInts(doc);
   // A key given twice in a file written for dbt: read as PyYAML reads it, the last one, and said.
   if (dialect === 'pyyaml' && doc.errors.length > 0 && doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) {
     for (const e of doc.errors) {
@@ -264,6 +268,12 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
             : first;
       diagnostics.push(error('yaml-syntax', `invalid YAML: ${message}`, { file, line: pos.line, column: pos.col }, hint ? { hint } : undefined));
     }
+    return undefined;
+  }
+  const inexact = firstInexactInt(doc);
+  if (inexact) {
+    const pos = lineCounter.linePos(inexact.offset);
+    diagnostics.push(error('inexact-number', inexact.message, { file, line: pos.line, column: pos.col }, { hint: INEXACT_INT_HINT }));
     return undefined;
   }
   const contents = doc.contents;

@@ -78,17 +78,22 @@ describe('whole floats from YAML and JSON', () => {
 });
 
 describe('integers past 2^53 from YAML', () => {
-  it('print their own digits, as Python prints them, where a JavaScript number would print others', async () => {
-    const dir = dbtProject({ 'models/m.sql': "select '{{ var(\"big\") }}' as big, '{{ var(\"neg\") }}' as neg, '{{ var(\"kept\") }}' as kept, '{{ var(\"safe\") }}' as safe\n" });
-    writeProjectFiles(dir, { 'dbt_project.yml': "name: shop\nprofile: shop\nvars:\n  kept: 98765432109876543210\n" });
-    const r = await cliIn(['compile', 'm', '--vars', '{big: 12345678901234567891, neg: -9007199254740993, safe: 9007199254740991}', '--project', dir]);
-    expect(r.code, explain(r)).toBe(0);
-    expect(r.stdout).toContain("select '12345678901234567891' as big, '-9007199254740993' as neg, '98765432109876543210' as kept, '9007199254740991' as safe");
-    // A pipe project reads YAML 1.2, with the same digits.
+  it('are refused where they are written, as no JavaScript number holds them: printed, compared or summed they would be other numbers than dbt\'s', async () => {
+    const dir = dbtProject({ 'models/m.sql': "select '{{ var(\"big\", 0) }}' as big\n" });
+    const given = await cliIn(['compile', 'm', '--vars', '{big: 12345678901234567891}', '--project', dir]);
+    expect(given.code).toBe(2);
+    expect(given.stderr).toContain('--var/--vars: 12345678901234567891 is an integer past 2^53, which pipe cannot hold exactly (it would be 12345678901234567168)');
+    // Quoted, it is text, printed as written; --var's value that would not print back stays the text typed.
+    expect((await cliIn(['compile', 'm', '--vars', "{big: '12345678901234567891'}", '--project', dir])).stdout).toContain("select '12345678901234567891' as big");
+    expect((await cliIn(['compile', 'm', '--var', 'big=12345678901234567891', '--project', dir])).stdout).toContain("select '12345678901234567891' as big");
+    // In dbt_project.yml, and in a pipe project's pipe.yaml: at its line.
+    writeProjectFiles(dir, { 'dbt_project.yml': "name: shop\nprofile: shop\nvars:\n  ids: [1, -98765432109876543210]\n" });
+    const project = await cliIn(['compile', 'm', '--project', dir]);
+    expect(project.code).toBe(2);
+    expect(project.stderr).toContain('dbt_project.yml:4:12: error: -98765432109876543210 is an integer past 2^53');
     const own = tempDir();
-    writeProjectFiles(own, { 'pipe.yaml': 'name: own\nvars:\n  kept: 98765432109876543210\n', 'models/m.sql': "select '{{ var(\"kept\") }}' as kept, '{{ var(\"big\") }}' as big\n" });
-    const p = await cliIn(['compile', 'm', '--var', 'big=12345678901234567891', '--project', own]);
-    expect(p.code, explain(p)).toBe(0);
-    expect(p.stdout).toContain("select '98765432109876543210' as kept, '12345678901234567891' as big");
+    writeProjectFiles(own, { 'pipe.yaml': 'name: own\nvars:\n  kept: 98765432109876543210\n', 'models/m.sql': 'select 1 as x\n' });
+    const p = await cliIn(['compile', 'm', '--project', own]);
+    expect([p.code, p.stderr.includes('pipe.yaml:3:9: error: 98765432109876543210 is an integer past 2^53')]).toEqual([2, true]);
   });
 });

@@ -558,8 +558,9 @@ describe('template error positions', () => {
     expect(seen({ 'models/a.sql': 'select {{ 123456789012345678 }} as id' })).toEqual([inexact('1.23e+17'), 'models/a.sql:1:8']);
     expect(seen({ 'models/a.sql': 'select 1 as x,\n  {{ 3 ** 40 }} as b' })).toEqual([inexact('1.22e+19'), 'models/a.sql:2:3']);
     expect(seen({ 'models/a.sql': "select '{{ [1, 2 ** 60] | tojson }}' as c" })).toEqual([inexact('1.15e+18'), 'models/a.sql:1:27']);
-    // Written in YAML, its digits are kept, and print as written.
-    expect(run({ 'pipe.yaml': 'vars:\n  big: 123456789012345678\n', 'models/a.sql': "select {{ var('big') }} as g" }).diagnostics).toEqual([]);
+    // Written in YAML, it is refused where it is written (first; the var is then not set).
+    const [yaml] = run({ 'pipe.yaml': 'vars:\n  big: 123456789012345678\n', 'models/a.sql': "select {{ var('big') }} as g" }).diagnostics;
+    expect([yaml.message, where(yaml)]).toEqual(['123456789012345678 is an integer past 2^53, which pipe cannot hold exactly (it would be 123456789012345680)', 'pipe.yaml:2:8']);
     expect(seen({ 'models/a.sql': "select 1 as x, {{ 'id_' ~ 123456789012345678 }} as c" })[0]).toBe(inexact('1.23e+17'));
     // Up to 2^53 - 1 every whole number is exact, and prints as Python prints it; a string keeps any id.
     const a = run({ 'pipe.yaml': "vars:\n  big: '123456789012345678'\n", 'models/a.sql': "select {{ 9007199254740991 }} as a, {{ -9007199254740991 }} as b, '{{ var('big') }}' as c" });
