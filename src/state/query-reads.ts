@@ -161,7 +161,7 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
         unqueried.clear();
       }
       part.forEach((q, j) => {
-        const verdict = judge(trees[j], q.known, reader);
+        const verdict = judge(trees[j], q.known, reader, q.sql);
         if ((trees[j] as { error_type?: string }).error_type === 'parser') unparsed.add(q.sqlHash);
         const maybeNot = treeMayNotBeAQuery(texts[j], trees[j]);
         if (maybeNot) unqueried.add(q.sqlHash);
@@ -262,7 +262,13 @@ interface Named {
  * pipe cannot see into: a later definition (a hook's `create or replace macro`) changes what
  * the query computes, and its body may read any table.
  */
-export function judge(tree: unknown, known: readonly string[], context: JudgeContext = {}): string | undefined {
+export function judge(
+  tree: unknown,
+  known: readonly string[],
+  context: JudgeContext = {},
+  /** The query's text, when known: a constant DuckDB's tree gives as text is told from a keyword (`header = true` is the text 't' there) by where it stands in it. */
+  sql?: string,
+): string | undefined {
   const root = tree as { error?: boolean; statements?: unknown[] };
   if (root.error || !Array.isArray(root.statements)) return 'its query could not be parsed to see what it reads';
   const tables: Named[] = [];
@@ -319,13 +325,19 @@ export function judge(tree: unknown, known: readonly string[], context: JudgeCon
     return `its query reads ${[t.catalog, t.schema, t.name].filter((p) => p !== '').join('.')}, which no ref(), source() or seed gives it`;
   }
   // A table function pipe did not render from a source (read_csv of a file, a catalog function).
+  /** The query's UTF-8 bytes: DuckDB places a constant by its byte offset. */
+  let bytes: Buffer | undefined;
   const calls = known.filter((k) => /\(/.test(k)).map((k) => k.toLowerCase());
   for (const f of functions) {
     const name = /"function_name":"([^"]+)"/.exec(f)?.[1] ?? 'a table function';
     if (PURE_TABLE_FUNCTIONS.has(name.toLowerCase())) continue;
-    // Each value as the SQL wrote it: JSON escapes a backslash (`delim = '\t'`) that the SQL text has once.
-    const args = [...f.matchAll(/"value":"((?:[^"\\]|\\.)*)"/g)].map((m) => (JSON.parse(`"${m[1]}"`) as string).toLowerCase());
-    if (args.length > 0 && calls.some((c) => args.every((a) => c.includes(a)))) continue;
+    // A source's call: the same function, each text constant of the call a whole literal of it (a
+    // path that is part of another, data/clicks.csv of data/clicks.csv.gz, is another file).
+    bytes ??= sql === undefined ? undefined : Buffer.from(sql);
+    const args = textConstants(JSON.parse(f), bytes).map((a) => a.toLowerCase());
+    const literals = args.map((a) => `'${a.replaceAll("'", "''")}'`);
+    const called = new RegExp(`(^|[^a-z0-9_])${name.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\(`);
+    if (args.length > 0 && calls.some((c) => called.test(c) && literals.every((l) => c.includes(l)))) continue;
     return `its query calls ${name}(), which pipe cannot track`;
   }
   const { functions: catalog } = context;
@@ -336,6 +348,32 @@ export function judge(tree: unknown, known: readonly string[], context: JudgeCon
     }
   }
   return undefined;
+}
+
+/**
+ * The text constants of a parsed expression (a table function's call), as the SQL wrote them.
+ * DuckDB's tree gives a keyword constant as text too (`header = true` is 't'): with the SQL, only
+ * a constant that stands as a quoted literal there is one.
+ */
+function textConstants(n: unknown, sql: Buffer | undefined, out: string[] = []): string[] {
+  if (Array.isArray(n)) {
+    for (const c of n) textConstants(c, sql, out);
+    return out;
+  }
+  if (n === null || typeof n !== 'object') return out;
+  const o = n as { class?: unknown; query_location?: unknown; value?: { type?: { id?: unknown }; is_null?: unknown; value?: unknown } };
+  if (o.class === 'CONSTANT' && o.value?.type?.id === 'VARCHAR' && o.value.is_null === false && typeof o.value.value === 'string') {
+    const at = typeof o.query_location === 'number' ? o.query_location : undefined;
+    if (sql === undefined || at === undefined || quotedAt(sql, at)) out.push(o.value.value);
+  }
+  for (const v of Object.values(n)) textConstants(v, sql, out);
+  return out;
+}
+
+/** Whether a quoted literal starts at byte `at` of the SQL: `'…'`, `E'…'`, or dollar-quoted. */
+function quotedAt(sql: Buffer, at: number): boolean {
+  const c = sql[at];
+  return c === 0x27 || c === 0x24 || ((c === 0x45 || c === 0x65) && sql[at + 1] === 0x27);
 }
 
 /** `"a"."b"` → `a.b`, and `"own"."a"."b"` too (`own`: the warehouse's database, lower case); a quoted file path `'x.csv'` → `x.csv`; lower case. */

@@ -61,6 +61,12 @@ describe('judgements of what a query reads, kept between processes', () => {
     expect(await untrackedReads(session, query.sqlHash, query.sql, query.known)).toBeUndefined();
     const other = { sqlHash: unique('other'), sql: "select * from read_csv('/data/other.csv', delim = '\\t')", known: [call] };
     expect(await untrackedReads(session, other.sqlHash, other.sql, other.known)).toMatch(/calls read_csv\(\), which pipe cannot track/);
+    // A file whose path is part of the source's is another file; a keyword argument (header = true) is no text of the call.
+    const gz = "read_csv('/data/clicks.csv.gz', header = true)";
+    const part = { sqlHash: unique('part'), sql: `select * from ${gz} union all select * from read_csv('/data/clicks.csv', header = true)`, known: [gz] };
+    expect(await untrackedReads(session, part.sqlHash, part.sql, part.known)).toMatch(/calls read_csv\(\), which pipe cannot track/);
+    const same = { sqlHash: unique('same'), sql: `-- les clics, déjà chargés\nselect * from ${gz}`, known: [gz] };
+    expect(await untrackedReads(session, same.sqlHash, same.sql, same.known)).toBeUndefined();
   });
 
   it('judges a query whose constants are not finite numbers, which DuckDB writes into its tree as no JSON has them', async () => {

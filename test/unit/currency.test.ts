@@ -162,9 +162,12 @@ describe('what a query reads', () => {
   });
 
   it('takes a table function for a read it cannot track, unless a source renders it or it reads nothing', () => {
-    const call = (name: string, arg: string) => ({ type: 'TABLE_FUNCTION', function: { function_name: name, children: [{ value: arg }] } });
+    const call = (name: string, arg: string) => ({ type: 'TABLE_FUNCTION', function: { function_name: name, children: [{ class: 'CONSTANT', value: { type: { id: 'VARCHAR' }, is_null: false, value: arg } }] } });
     expect(judge(tree(call('read_csv', 'x.csv')), [])).toBe('its query calls read_csv(), which pipe cannot track');
     expect(judge(tree(call('read_csv', 'x.csv')), ["read_csv('x.csv')"])).toBeUndefined();
+    // Another function of the same file, or a file whose path is part of the source's, is not the source's call.
+    expect(judge(tree(call('read_json', 'x.csv')), ["read_csv('x.csv')"])).toBe('its query calls read_json(), which pipe cannot track');
+    expect(judge(tree(call('read_csv', 'data/clicks.csv')), ["read_csv('data/clicks.csv.gz')"])).toBe('its query calls read_csv(), which pipe cannot track');
     expect(judge(tree(call('range', '4')), [])).toBeUndefined();
     expect(judge({ error: true }, [])).toBe('its query could not be parsed to see what it reads');
   });
