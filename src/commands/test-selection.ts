@@ -74,7 +74,9 @@ function testsSelected(select: readonly string[] | undefined, analysis: Selectio
   const unitTags = (model: string, test: string) => (analysis.nodes.get(model) as ModelNode | undefined)?.unitTests?.find((t) => t.name === test)?.tags ?? [];
   return {
     data: byNode.length > 0 || [...naming].some((c) => c.method !== 'unit_test' && !(c.method === 'test_type' && c.value === 'unit') && !(c.method === 'resource_type' && c.value === 'unit_test')),
-    dataTest: (node, check) => holds(spec, (c) => (naming.has(c) ? termTakesCheck(c, check) : nodesOf(c).has(node))),
+    // A node term takes the tests of the nodes it selects, and those that read one of them (a
+    // singular test of two models runs with the later; dbt's eager selection takes it for either).
+    dataTest: (node, check) => holds(spec, (c) => (naming.has(c) ? termTakesCheck(c, check) : nodesOf(c).has(node) || check.refs.some((r) => nodesOf(c).has(r.model)))),
     unit: (model, test) => holds(spec, (c) => (naming.has(c) ? termTakesUnitTest(c, model, test, unitTags(model, test)) : nodesOf(c).has(model))),
   };
 }

@@ -653,6 +653,8 @@ describe("dbt's singular tests that name no node", () => {
       'models/m.yml':
         'version: 2\nmodels:\n  - name: m\n    columns:\n      - name: id\n        data_tests: [not_null, unique]\n  - name: n\n    columns:\n      - name: id\n        data_tests: [not_null, unique]\nunit_tests:\n  - name: one_row\n    model: m\n    config: {tags: [fast]}\n    given: []\n    expect:\n      rows:\n        - {id: 1}\n',
       'tests/m_positive.sql': "select * from {{ ref('m') }} where id < 0",
+      // A singular test of two models runs with the later: a term naming either takes it, as dbt's.
+      'tests/m_and_n.sql': "select * from {{ ref('m') }} join {{ ref('n') }} using (id)",
     });
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
     const checks = async (...select: string[]) => {
@@ -661,11 +663,12 @@ describe("dbt's singular tests that name no node", () => {
       return [...eventsOfType(r.events, 'check-passed').map((e) => e.check)].sort();
     };
     expect(await checks('m,test_name:unique')).toEqual(['unique_m_id']);
-    expect(await checks('m,test_type:singular')).toEqual(['m_positive']);
+    expect(await checks('m,test_type:singular')).toEqual(['m_and_n', 'm_positive']);
+    expect(await checks('n,test_type:singular')).toEqual(['m_and_n']);
     expect(await checks('m,test_type:generic')).toEqual(['not_null_m_id', 'unique_m_id']);
-    expect(await checks('+n,test_name:not_null')).toEqual(['not_null_n_id']);
+    expect(await checks('n,test_name:not_null')).toEqual(['not_null_n_id']);
     // A space unites: every test of m, and n's unique test alone.
-    expect(await checks('m', 'test_name:unique')).toEqual(['m_positive', 'not_null_m_id', 'one_row', 'unique_m_id', 'unique_n_id']);
+    expect(await checks('m', 'test_name:unique')).toEqual(['m_and_n', 'm_positive', 'not_null_m_id', 'one_row', 'unique_m_id', 'unique_n_id']);
     // A tag only a unit test has selects it, alone or intersected.
     expect(await checks('tag:fast')).toEqual(['one_row']);
     expect(await checks('test_type:unit,tag:fast')).toEqual(['one_row']);
