@@ -239,6 +239,17 @@ models:
       ['outside reads nogroup, which is private (access: private) and in no group: dbt refuses every ref() of it', 'models/outside.sql', 2, 'outside'],
       ["a test of tested reads secret, which is private to the group 'finance' (access: private): dbt refuses a ref() from a model in no group", 'models/schema.yml', 10, 'tested'],
     ]);
+    // A version's own access: (not under config:) leaves it protected, as dbt 1.11 builds it; its config's is read.
+    const versioned = (version: string) =>
+      run({
+        'dbt_project.yml': 'name: shop\n',
+        'models/priv_v1.sql': 'select 1 as x',
+        'models/priv_v2.sql': 'select 2 as x',
+        'models/consumer.sql': "select * from {{ ref('priv', v=1) }}",
+        'models/schema.yml': `version: 2\nmodels:\n  - name: priv\n    group: g1\n    latest_version: 2\n    versions:\n      - v: 1\n${version}\n      - v: 2\n  - name: consumer\n    group: g2\n`,
+      }).diagnostics.filter((d) => d.code === 'private-ref').map((d) => d.message);
+    expect(versioned('        access: private')).toEqual([]);
+    expect(versioned('        config: {access: private}')).toEqual(["consumer reads priv_v1, which is private to the group 'g1' (access: private): dbt refuses a ref() from the group 'g2'"]);
   });
 
   it('reads the installed packages when a local: package is not at its path, as dbt reads only those, and says so', () => {

@@ -7,7 +7,8 @@ import { error, warning, type Diagnostic, type Location } from '../../diagnostic
  *   is also its table's name unless an alias is configured; its query is the file `m_v<v>.sql`,
  *   or the one `defined_in:` names, or, for the latest version only, `m.sql`;
  * - each version's properties are the model's with the version's over them: `config:` merged
- *   key by key, `description:`, `constraints:`, `access:` and `docs:` replaced, its columns the
+ *   key by key, `description:`, `constraints:` and `docs:` replaced (a version's own `access:`
+ *   is not: see REPLACED), its columns the
  *   model's that `include:`/`exclude:` keep (all of them by default) followed by its own, and
  *   its tests its own `data_tests:`/`tests:` if it has any, else the model's;
  * - `latest_version:` (else the greatest version, compared as numbers where both are numbers)
@@ -124,8 +125,12 @@ export function readVersions(
   return { name, latest, versions: withFallback, location: at(path) };
 }
 
-/** Keys of a version that replace the model's. */
-const REPLACED = ['description', 'constraints', 'access', 'docs'] as const;
+/**
+ * Keys of a version that replace the model's. A version's own `access:` (not under `config:`)
+ * is not among them: dbt 1.11 reads it and then builds the node's access from its config, so
+ * that the version is `protected` all the same (as its manifest says); `config: {access}` is read.
+ */
+const REPLACED = ['description', 'constraints', 'docs'] as const;
 
 /**
  * A version's properties entry: the model's, with the version's over them, and where each
