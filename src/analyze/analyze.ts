@@ -53,6 +53,7 @@ import { attachTests } from './dbt/attach-tests.js';
 import type { DbtTest } from './dbt/dbt-tests.js';
 import { projectTests } from './dbt/project-tests.js';
 import { unitTests, type UnitTest } from './dbt/unit-tests.js';
+import { withProjectConfig } from './dbt/unit-test-specs.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { decideShadowed, shadowedNodes, type PendingShadowed } from './dbt/shadowed-nodes.js';
 import { enabledBeforeRender, sameNamedFiles } from './same-named-models.js';
@@ -2474,8 +2475,10 @@ function withUnitTests(
   diagnostics: Diagnostic[],
 ): void {
   if (properties.unitTests.length === 0) return;
+  const project = files.dbtProject;
+  const projectName = typeof project?.data.name === 'string' ? project.data.name : undefined;
   const tests = unitTests(
-    properties.unitTests,
+    project && projectName !== undefined ? properties.unitTests.map((t) => withProjectConfig(t, project, projectName)) : properties.unitTests,
     {
       model: (name) => {
         const node = nodes.get(name);

@@ -675,6 +675,22 @@ describe("dbt's singular tests that name no node", () => {
     expect(await checks('m,tag:fast')).toEqual(['one_row']);
   });
 
+  it("reads dbt_project.yml's unit_tests: +enabled and +tags by the test's folder, model and name, its own config over them", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nunit_tests:\n  shop:\n    +tags: [nightly]\n    marts:\n      m:\n        off_test:\n          +enabled: false\n",
+      'models/marts/m.sql': 'select 1 as id',
+      'models/marts/m.yml':
+        'version: 2\nunit_tests:\n  - name: off_test\n    model: m\n    given: []\n    expect: {rows: [{id: 2}]}\n  - name: on_test\n    model: m\n    config: {tags: [own]}\n    given: []\n    expect: {rows: [{id: 1}]}\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    // off_test is switched off there (it would fail); on_test takes the project's tag and keeps its own.
+    expect(eventsOfType(r.events, 'check-passed').map((e) => e.check)).toEqual(['on_test']);
+    expect(eventsOfType(r.events, 'diagnostic').map((e) => (e.diagnostic as { message: string }).message).join('\n')).not.toContain('unit_tests');
+    const tagged = async (tag: string) => eventsOfType((await testIn(dir, { date: '2024-01-02', select: [`tag:${tag}`] })).events, 'check-passed').map((e) => e.check);
+    expect([await tagged('nightly'), await tagged('own')]).toEqual([['on_test'], ['on_test']]);
+  });
+
   it("says when the build of the date tested failed and none of it was published before: its checks read no rows of it", async () => {
     const dir = tempProject({
       'dbt_project.yml': "name: shop\nversion: '1.0'\n",

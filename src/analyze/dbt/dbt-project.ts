@@ -42,7 +42,7 @@ export interface RunHooks {
 export const NO_RUN_HOOKS: RunHooks = { start: [], end: [] };
 
 /** Keys pipe reads. The `*-paths` keys are read when the project is loaded (layout.ts). */
-const READ = new Set(['name', 'profile', 'vars', 'dispatch', 'models', 'seeds', 'sources', 'data_tests', 'tests', 'snapshots', ...Object.values(LAYOUT_KEYS), 'source-paths', 'data-paths', 'docs-paths']);
+const READ = new Set(['name', 'profile', 'vars', 'dispatch', 'models', 'seeds', 'sources', 'data_tests', 'tests', 'snapshots', 'unit_tests', ...Object.values(LAYOUT_KEYS), 'source-paths', 'data-paths', 'docs-paths']);
 
 /** Keys about dbt itself (its version, where it writes its artifacts): nothing to build from. */
 const DBT_ITSELF = new Set([
@@ -68,7 +68,6 @@ const TOOLING = new Set([
   'metrics',
   'exposures',
   'analyses',
-  'unit_tests',
 ]);
 
 const RUN_HOOK_KEYS = new Set(['on-run-start', 'on-run-end']);

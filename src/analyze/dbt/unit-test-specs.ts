@@ -1,4 +1,6 @@
 import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import type { YamlSource } from '../../project/yaml-file.js';
+import { levelsFor, mergeSettings, type ConfigSetting } from './config-tree.js';
 
 /**
  * dbt's unit tests (`unit_tests:` of a properties file) as written: the model, the rows given
@@ -38,6 +40,8 @@ export interface UnitTestSpec {
   readonly overridesAt: Location;
   readonly tags: readonly string[];
   readonly enabled: boolean;
+  /** Whether the test's own config: says enabled (over what dbt_project.yml's unit_tests: says). */
+  readonly enabledGiven?: true;
   /** `versions:` of a test of a model with versions: the versions it runs against (all by default). */
   readonly versions?: { readonly include?: readonly string[]; readonly exclude?: readonly string[]; readonly location: Location };
   readonly location: Location;
@@ -46,6 +50,21 @@ export interface UnitTestSpec {
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const FORMATS: readonly FixtureFormat[] = ['dict', 'csv', 'sql'];
 const MODEL_REF_RE = /^\s*ref\s*\(\s*(['"])([^'"]+)\1\s*\)\s*$/;
+
+/**
+ * A unit test with what dbt_project.yml's `unit_tests:` says of it (`+enabled`, `+tags`), found
+ * by dbt's qualified name of a unit test: the project, the folders of its properties file under
+ * its top folder, its model and its name. Its own config: says last; tags add up.
+ */
+export function withProjectConfig(spec: UnitTestSpec, project: YamlSource, projectName: string): UnitTestSpec {
+  const fqn = [projectName, ...spec.location.file.split('/').slice(1, -1), spec.model, spec.name];
+  const merged = levelsFor(project, 'unit_tests', fqn).reduce((a, b) => mergeSettings(a, b), new Map<string, ConfigSetting>());
+  if (merged.size === 0) return spec;
+  const tags = merged.get('tags')?.value;
+  const fromProject = typeof tags === 'string' ? [tags] : Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+  const enabled = spec.enabledGiven ? spec.enabled : merged.get('enabled')?.value !== false;
+  return { ...spec, tags: [...new Set([...fromProject, ...spec.tags])], enabled };
+}
 
 /** The unit tests under one properties file's `unit_tests:`; every problem is reported at its line. */
 export function readUnitTests(list: readonly unknown[], at: (path: (string | number)[]) => Location, diagnostics: Diagnostic[]): UnitTestSpec[] {
@@ -107,6 +126,7 @@ export function readUnitTests(list: readonly unknown[], at: (path: (string | num
       overridesAt: at([...path, 'overrides']),
       tags,
       enabled: config.enabled !== false,
+      ...(typeof config.enabled === 'boolean' ? { enabledGiven: true as const } : {}),
       ...(versions ? { versions } : {}),
       location: at(path),
     });
