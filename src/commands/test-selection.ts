@@ -52,7 +52,7 @@ function excludesCheck(c: Criterion, node: string, check: Check): boolean {
 
 /** Whether one term of an exclusion leaves out a unit test: as a selection takes it, or by naming its model; not by a tag (an exclusion by tag names nodes). */
 function excludesUnitTest(c: Criterion, model: string, test: string): boolean {
-  if (c.method === 'fqn') return !c.value.includes('.') && nameGlob(c.value)(model);
+  if (c.method === 'fqn') return !c.value.includes('.') && (nameGlob(c.value)(model) || nameGlob(c.value)(test));
   return c.method !== 'tag' && termTakesUnitTest(c, model, test, []);
 }
 
@@ -106,6 +106,9 @@ function termTakesUnitTest(c: Criterion, model: string, test: string, tags: read
     case 'unit_test':
     case 'test_name':
       return nameGlob(c.value)(test) || nameGlob(c.value)(`${model}.${test}`);
+    // A bare name that names tests (namesDataTest): a unit test of that name too, as dbt selects it.
+    case 'fqn':
+      return !c.value.includes('.') && nameGlob(c.value)(test);
     case 'tag':
       return tags.some(nameGlob(c.value));
     default:
@@ -165,7 +168,8 @@ export function namesDataTest(c: Criterion, analysis: Pick<Analysis, 'nodes' | '
     if (n.kind !== 'source' && match(name)) return false;
   }
   const checks = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [] : n.checks));
-  return [...checks, ...[...analysis.sourceChecks.values()].flat(), ...analysis.freeTests].some((ch) => match(ch.name));
+  const units = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'model' ? (n.unitTests ?? []).map((t) => t.name) : []));
+  return [...checks, ...[...analysis.sourceChecks.values()].flat(), ...analysis.freeTests].some((ch) => match(ch.name)) || units.some(match);
 }
 
 /** Whether a `path:` term (without operators) names singular tests' files and no model's or seed's (`path:tests/integrity`). */

@@ -126,11 +126,12 @@ export function nodeMatcher(c: Criterion, context: SelectionContext, excluding =
     case 'fqn': {
       const match = fqnMatcher(value);
       // Sources are not selected by name, as in dbt: source:name is their method.
-      // A data test by its name, as dbt selects a test node: the node it runs with.
+      // A data test or a unit test by its name, as dbt selects a test node: the node it runs with.
       const test = value.includes('.') ? () => false : nameGlob(value);
       return (n) =>
         (n.resourceType !== 'source' && (match(n.fqn) || match(n.fqn.slice(1)) || (n.version !== undefined && versionMatch(value, match, n.fqn, n.version)))) ||
-        (n.dataTestNames ?? []).some((t) => test(t.name));
+        (n.dataTestNames ?? []).some((t) => test(t.name)) ||
+        (!excluding && (n.unitTests ?? []).some(test));
     }
     case 'tag': {
       // A data test's or unit test's own tag too, as dbt selects the test: the node it runs with.

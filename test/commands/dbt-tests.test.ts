@@ -673,6 +673,8 @@ describe("dbt's singular tests that name no node", () => {
     expect(await checks('tag:fast')).toEqual(['one_row']);
     expect(await checks('test_type:unit,tag:fast')).toEqual(['one_row']);
     expect(await checks('m,tag:fast')).toEqual(['one_row']);
+    // By its bare name, as dbt ls -s one_row lists it.
+    expect(await checks('one_row')).toEqual(['one_row']);
   });
 
   it("reads dbt_project.yml's unit_tests: +enabled and +tags by the test's folder, model and name, its own config over them", async () => {
