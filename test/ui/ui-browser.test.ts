@@ -377,6 +377,8 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(await source.locator('.tok-keyword').allTextContents()).toEqual(['select', 'from']);
     expect(await source.locator('.tok-template').count()).toBe(2);
     expect(await page.getByTestId('compiled-sql').textContent()).toContain('"main"."a"');
+    // Said with the date it is compiled for.
+    expect(await page.locator('h2', { hasText: 'Compiled' }).textContent()).toMatch(/^Compiled for \d{4}-\d{2}-\d{2}, the date a run takes by default$/);
     expect(await page.getByTestId('columns').locator('tr').allInnerTexts()).toEqual(['id\tBIGINT\t', 'name\tVARCHAR\t']);
     const rows = page.getByTestId('preview').locator('tbody tr');
     await expect.poll(() => rows.allInnerTexts()).toEqual(['1\tann', '2\tbob']);

@@ -12,6 +12,11 @@ export function count(n: number | null | undefined): string {
   return n === null || n === undefined ? '–' : n.toLocaleString('en');
 }
 
+/** A count of rows in words: `1 row`, `2 rows`, `– rows` when unknown. */
+export function rowCount(n: number | null | undefined): string {
+  return `${count(n)} ${n === 1 ? 'row' : 'rows'}`;
+}
+
 /** A cell of a row preview or a sample row. */
 export function cellText(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';

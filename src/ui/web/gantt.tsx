@@ -1,5 +1,5 @@
 import type { UiTask } from '../api.js';
-import { duration } from './format.js';
+import { duration, rowCount } from './format.js';
 import { href } from './router.js';
 
 /**
@@ -74,7 +74,7 @@ export function Gantt({ runId, tasks, now, highlight }: { runId: string; tasks: 
                       height={LANE - 6}
                       rx={3}
                     >
-                      <title>{`${t.task_id}: ${t.status}, ${duration(endOf(t) - t.start_ms!)}${t.rows === null ? '' : `, ${t.rows} rows`}${t.worker === null ? '' : `, worker ${t.worker}`}`}</title>
+                      <title>{`${t.task_id}: ${t.status}, ${duration(endOf(t) - t.start_ms!)}${t.rows === null ? '' : `, ${rowCount(t.rows)}`}${t.worker === null ? '' : `, worker ${t.worker}`}`}</title>
                     </rect>
                   </a>
                 ))}

@@ -1,5 +1,5 @@
 import type { UiModelTask } from '../api.js';
-import { count, duration } from './format.js';
+import { count, duration, rowCount } from './format.js';
 
 /**
  * A model's recent tasks at a glance, oldest on the left: a bar per task as tall as it took,
@@ -31,14 +31,14 @@ export function TaskChart({ tasks, open }: { tasks: readonly UiModelTask[]; open
       </text>
       {inOrder.some((t) => t.rows !== null) && (
         <text x={AXIS - 6} y={base + ROW_AREA} class="axis" text-anchor="end">
-          {count(most)} rows
+          {rowCount(most)}
         </text>
       )}
       <line x1={AXIS} x2={width} y1={base} y2={base} class="baseline" />
       {inOrder.map((t, i) => {
         const x = AXIS + i * step + GAP / 2;
         const h = scaled(t.duration_ms, longest, BAR_AREA);
-        const tip = `${t.task_id} · ${t.status} · ${duration(t.duration_ms)} · ${count(t.rows)} rows · ${t.ended_at ?? 'not ended'} · run ${t.run_id}`;
+        const tip = `${t.task_id} · ${t.status} · ${duration(t.duration_ms)} · ${rowCount(t.rows)} · ${t.ended_at ?? 'not ended'} · run ${t.run_id}`;
         return (
           <g data-task-bar={t.task_id} data-status={t.status} data-run={t.run_id} onClick={() => open(t)}>
             <title>{tip}</title>

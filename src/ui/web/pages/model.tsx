@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { UiModel, UiPreview } from '../../api.js';
 import { BackfillForm } from '../actions.js';
-import { count, duration } from '../format.js';
+import { count, duration, rowCount } from '../format.js';
 import { ChangedNote, Loading, RowsTable, SourceNote, Status } from '../parts.js';
 import { go, href } from '../router.js';
 import { Sql } from '../sql-highlight.js';
@@ -121,7 +121,7 @@ function Model({ data }: { data: UiModel }) {
                   <td>
                     <Status status={t.status} />
                   </td>
-                  <td class="num">{count(t.rows)} rows</td>
+                  <td class="num">{rowCount(t.rows)}</td>
                   <td>{duration(t.duration_ms)}</td>
                   <td class="muted">{t.ended_at}</td>
                 </tr>
@@ -138,7 +138,7 @@ function Model({ data }: { data: UiModel }) {
               <>
                 <RowsTable columns={p.columns.map((c) => c.name)} rows={p.rows} />
                 <p class="muted">
-                  {count(p.rows.length)} rows{p.more ? ' shown: there are more' : ''}
+                  {rowCount(p.rows.length)}{p.more ? ' shown: there are more' : ''}
                 </p>
               </>
             )}
