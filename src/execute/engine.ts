@@ -514,7 +514,8 @@ export class Engine {
         await this.recordTasks(
           session,
           died.map((t) => {
-            const startedAt = at(t.started_at)!;
+            // To the millisecond where the log tells it: to the second, it would be drawn before tasks that started before it.
+            const startedAt = t.started_ms ?? at(t.started_at)!;
             return { runId, taskId: t.task_id, attempt: t.attempts ?? 1, status: 'cancelled' as const, startedAt, endedAt: Math.max(startedAt, lastSign), detail: 'its process died while it ran', ...(t.worker === null ? {} : { worker: t.worker }) };
           }),
         );

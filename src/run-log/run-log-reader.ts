@@ -28,6 +28,8 @@ export interface LoggedTask {
   readonly detail: string | null;
   /** Which thread of the run ran it, when told. */
   readonly worker: number | null;
+  /** Its start to the millisecond (started_at is to the second), when the log tells it. */
+  readonly started_ms?: number;
 }
 
 export interface LoggedRun {
@@ -151,7 +153,7 @@ function finishedMs(lines: readonly RunLogLine[]): number | undefined {
 function taskOutcome(l: EventLine): { id: string; change: Partial<LoggedTask> } | undefined {
   switch (l.type) {
     case 'task-started':
-      return { id: l.task.id, change: { status: 'running', started_at: shown(l.time), worker: l.worker ?? null } };
+      return { id: l.task.id, change: { status: 'running', started_at: shown(l.time), worker: l.worker ?? null, ...(Number.isFinite(Date.parse(l.time)) ? { started_ms: Date.parse(l.time) } : {}) } };
     case 'task-retrying':
       return { id: l.task.id, change: { status: 'running', attempts: l.attempt, error: l.error.message } };
     case 'task-succeeded':

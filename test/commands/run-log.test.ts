@@ -6,7 +6,7 @@ import { listRunLogs, runLogDir, runLogPath } from '../../src/run-log/run-log-fi
 import { foldRunLog, parseRunLog, readRunLogs, type LoggedRun } from '../../src/run-log/run-log-reader.js';
 import type { RunLogLine } from '../../src/run-log/run-log-lines.js';
 import { ensureState, insertRunSql, insertTasksSql, taskResultSql } from '../../src/warehouse/run-state.js';
-import { eventsOfType } from '../e2e/helpers.js';
+import { eventsOfType, queryRows } from '../e2e/helpers.js';
 import { historyIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
@@ -171,7 +171,7 @@ describe('run logs', () => {
       [
         { type: 'run-log', version: 1, runId: 'crashed', command: 'run', params: { ds: DAY }, pid: 999_999_999, startedAt: new Date(t0).toISOString(), tasks: [{ id: 'a', node: 'a', kind: 'table' }, { id: 'b', node: 'b', kind: 'table' }] },
         { type: 'task-started', runId: 'crashed', task: task('a'), time: new Date(t0).toISOString() },
-        { type: 'task-started', runId: 'crashed', task: task('b'), time: new Date(t0 + 1000).toISOString() },
+        { type: 'task-started', runId: 'crashed', task: task('b'), time: new Date(t0 + 1750).toISOString() },
       ]
         .map((l) => JSON.stringify(l))
         .join('\n') + '\n',
@@ -188,5 +188,7 @@ describe('run logs', () => {
       a: ['succeeded', true, null],
       b: ['cancelled', true, 'its process died while it ran'],
     });
+    // Its start to the millisecond, as logged: to the second, it would stand before tasks that started before it.
+    expect(await queryRows(db, "select epoch_ms(started_at)::BIGINT as ms from _pipe.task_results where run_id = 'crashed' and task_id = 'b'")).toEqual([{ ms: String(t0 + 1750) }]);
   });
 });
