@@ -1,5 +1,5 @@
 import type { UiModelTask } from '../api.js';
-import { count, duration, rowCount } from './format.js';
+import { duration, rowCount } from './format.js';
 
 /**
  * A model's recent tasks at a glance, oldest on the left: a bar per task as tall as it took,

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { UiModel, UiPreview } from '../../api.js';
 import { BackfillForm } from '../actions.js';
-import { count, duration, rowCount } from '../format.js';
+import { duration, rowCount } from '../format.js';
 import { ChangedNote, Loading, RowsTable, SourceNote, Status } from '../parts.js';
 import { go, href } from '../router.js';
 import { Sql } from '../sql-highlight.js';
