@@ -18,6 +18,10 @@ const INSTEAD: Readonly<Record<string, string>> = {
   clone: 'pipe has no clone: it builds in the warehouse its profile or pipe.yaml names',
 };
 
+const NO_FAIL_FAST =
+  'pipe run goes on with what does not read a failure and reports every error at the end; pipe backfill stops starting tasks after --max-failures N (--max-failures 1 stops at the first)';
+const NO_WARN_ERROR = 'pipe has no option that turns warnings into errors: a check that must stop the build has severity error (the default)';
+
 /**
  * dbt's options that pipe has no counterpart of, and what it does instead: typed by someone
  * coming from dbt (a slim-CI step, `dbt build --select state:modified+ --defer --state prod/`),
@@ -33,11 +37,10 @@ const INSTEAD_OF_OPTION: Readonly<Record<string, string>> = {
   '--defer-state': 'pipe never defers (see --defer): leave the option out',
   '--empty':
     "pipe has no zero-row build: pipe compile renders every query, and a run into another warehouse (pipe run --db ci.duckdb) checks them against the tables without touching this one",
-  '--fail-fast':
-    'pipe run goes on with what does not read a failure and reports every error at the end; pipe backfill stops starting tasks after --max-failures N (--max-failures 1 stops at the first)',
-  '-x': 'pipe run goes on with what does not read a failure and reports every error at the end; pipe backfill stops starting tasks after --max-failures N (--max-failures 1 stops at the first)',
-  '--warn-error': 'pipe has no option that turns warnings into errors: a check that must stop the build has severity error (the default)',
-  '--warn-error-options': 'pipe has no option that turns warnings into errors: a check that must stop the build has severity error (the default)',
+  '--fail-fast': NO_FAIL_FAST,
+  '-x': NO_FAIL_FAST,
+  '--warn-error': NO_WARN_ERROR,
+  '--warn-error-options': NO_WARN_ERROR,
 };
 
 /** What pipe does instead of dbt's option `flag` (`--state`, `--state=dir`), when pipe has none of that name. */

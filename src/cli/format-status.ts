@@ -62,6 +62,9 @@ function counts(nodes: readonly NodeCoverage[]): Map<StandingKind, number> {
   return out;
 }
 
+/** Models kept by date with no date to judge (never built, no begin, and no --start): in no count. */
+const unjudged = (s: Status) => s.nodes.filter((n) => n.dated && n.units.length === 0).length;
+
 /** The records `pipe status --json` prints, a line each: a `node` record per node, then a `summary`. */
 export function statusRecords(s: Status): Record<string, unknown>[] {
   const tally = counts(s.nodes);
@@ -82,8 +85,7 @@ export function statusRecords(s: Status): Record<string, unknown>[] {
     nothing_built: s.nothingBuilt,
     nodes: s.nodes.length,
     total,
-    // Models kept by date with no date to judge (never built, no begin, and no --start): in no count.
-    unjudged: s.nodes.filter((n) => n.dated && n.units.length === 0).length,
+    unjudged: unjudged(s),
     ...Object.fromEntries([...tally].map(([k, v]) => [k.replace('-', '_'), v])),
   };
   return [...nodes, summary];
@@ -100,8 +102,7 @@ export function formatStatus(s: Status, json: boolean): string {
   lines.push(table(['NODE', 'KIND', 'STATUS'], s.nodes.map((n) => [n.node, n.kind, nodeLine(n)])));
   const notCurrent = (Object.keys(LABEL) as StandingKind[]).filter((k) => k !== 'current' && tally.has(k)).map((k) => `${tally.get(k)} ${LABEL[k]}`);
   const range = s.defaultRange ? `to ${s.range.end}` : `${s.range.start}…${s.range.end}`;
-  const unjudged = s.nodes.filter((n) => n.dated && n.units.length === 0).length;
-  const apart = unjudged > 0 ? `; ${unjudged} model${unjudged === 1 ? '' : 's'} kept by date with no date to judge` : '';
+  const apart = unjudged(s) > 0 ? `; ${unjudged(s)} model${unjudged(s) === 1 ? '' : 's'} kept by date with no date to judge` : '';
   lines.push('', `${current} of ${total} current${notCurrent.length > 0 ? `, ${notCurrent.join(', ')}` : ''}${apart} (${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}, dates ${range})`);
   if (s.cut) {
     lines.push(`dates before ${s.cut.from} are not judged: the history on record reaches back to ${s.cut.history}, past the ${s.cut.most.toLocaleString('en-US')} dates pipe judges at once; give --start and --end to judge them`);

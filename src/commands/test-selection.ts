@@ -73,12 +73,18 @@ function testsSelected(select: readonly string[] | undefined, analysis: Selectio
   const nodesOf = termNodes(byNode, analysis);
   const unitTags = (model: string, test: string) => (analysis.nodes.get(model) as ModelNode | undefined)?.unitTests?.find((t) => t.name === test)?.tags ?? [];
   return {
-    data: byNode.length > 0 || [...naming].some((c) => c.method !== 'unit_test' && !(c.method === 'test_type' && c.value === 'unit') && !(c.method === 'resource_type' && c.value === 'unit_test')),
+    // Data tests run unless every term names unit tests alone.
+    data: byNode.length > 0 || [...naming].some((c) => !namesUnitTestsOnly(c)),
     // A node term takes the tests of the nodes it selects, and those that read one of them (a
     // singular test of two models runs with the later; dbt's eager selection takes it for either).
     dataTest: (node, check) => holds(spec, (c) => (naming.has(c) ? termTakesCheck(c, check) : nodesOf(c).has(node) || check.refs.some((r) => nodesOf(c).has(r.model)))),
     unit: (model, test) => holds(spec, (c) => (naming.has(c) ? termTakesUnitTest(c, model, test, unitTags(model, test)) : nodesOf(c).has(model))),
   };
+}
+
+/** Whether a term names unit tests and no data test: `unit_test:x`, `test_type:unit`, `resource_type:unit_test`. */
+function namesUnitTestsOnly(c: Criterion): boolean {
+  return c.method === 'unit_test' || (c.method === 'test_type' && c.value === 'unit') || (c.method === 'resource_type' && c.value === 'unit_test');
 }
 
 /** The nodes each term selects, as the command's selection evaluates it: asked once a term. */
