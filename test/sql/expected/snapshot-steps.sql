@@ -7,7 +7,7 @@ SELECT * FROM "temp"."main"."__pipe_stage__orders_snap__20240102" WHERE ("id") I
 -- count
 SELECT count(*) AS n FROM "temp"."main"."__pipe_stage__orders_snap__20240102" WHERE ("id") IS NULL;
 
--- assert-empty: unique_key values (id) held by more than one row of the snapshot's query; each would become a current row of the snapshot: make the key unique, or the query return one row per key
+-- assert-empty: unique_key values (id) held by more than one row of the snapshot's query; each of those rows that is new or changed would become a current row of the snapshot: make the key unique, or the query return one row per key
 SELECT "id", count(*) AS "rows" FROM "temp"."main"."__pipe_stage__orders_snap__20240102" GROUP BY "id" HAVING count(*) > 1 ORDER BY 1 LIMIT 5;
 -- count
 SELECT count(*) AS n FROM (SELECT 1 FROM "temp"."main"."__pipe_stage__orders_snap__20240102" GROUP BY "id" HAVING count(*) > 1);
