@@ -157,7 +157,7 @@ function choose(analysis: Analysis, validated: ValidatedSettings, options: Selec
  * An error that keeps one node from being built (Diagnostic.blocks), told as a warning to a
  * command that builds without that node; every other diagnostic as it is.
  */
-function unblocked({ blocks, ...d }: Diagnostic): Diagnostic {
+export function unblocked({ blocks, ...d }: Diagnostic): Diagnostic {
   return { ...d, severity: 'warning', message: `${d.message}; ${blocks} is left out of what this command builds` };
 }
 

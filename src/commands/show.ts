@@ -57,7 +57,7 @@ export async function show(options: ShowOptions): Promise<Shown> {
   // dbt's `show --inline "select ..."`: a query, not a node's name, made a model for this command.
   const given = options.inline && looksLikeQuery(options.model) && !namesFile(opened, options.model);
   const { project, name: model } = given ? withInlineModel(opened, options.model) : { project: opened, name: options.model };
-  const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project, templateCache: templateCacheOf(project) });
+  const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project, templateCache: templateCacheOf(project), buildsNothing: true });
   emitAnalysisNotes(analyzed, options.emit);
   const node = nodeNamed(analyzed.analysis, model);
   // An ephemeral model has no table, nor a query a run executes alone: its rows are those of a

@@ -30,7 +30,7 @@ export async function status(options: StatusOptions): Promise<Status> {
   }
   const days = options.start !== undefined && options.end !== undefined ? backfillIntervals(options.start, options.end, 'daily', 'pipe status') : undefined;
   const range = days ? { start: days[0].start, end: days[days.length - 1].start } : undefined;
-  const prepared = await prepare({ ...options, interval: dayInterval(range?.end ?? defaultRunDate(options.clock)), access: 'read' });
+  const prepared = await prepare({ ...options, interval: dayInterval(range?.end ?? defaultRunDate(options.clock)), access: 'read', buildsNothing: true });
   try {
     // An hourly pipeline's range is judged hour by hour: counted so against the most one command plans, as its backfill counts it.
     if (options.start !== undefined && options.end !== undefined && pipelineInterval(prepared.pipeline) === 'hourly') backfillIntervals(options.start, options.end, 'hourly', 'pipe status');

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/commands/run.js';
@@ -8,6 +8,10 @@ import type { PipeEvent } from '../../src/events/events.js';
 import type { Task } from '../../src/plan/task.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 import { TestWarehouse } from './helpers.js';
+import { docsGenerate } from '../../src/ui/docs/docs-generate.js';
+import type { PipeResult } from '../e2e/helpers.js';
+import { compileIn, showIn, statusIn } from '../support/in-process.js';
+import { stubAssets } from '../ui/ui-fixture.js';
 
 /**
  * Seeds load as dbt-duckdb loads them, or are refused: in a dbt project the columns get the
@@ -490,6 +494,28 @@ describe("a dbt project's Python model", () => {
     ]);
     const both = await runProject(dir, undefined, ['scores', 'ranked']);
     expect(both.diagnostics).toBeUndefined();
+  });
+
+  it('is no refusal for the commands that build nothing: compile, show, status, docs generate read the rest, told it is left out', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/py/scores.py': 'def model(dbt, session):\n    return dbt.ref("other").df()\n',
+      'models/other.sql': 'select 1 as x',
+    });
+    expect((await runProject(dir, ['other'])).diagnostics).toBeUndefined();
+    const leftOut = (r: PipeResult) => r.events.flatMap((e) => (e.type === 'diagnostic' && e.diagnostic.message.includes('is a Python model') ? [e.diagnostic.severity] : []));
+    const compiled = await compileIn(dir, { date: '2024-01-02' });
+    expect([compiled.code, compiled.models.map((m) => m.model), leftOut(compiled)]).toEqual([0, ['other'], ['warning']]);
+    const shown = await showIn(dir, { model: 'other', json: true });
+    expect([shown.code, JSON.parse(shown.stdout), leftOut(shown)]).toEqual([0, [{ x: 1 }], ['warning']]);
+    const status = await statusIn(dir, { date: '2024-01-02' });
+    expect([status.code, leftOut(status)]).toEqual([0, ['warning']]);
+    const assets = stubAssets();
+    writeFileSync(join(assets, 'app.js'), '/* page */');
+    const docs = await docsGenerate({ project: dir, assets });
+    expect(docs.warnings.filter((d) => d.message.includes('is a Python model')).map((d) => d.severity)).toEqual(['warning']);
+    expect(docs.warnings.map((d) => d.code)).not.toContain('docs-not-compiled');
+    expect(readFileSync(join(docs.out, 'data/index.js'), 'utf8')).toContain('"other"');
   });
 
   it('switched off by its own dbt.config(enabled=False), is left out as dbt leaves it out', async () => {

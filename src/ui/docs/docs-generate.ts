@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { errnoReason, FolderError, isFileSystemError, makeFolders } from '../../util/folders.js';
 import { join, relative, resolve } from 'node:path';
 import type { PipeNode } from '../../analyze/analyze.js';
-import { resolveInterval, type ProjectOptions } from '../../commands/context.js';
+import { resolveInterval, unblocked, type ProjectOptions } from '../../commands/context.js';
 import { dateVariables } from '../../dates/dates.js';
 import { compile } from '../../commands/inspect.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
@@ -45,12 +45,15 @@ export interface DocsResult {
 
 export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
   const opened = openAnalyzed(options);
-  // A site is written whole or not at all: a project with errors is refused, as a run is.
-  if (opened.problems.length > 0) throw new DiagnosticError([...opened.problems]);
+  // A site is written whole or not at all: a project with errors is refused, as a run is; an
+  // error that only stops its own node being built (a Python model, a bad config) is a warning,
+  // as for the other commands that build nothing.
+  const refused = opened.problems.filter((d) => d.blocks === undefined);
+  if (refused.length > 0) throw new DiagnosticError([...refused]);
   const out = resolve(opened.project.root, options.out ?? DEFAULT_DOCS_DIR);
   const assets = options.assets ?? BUILT_ASSETS;
   checkTarget(out, assets);
-  const warnings: Diagnostic[] = [];
+  const warnings: Diagnostic[] = opened.problems.map(unblocked);
   const compiled = await compileAll(options, warnings);
   const compiledFor = dateVariables(resolveInterval(undefined, options.clock).interval).ds;
   const columns = await warehouseColumns(opened, warnings);
