@@ -30,6 +30,7 @@ import { finished, finishedOrNothing, operationOutput, operationStatus, report }
 import { makeLogger } from './output.js';
 import { formatHistory, heldNotice } from './format-history.js';
 import { formatRowsJson, formatRowsTable } from './format-rows.js';
+import { maskedNotice } from './masked-notice.js';
 import { DEFAULT_SHOW_LIMIT, show } from '../commands/show.js';
 import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
@@ -613,14 +614,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const { models, warnings } = await compile({ ...projectOptions(o), model, inline: o.inline, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh, emit: (e) => logger.handle(e) });
       for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
       // One line per model, written at once: a write each cost a call of the stream per model.
-      if (o.json) {
-        if (models.length > 0) logger.result(models.map((m) => JSON.stringify({ type: 'compiled', ...m })).join('\n'));
-      }
-      // One model's one task: the compiled SQL as it runs, byte for byte, which a user pipes into a
-      // file or DuckDB. One with lookback dates has a task each (its run's own interval last), each said.
-      else if ((model !== undefined || o.inline !== undefined) && models.length <= 1) logger.result(models[0]?.sql ?? '', true);
-      // Several: each SQL byte for byte too, under its header line (whose names are escaped as any name printed).
-      else logger.result(models.map((m) => `${printable(`-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}`)}\n${m.sql};\n`).join('\n'), true);
+      const text = o.json
+        ? models.map((m) => JSON.stringify({ type: 'compiled', ...m })).join('\n')
+        : // One model's one task: the compiled SQL as it runs, byte for byte, which a user pipes into a
+          // file or DuckDB. One with lookback dates has a task each (its run's own interval last), each said.
+          (model !== undefined || o.inline !== undefined) && models.length <= 1
+          ? (models[0]?.sql ?? '')
+          : // Several: each SQL byte for byte too, under its header line (whose names are escaped as any name printed).
+            models.map((m) => `${printable(`-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}`)}\n${m.sql};\n`).join('\n');
+      const masked = maskedNotice('sql', text);
+      if (masked) logger.handle({ type: 'diagnostic', diagnostic: masked });
+      if (!o.json || models.length > 0) logger.result(text, !o.json);
     } catch (e) {
       exitCode = report(e, logger);
     }
@@ -715,7 +719,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         if (model === undefined) throw new DiagnosticError([error('bad-option', 'pipe show needs what to show: a model, seed or source (pipe show orders), or a query with --inline')]);
         const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
         await loadDisplayWidth();
-        logger.result(o.json ? formatRowsJson(shown) : formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined));
+        const text = o.json ? formatRowsJson(shown) : formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined);
+        const masked = maskedNotice('rows', text);
+        if (masked) logger.handle({ type: 'diagnostic', diagnostic: masked });
+        logger.result(text);
       } catch (e) {
         exitCode = report(e, logger);
       }

@@ -116,4 +116,39 @@ notify:
     expect(all).toHaveLength(2);
     for (const r of all) expect(String(r.params)).not.toContain(key);
   });
+  it('rows and SQL printed with a masked value say so, which the table and the SQL that runs do not hold masked', async () => {
+    const dir = tempDir();
+    const region = `north-europe-${process.pid}`;
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: regions\n',
+      'models/reads_env.sql': `select '{{ env_var("PIPE_TEST_REGION") }}' as region\n`,
+      // No env_var() here: a value equal to one read elsewhere is masked all the same.
+      'models/literal.sql': `select '${region}' as region_name, 'other' as plain\n`,
+      'models/nothing_secret.sql': 'select 1 as n\n',
+    });
+    const before = process.env.PIPE_TEST_REGION;
+    process.env.PIPE_TEST_REGION = region;
+    try {
+      expect((await cliIn(['run', '--date', '2024-01-02', '--project', dir])).code).toBe(0);
+      const masked = (r: { stderr: string }) => r.stderr.split('\n').filter((l) => l.includes('warning:') && l.includes('****')).map((l) => l.replace(/^.*warning: /, ''));
+      for (const args of [['show', 'literal'], ['show', 'literal', '--json']]) {
+        const shown = await cliIn([...args, '--project', dir]);
+        expect(shown.code, explain(shown)).toBe(0);
+        expect(shown.stdout).not.toContain(region);
+        expect(shown.stdout).toContain('****');
+        expect(args.includes('--json') ? (JSON.parse(shown.stderr.trim()) as { diagnostic: { code: string } }).diagnostic.code : masked(shown), args.join(' ')).toEqual(
+          args.includes('--json') ? 'masked-values' : ['values shown as **** hold a value a template read with env_var() or a var of secret_vars:, which pipe masks wherever it prints (see Secrets in the README); the table holds the values themselves'],
+        );
+      }
+      const sql = await cliIn(['compile', 'reads_env', '--date', '2024-01-02', '--project', dir]);
+      expect(sql.stdout).toBe("select '****' as region\n");
+      expect(masked(sql)).toEqual(['the SQL printed shows **** where it holds a value a template read with env_var() or a var of secret_vars:, which pipe masks wherever it prints (see Secrets in the README); the SQL that runs holds the value itself']);
+      expect(await queryRows(warehouseOf(dir), 'SELECT region FROM reads_env')).toEqual([{ region }]);
+      // Nothing masked: nothing said.
+      for (const args of [['show', 'reads_env', '--where', 'false'], ['compile', 'nothing_secret']]) expect((await cliIn([...args, '--project', dir])).stderr, args.join(' ')).toBe('');
+    } finally {
+      if (before === undefined) delete process.env.PIPE_TEST_REGION;
+      else process.env.PIPE_TEST_REGION = before;
+    }
+  });
 });
