@@ -56,11 +56,21 @@ export function describeThreshold(t: Threshold): string {
 export async function measureFreshness(session: WarehouseSession, s: MeasurableSource, now: number): Promise<FreshnessResult> {
   const base = { source: s.name, location: s.location, criteria: s.freshness, loadedAtField: s.loadedAtField, snapshottedAt: now };
   let latest: unknown;
+  let isTime: unknown;
+  let type: unknown;
   try {
-    [{ latest }] = await session.query(session.dialect.latestLoadedAt(s.relation, s.loadedAtField, s.freshness.filter));
+    [{ latest, is_time: isTime, type }] = await session.query(session.dialect.latestLoadedAt(s.relation, s.loadedAtField, s.freshness.filter));
   } catch (e) {
     if (!(e instanceof WarehouseError)) throw e;
     return { ...base, status: 'runtime error', error: `max(${s.loadedAtField}) of ${s.relation} cannot be read: ${session.dialect.headline(e.message)}` };
+  }
+  // Of another type, as dbt refuses it: a text's max is the greatest text, not the latest time.
+  if (isTime === false) {
+    return {
+      ...base,
+      status: 'runtime error',
+      error: `${s.loadedAtField} of ${s.relation} is ${String(type).replaceAll('"', '')}, not a timestamp or date, whose greatest value need not be the latest: cast it in loaded_at_field (loaded_at_field: "cast(${s.loadedAtField} as timestamp)")`,
+    };
   }
   if (latest === null || latest === undefined) {
     const rows = s.freshness.filter === undefined ? 'no row' : `no row that the filter (${s.freshness.filter}) keeps`;

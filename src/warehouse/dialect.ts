@@ -263,7 +263,9 @@ export interface Introspection {
   /**
    * The latest value of `loadedAt` (an expression of the relation's columns giving a
    * timestamp, a timestamp with time zone or a date; a timestamp without one is read as UTC)
-   * among the rows `filter` keeps, in epoch milliseconds: a row of `latest`, NULL when none has one.
+   * among the rows `filter` keeps, in epoch milliseconds: a row of `latest`, NULL when none has
+   * one; `is_time`, false when `loadedAt` is of another type (then `latest` is NULL: a text's max
+   * is the greatest text, not the latest time), and `type`, the engine's name of its type.
    */
   latestLoadedAt(relation: string, loadedAt: string, filter: string | undefined): string;
   /** The engine's type names, upper case, for suggesting one. */

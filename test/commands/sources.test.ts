@@ -392,6 +392,26 @@ sources:
     }
   });
 
+  it('a loaded_at_field of text is refused, as dbt refuses it: its greatest text is not the latest time; cast, it is measured', async () => {
+    const d = await freshProject();
+    await load(warehouseOf(d), "CREATE TABLE raw.texts AS SELECT * FROM (VALUES ('2023-9-05 00:00:00'), ('2023-10-01 00:00:00')) t(updated)");
+    const sources = (field: string) => `${FRESHNESS}      - name: texts\n        loaded_at_field: "${field}"\n`;
+    try {
+      writeProjectFiles(d, { 'models/sources.yml': sources('updated') });
+      const r = await freshnessIn(d, { clock: at('2023-10-02T00:00:00Z'), json: true, select: ['source:raw.texts'] });
+      expect(r.code, explain(r)).toBe(1);
+      const [row] = r.events.filter((e) => e.type === 'source-freshness');
+      expect(row).toMatchObject({ source: 'raw.texts', status: 'runtime error' });
+      expect(row.error).toBe('updated of "raw"."texts" is VARCHAR, not a timestamp or date, whose greatest value need not be the latest: cast it in loaded_at_field (loaded_at_field: "cast(updated as timestamp)")');
+      writeProjectFiles(d, { 'models/sources.yml': sources('cast(updated as timestamp)') });
+      const cast = await freshnessIn(d, { clock: at('2023-10-02T01:00:00Z'), select: ['source:raw.texts'] });
+      expect(cast.code, explain(cast)).toBe(1);
+      expect(cast.stdout).toContain('ERROR   raw.texts  loaded 1 day 1 hour ago (2023-10-01 00:00:00 UTC)');
+    } finally {
+      writeProjectFiles(d, { 'models/sources.yml': FRESHNESS });
+    }
+  });
+
   it('pipe run --check-freshness: an error-level stale source stops the run before anything is written; a warning does not', async () => {
     const d = await freshProject();
     const stale = await runIn(d, { date: '2024-01-02', clock: at('2024-01-03T12:00:00Z'), checkFreshness: true });

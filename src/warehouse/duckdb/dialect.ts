@@ -5,6 +5,13 @@ import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
 import { pinnedSessionChange } from './session-changes.js';
 
+/**
+ * The types whose latest value is an instant (see latestLoadedAt), as SQL literals: a timestamp
+ * of any precision, with or without time zone, or a date. Each is read through its text, which
+ * any of them casts from (an integer has no cast to a time at all, even in a branch never taken).
+ */
+const LOADED_AT_TYPES = ['TIMESTAMP', 'TIMESTAMP WITH TIME ZONE', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS', 'DATE'].map(quoteLiteral).join(', ');
+
 /** Up to this many values, memberOf lists them as literals. */
 const FEW_VALUES = 64;
 
@@ -436,8 +443,10 @@ export const DUCKDB: Dialect = {
      WHERE table_catalog = ${database === undefined ? 'current_database()' : quoteLiteral(database)}`,
   databases: () => 'SELECT DISTINCT catalog_name AS name FROM information_schema.schemata',
   // Every session runs with TimeZone UTC: a TIMESTAMP becomes the same instant in UTC, a DATE its midnight.
+  // The type of the latest value beside it: a text's max is the greatest text, not the latest time
+  // ('2023-9-05' > '2023-10-01'), so only a time's is read as one.
   latestLoadedAt: (relation, loadedAt, filter) =>
-    `SELECT epoch_ms(CAST(max(${loadedAt}\n) AS TIMESTAMPTZ)) AS latest FROM ${relation}${filter === undefined ? '' : ` WHERE (${filter}\n)`}`,
+    `SELECT typeof(latest) AS type, typeof(latest) IN (${LOADED_AT_TYPES}) AS is_time, CASE WHEN typeof(latest) IN (${LOADED_AT_TYPES}) THEN epoch_ms(CAST(CAST(latest AS VARCHAR) AS TIMESTAMPTZ)) END AS latest FROM (SELECT max(${loadedAt}\n) AS latest FROM ${relation}${filter === undefined ? '' : ` WHERE (${filter}\n)`})`,
   describeQuery: (session, sql) => describe(session, sql),
   // DESCRIBE binds one relation; the catalog-wide duckdb_columns() would cost as much as the whole warehouse.
   async describeRelation(session, relation) {
