@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { unsupportedDiagnostics, unsupportedUses } from '../../src/analyze/dbt/unsupported-jinja.js';
-import { projectNamespaces } from '../../src/analyze/dbt/packages.js';
+import { projectNamespaces, type PackageScope } from '../../src/analyze/dbt/packages.js';
 import type { ProjectPackages } from '../../src/project/load-packages.js';
 import { DEFAULT_LAYOUT } from '../../src/project/layout.js';
 
@@ -71,8 +71,17 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
     ]);
     // A model of an installed package is read by the package's name.
     expect(uses("{{ ref('shared', 'stg_orders') }} {{ ref('gone', 'x') }}", s)).toEqual([['ref() of a package that is not installed', 1, 38]]);
-    // A well-known package the project does not declare.
+    // A well-known package the project does not declare; in a folder without dbt_project.yml, which
+    // pipe reads as a pipe project (its packages.yml unread), said so.
     expect(uses('{{ dbt_expectations.expect_x() }}').map(([cause]) => cause)).toEqual(['dbt_expectations.expect_x()']);
+    const hint = (s: PackageScope) => unsupportedUses('models/m.sql', '{{ dbt_utils.star(x) }}', s).map((u) => u.hint);
+    expect(hint(NONE)).toEqual([
+      'dbt_utils is a dbt package, and this folder has no dbt_project.yml: pipe reads it as a pipe project, which has no dbt packages (a dbt project is read with its dbt_project.yml, and its packages.yml with it)',
+    ]);
+    const dbtProject = { file: 'dbt_project.yml', data: { name: 'shop' }, keyLine: () => 1, pathLine: () => 1 };
+    expect(hint(projectNamespaces('shop', { declared: [], installed: [] }, dbtProject, new Map(), []))).toEqual([
+      'dbt_utils is a dbt package this project does not declare: add it to packages.yml and run dbt deps, or write the SQL it generates',
+    ]);
     // A package's name further down a chain is an attribute, not a call of the package (there is a package called metrics).
     expect(uses("{% set ms = graph.metrics.values() | list %}{{ x.metrics.values() }}")).toEqual([]);
     // A name dbt's graph does not have either is left to the render that reaches it, as in dbt.

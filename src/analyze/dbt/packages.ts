@@ -90,6 +90,10 @@ export function projectNamespaces(
     if (stand) {
       return `${namespace} is not installed, and pipe's own ${namespace} has ${namesOf(stand.pkg).join(', ')}, not ${macro}: install the package (dbt deps) into dbt_packages/, or write the SQL it generates`;
     }
+    // No dbt_project.yml: a pipe project, whose packages.yml (if any) is not read.
+    if (dbtProject === undefined && declared.size === 0) {
+      return `${namespace} is a dbt package, and this folder has no dbt_project.yml: pipe reads it as a pipe project, which has no dbt packages (a dbt project is read with its dbt_project.yml, and its packages.yml with it)`;
+    }
     return declared.has(namespace)
       ? `${namespace} is declared in packages.yml but not installed, and pipe cannot download it: run dbt deps so that dbt_packages/${namespace} exists, or write the SQL it generates`
       : `${namespace} is a dbt package this project does not declare: add it to packages.yml and run dbt deps, or write the SQL it generates`;
