@@ -2,7 +2,7 @@ import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import type { Pipeline, ScheduleInterval } from '../analyze/project-settings.js';
 import { pipelineInterval } from '../analyze/project-settings.js';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
-import { DAY_MS, MAX_INTERVALS, defaultRunDate, formatDate, rangeIntervals, type Clock } from '../dates/dates.js';
+import { batchStart, DAY_MS, MAX_INTERVALS, defaultRunDate, formatDate, rangeIntervals, type Clock } from '../dates/dates.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { NodeState } from '../graph/selector-methods.js';
 import { isBuilt, perInterval } from '../plan/materializations.js';
@@ -75,7 +75,7 @@ export async function assessCoverage(input: AssessInput): Promise<Coverage> {
   const starts = new Map(nodes.flatMap((n) => (n.kind === 'model' && perInterval(n.config) ? [[n.name, startOf(n, recorded)] as const] : [])));
   const known = [...starts.values()].filter((s): s is number => s !== undefined);
   // The default range, from the earliest start on record; no further back than the intervals one command plans (a build for a date mistyped centuries back).
-  const earliest = known.reduce((a, s) => Math.min(a, s - (s % DAY_MS)), yesterday);
+  const earliest = known.reduce((a, s) => Math.min(a, batchStart(s, 'day')), yesterday);
   const most = input.judgedAtMost ?? MAX_INTERVALS;
   const floor = yesterday - (Math.ceil(most / (granularity === 'hourly' ? 24 : 1)) - 1) * DAY_MS;
   const range = input.range ?? { start: Math.max(earliest, floor), end: yesterday };

@@ -1,6 +1,6 @@
 import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { quoteIdent } from '../sql/sql-text.js';
-import { formatDate, formatTimestamp, HOUR_MS, hourInterval, intervalLabel } from '../dates/dates.js';
+import { batchStart, formatDate, formatTimestamp, hourInterval, intervalLabel } from '../dates/dates.js';
 import type { Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
@@ -61,7 +61,7 @@ async function held(session: WarehouseSession, task: Task, r: NonNullable<Task['
 
 /** A partition value as the unit it is counted in: `2024-01-05`, or `2024-01-05T13`. */
 function label(at: number, unit: 'date' | 'hour'): string {
-  return unit === 'hour' ? intervalLabel(hourInterval(at - (at % HOUR_MS))) : formatDate(at);
+  return unit === 'hour' ? intervalLabel(hourInterval(batchStart(at, 'hour'))) : formatDate(at);
 }
 
 export async function preflightFullRefresh(

@@ -1,6 +1,6 @@
 import { pipelineInterval, type Pipeline } from '../analyze/project-settings.js';
 import type { Invocation } from '../analyze/jinja/surface.js';
-import { dateVariables, HOUR_MS, hourInterval, intervalLabel, parseTimestamp, systemClock, type Clock, type Interval } from '../dates/dates.js';
+import { batchStart, dateVariables, HOUR_MS, hourInterval, intervalLabel, parseTimestamp, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { EventSink } from '../events/events.js';
 import { nodeOfTaskId, pastTaskIds, planRun, selfReadingModels, type Plan, type PlanContext } from '../plan/plan.js';
@@ -93,7 +93,7 @@ export function runInterval(
   if (options.hour !== undefined) return { interval: hourInterval(day.interval.start + options.hour * HOUR_MS), hour: options.hour, isDefault: day.isDefault };
   if (day.isDefault && pipelineInterval(pipeline) === 'hourly') {
     const now = (options.clock ?? systemClock).now();
-    const interval = hourInterval(now - (now % HOUR_MS) - HOUR_MS);
+    const interval = hourInterval(batchStart(now, 'hour') - HOUR_MS);
     return { interval, hour: new Date(interval.start).getUTCHours(), isDefault: true, hourIsDefault: true };
   }
   return { ...day, hour: undefined };

@@ -167,7 +167,7 @@ export const systemClock: Clock = {
 /** The usual daily batch: yesterday, in UTC. */
 export function defaultRunDate(clock: Clock = systemClock): number {
   const now = clock.now();
-  return now - (now % DAY_MS) - DAY_MS;
+  return batchStart(now, 'day') - DAY_MS;
 }
 
 export const HOUR_MS = 3_600_000;

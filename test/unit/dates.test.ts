@@ -18,6 +18,7 @@ import {
 } from '../../src/dates/dates.js';
 import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
 import { resolveInterval } from '../../src/commands/context.js';
+import { runInterval } from '../../src/commands/run.js';
 
 const utc = (iso: string) => Date.parse(iso);
 
@@ -177,6 +178,19 @@ describe('the clock', () => {
     expect(at('2024-01-05T23:59:59.999Z')).toBe('2024-01-04');
     expect(at('2024-03-01T12:00:00Z')).toBe('2024-02-29');
     expect(at('2024-01-01T06:00:00Z')).toBe('2023-12-31');
+    // Before 1970 too: the day holding an instant of a negative epoch is the one before zero's side.
+    expect(at('1969-06-15T12:30:00Z')).toBe('1969-06-14');
+    expect(at('1969-12-31T23:59:59.999Z')).toBe('1969-12-30');
+    expect(at('1900-03-01T00:00:00Z')).toBe('1900-02-28');
+  });
+
+  it("defaults an hourly pipeline's run to the previous full hour, before 1970 too", () => {
+    const hourly = { schedule: { interval: 'hourly' } } as unknown as Parameters<typeof runInterval>[1];
+    const at = (iso: string) => intervalLabel(runInterval({ clock: { now: () => utc(iso) } }, hourly).interval);
+    expect(at('2024-06-15T12:30:00Z')).toBe('2024-06-15T11');
+    expect(at('1969-06-15T12:30:00Z')).toBe('1969-06-15T11');
+    expect(at('1969-12-31T23:59:59.999Z')).toBe('1969-12-31T22');
+    expect(at('1970-01-01T00:00:00Z')).toBe('1969-12-31T23');
   });
 
   it('uses PIPE_NOW for the default date of a command', () => {
