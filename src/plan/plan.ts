@@ -4,7 +4,7 @@ import type { Pipeline } from '../analyze/project-settings.js';
 import { refToken, type Check } from '../analyze/checks.js';
 import { modelKind } from '../analyze/model-kinds.js';
 import { quoteLiteral, siblingRelation } from '../sql/sql-text.js';
-import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
+import { HOUR_MS, hourInterval, intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
@@ -407,10 +407,20 @@ export function selfReadingModels(ctx: Omit<PlanContext, 'pastSucceeded'>): stri
     .map((n) => n.name);
 }
 
-/** The tasks whose success lets a depends_on_past model run after `previous`: its own, and for an hour, the whole day's build, which wrote it too. */
+/**
+ * The tasks whose success lets a depends_on_past model run after `previous` (see pastDone): its
+ * own; for an hour, the whole day's build, which wrote it too; for a day, its 24 hours.
+ */
 function pastIds(n: ModelNode, previous: Interval): string[] {
   const label = intervalLabel(previous);
-  return isHourLabel(label) ? [taskId(n, label), taskId(n, label.slice(0, 10))] : [taskId(n, label)];
+  if (isHourLabel(label)) return [taskId(n, label), taskId(n, label.slice(0, 10))];
+  return [taskId(n, label), ...Array.from({ length: 24 }, (_, h) => taskId(n, intervalLabel(hourInterval(previous.start + h * HOUR_MS))))];
+}
+
+/** Whether `previous` of a depends_on_past model succeeded: its own task, or what wrote it all (an hour's day, a day's every hour). */
+function pastDone(n: ModelNode, previous: Interval, succeeded: ReadonlySet<string>): boolean {
+  const [own, ...others] = pastIds(n, previous);
+  return succeeded.has(own) || (isHourLabel(intervalLabel(previous)) ? others.some((id) => succeeded.has(id)) : others.every((id) => succeeded.has(id)));
 }
 
 /**
@@ -431,7 +441,7 @@ export function backfillPastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, int
 function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): string | undefined {
   if (!ctx.pastSucceeded || !waitsForPast(node, ctx)) return undefined;
   const previous = intervalLabel(previousInterval(interval));
-  if (pastIds(node, previousInterval(interval)).some((id) => ctx.pastSucceeded!.has(id))) return undefined;
+  if (pastDone(node, previousInterval(interval), ctx.pastSucceeded)) return undefined;
   // Nothing of the model was ever built before this interval: it is the first, rebuilt.
   const first = ctx.pastFirst?.get(node.name);
   if (first === undefined || previous < first) return undefined;

@@ -263,6 +263,30 @@ describe('lookback', () => {
     expect(gap.stdout).toContain('depends_on_past: ticks for 2024-01-03T23 has not succeeded');
   });
 
+  it("a depends_on_past model's day follows a previous day built hour by hour once its 24 hours have all succeeded", async () => {
+    const files = {
+      // With gap set, each day's last hour fails.
+      'models/ticks.sql': "{{ config(materialized='incremental', partition_by='ts', depends_on_past=true) }}\n{% if var('gap', false) and ' 23:00' in interval_start %}select error('gap')::TIMESTAMP as ts{% else %}select timestamp '{{ interval_start }}' + interval 30 minute as ts{% endif %}",
+      'pipelines/hourly.yaml': 'select: [ticks]\nschedule: "5 * * * *"\ninterval: hourly\n',
+    };
+    const dir = project(files);
+    // The first day built whole, the next two hour by hour.
+    expect((await runIn(dir, { date: '2024-02-27', select: ['ticks'] })).code).toBe(0);
+    const hours = await backfillIn(dir, { pipeline: 'hourly', start: '2024-02-28', end: '2024-02-29' });
+    expect(hours.code, explain(hours)).toBe(0);
+    const next = await runIn(dir, { date: '2024-03-01', select: ['ticks'] });
+    expect(next.code, explain(next)).toBe(0);
+    expect(taskIdsOf(next.events, 'task-succeeded')).toEqual(['ticks@2024-03-01']);
+    // A day whose last hour failed is not done: the next day waits.
+    const gappy = project(files);
+    expect((await runIn(gappy, { date: '2024-02-27', select: ['ticks'] })).code).toBe(0);
+    const failed = await backfillIn(gappy, { pipeline: 'hourly', start: '2024-02-28', end: '2024-02-28', vars: { gap: true } });
+    expect(failed.code, explain(failed)).toBe(1);
+    const waits = await runIn(gappy, { date: '2024-02-29', select: ['ticks'] });
+    expect(waits.code).toBe(1);
+    expect(waits.stdout).toContain('depends_on_past: ticks for 2024-02-28 has not succeeded');
+  });
+
   it('an hour of a model whose partition or event_time is text is refused in words of its kind: text is placed by day', async () => {
     const dir = project({
       'models/events.sql': "{{ config(materialized='incremental', partition_by='s') }}\nselect '2024-01-05 07:15:00' as s",
