@@ -442,17 +442,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     program
       .command('test')
       .description("run the selected models' checks against their published tables, building nothing")
-      .option('-d, --date <YYYY-MM-DD>', "the date whose partition incremental models' checks read (default: yesterday)")
+      .option('-d, --date <YYYY-MM-DD>', "the date whose partition incremental models' checks read (default: yesterday; an hourly pipeline's previous hour)")
+      .option('--hour <h>', "the checks read that hour of --date (0-23) of the models kept in intervals, as pipe run --hour builds it", hour)
       .option('--pipeline <name>', "test a pipeline's selection")
       .option('-t, --threads <n>', 'checks run at once', positiveInt('--threads'))
       .option('--store-failures', "dbt tests keep their failing rows in the warehouse (<schema>_dbt_test__audit), unless their store_failures or store_failures_as says otherwise"),
-  ).action(async (o: Common & { date?: string; pipeline?: string; threads?: number; storeFailures?: boolean }) => {
+  ).action(async (o: Common & { date?: string; hour?: number; pipeline?: string; threads?: number; storeFailures?: boolean }) => {
     const logger = makeLogger(o);
     exitCode = await interruptible(logger, async (signal, log) => {
       const outcome = await test({
         ...projectOptions(o),
         pipeline: o.pipeline,
         date: o.date,
+        hour: o.hour,
         threads: o.threads,
         storeFailures: o.storeFailures,
         signal,

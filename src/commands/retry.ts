@@ -316,7 +316,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const intervals =
     params.kind === 'backfill'
       ? backfillIntervals(params.start, params.end, params.interval)
-      : [params.kind !== 'test' && params.hour !== undefined ? hourInterval(parseDate(params.ds)! + params.hour * HOUR_MS) : dayInterval(parseDate(params.ds)!)];
+      : [params.hour !== undefined ? hourInterval(parseDate(params.ds)! + params.hour * HOUR_MS) : dayInterval(parseDate(params.ds)!)];
 
   const runId = newRunId();
   const distributed = options.distributed ? await Distributed.open(ofRun, options.distributed, 'pipe retry --distributed') : undefined;
@@ -380,7 +380,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const build = (nodes: string) =>
     params.kind === 'backfill'
       ? `pipe backfill --select ${nodes} --start ${params.start} --end ${params.end}${withVars}`
-      : `pipe run --select ${nodes} --date ${formatDate(intervals[0].start)}${params.kind !== 'test' && params.hour !== undefined ? ` --hour ${params.hour}` : ''}${withVars}`;
+      : `pipe run --select ${nodes} --date ${formatDate(intervals[0].start)}${params.hour !== undefined ? ` --hour ${params.hour}` : ''}${withVars}`;
   const tasks = readsOtherBuild(withSuperseded(onlyRemaining(full.tasks, todo), later, written, prepared.analysis), full.tasks, later, prepared.analysis, run.run_id, build);
   const lost = refresh ? refreshLosesLater(tasks, refresh.swapped, later) : [];
   if (lost.length > 0) {

@@ -59,6 +59,8 @@ export interface RunParams extends CommonParams {
 export interface TestParams extends CommonParams {
   readonly kind: 'test';
   readonly ds: string;
+  /** The hour of `ds` whose rows the checks read, when they read one. */
+  readonly hour?: number;
   readonly store_failures?: true;
 }
 
@@ -243,11 +245,15 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
     ...pipelineSelectionOf(f),
     ...(f.string('target') === undefined ? {} : { target: f.string('target') }),
   };
+  const hourOf = () => {
+    const hour = f.integer('hour');
+    if (hour !== undefined && (hour < 0 || hour > 23)) f.problems.push(`hour: expected 0 to 23, got ${hour}`);
+    return hour;
+  };
   switch (kind) {
     case 'run':
     case 'watch': {
-      const hour = f.integer('hour');
-      if (hour !== undefined && (hour < 0 || hour > 23)) f.problems.push(`hour: expected 0 to 23, got ${hour}`);
+      const hour = hourOf();
       return {
         kind,
         ...common,
@@ -264,7 +270,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
       };
     }
     case 'test':
-      return { kind, ...common, ds: f.date('ds') ?? '', ...flagParam('store_failures', f.boolean('store_failures')) };
+      return { kind, ...common, ds: f.date('ds') ?? '', hour: hourOf(), ...flagParam('store_failures', f.boolean('store_failures')) };
     case 'backfill': {
       const start = f.date('start') ?? '';
       const end = f.date('end') ?? '';
@@ -381,10 +387,9 @@ export function datesOf(p: StoredParams | undefined): string {
       return `${p.start}..${p.end}`;
     case 'run':
     case 'watch':
+    case 'test':
       // A run of one hour (an hourly pipeline's) is named by its hour, as its tasks are.
       return p.hour === undefined ? p.ds : `${p.ds}T${String(p.hour).padStart(2, '0')}`;
-    case 'test':
-      return p.ds;
     default: {
       const never: never = p;
       throw new Error(`internal error: stored params ${JSON.stringify(never)}`);

@@ -4,7 +4,7 @@ import { diagnosticsOf, explain, queryRows, removeTempDirs, sortedRows, taskIdsO
 import { backfillDryRun } from '../../src/commands/backfill.js';
 import { runDryRun } from '../../src/commands/run.js';
 import { formatRunPlan } from '../../src/cli/format-plan.js';
-import { backfillIn, backfillMissingIn, compileIn, retryIn, runIn, scheduleIn, statusIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, compileIn, retryIn, runIn, scheduleIn, statusIn, testIn } from '../support/in-process.js';
 import { notCurrentAgreed } from '../support/status-standings.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { DAILY, eventsProject } from '../support/incremental-project.js';
@@ -285,6 +285,26 @@ describe('lookback', () => {
     const waits = await runIn(gappy, { date: '2024-02-29', select: ['ticks'] });
     expect(waits.code).toBe(1);
     expect(waits.stdout).toContain('depends_on_past: ticks for 2024-02-28 has not succeeded');
+  });
+
+  it('pipe test --hour checks the rows of that hour, as its build did, and pipe retry of it checks the same hour', async () => {
+    const dir = project({
+      'models/ticks.sql': "{{ config(materialized='incremental', partition_by='ts') }}\nselect * from (values (timestamp '2024-03-01 00:10:00')) v(ts) where ts >= '{{ interval_start }}' and ts < '{{ interval_end }}'",
+      'models/ticks.yaml': 'checks:\n  row_count: {min: 1}\n',
+      'pipelines/hourly.yaml': 'select: [ticks]\nschedule: "5 * * * *"\ninterval: hourly\n',
+    });
+    expect((await runIn(dir, { pipeline: 'hourly', date: '2024-03-01', hour: 0 })).code).toBe(0);
+    // Hour 05 has no row: its build fails its check, and so does a test of that hour; the day passes.
+    expect((await runIn(dir, { pipeline: 'hourly', date: '2024-03-01', hour: 5 })).code).toBe(1);
+    const hour = await testIn(dir, { pipeline: 'hourly', date: '2024-03-01', hour: 5 });
+    expect([hour.code, taskIdsOf(hour.events, 'task-failed')], explain(hour)).toEqual([1, ['ticks@2024-03-01T05']]);
+    const first = await testIn(dir, { pipeline: 'hourly', date: '2024-03-01', hour: 0 });
+    expect([first.code, taskIdsOf(first.events, 'task-succeeded')], explain(first)).toEqual([0, ['ticks@2024-03-01T00']]);
+    const day = await testIn(dir, { date: '2024-03-01', select: ['ticks'] });
+    expect([day.code, taskIdsOf(day.events, 'task-succeeded')], explain(day)).toEqual([0, ['ticks@2024-03-01']]);
+    const runId = String(hour.events.find((e) => e.type === 'run-started')!.runId);
+    const again = await retryIn(dir, { runId });
+    expect([again.code, taskIdsOf(again.events, 'task-failed')], explain(again)).toEqual([1, ['ticks@2024-03-01T05']]);
   });
 
   it('an hour of a model whose partition or event_time is text is refused in words of its kind: text is placed by day', async () => {
