@@ -164,6 +164,19 @@ models:
     expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('config update_columns (models/a.sql:1)');
   });
 
+  it('tells, not refuses, a typo of enabled that holds its default: the node builds as meant, in dbt too', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +enable: true\n',
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "{{ config(enable=false) }}\nselect 1 as id",
+    });
+    // false is not the default: b may have been meant off, and is refused as before.
+    expect(errors(a)).toEqual([['unknown-key', "unknown config key 'enable'", 'models/b.sql', 1]]);
+    expect(a.diagnostics.filter((d) => d.severity === 'warning' && d.code === 'unknown-key').map((d) => [d.message, d.hint, d.location?.file, d.location?.line])).toEqual([
+      ["unknown config key 'enable', which pipe and dbt leave aside; its value is enabled's default, so the node builds as meant (model a)", "did you mean 'enabled'?", 'dbt_project.yml', 4],
+    ]);
+  });
+
   it('reports a folder config pipe refuses once, at its line, naming the models it stops', () => {
     const models = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`models/marts/m${i}.sql`, 'select 1 as id']));
     const a = run({

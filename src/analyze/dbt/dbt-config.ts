@@ -1,4 +1,4 @@
-import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { distance } from 'fastest-levenshtein';
 import { suggest } from '../../diagnostics/suggest.js';
 import type { ConfigSetting } from './config-tree.js';
@@ -129,7 +129,10 @@ export function sortDbtConfig(
       unused.push({ key, location: setting.location });
     } else {
       const close = typoOf(key, ownKeys);
-      if (close) diagnostics.push(error('unknown-key', `unknown config key '${key}'`, setting.location, { hint: `did you mean '${close}'?` }));
+      // A slip whose value is the default of the key meant (`+enable: true`) builds as meant, in dbt too: told, not refused.
+      if (close && Object.hasOwn(TYPO_DEFAULTS, close) && TYPO_DEFAULTS[close] === setting.value) {
+        diagnostics.push(warning('unknown-key', `unknown config key '${key}', which pipe and dbt leave aside; its value is ${close}'s default, so the node builds as meant`, setting.location, { hint: `did you mean '${close}'?` }));
+      } else if (close) diagnostics.push(error('unknown-key', `unknown config key '${key}'`, setting.location, { hint: `did you mean '${close}'?` }));
       else unused.push({ key, location: setting.location });
     }
   }
@@ -147,6 +150,9 @@ function typoOf(key: string, ownKeys: ReadonlySet<string>): string | undefined {
 }
 
 const MAX_TYPO = 2;
+
+/** The defaults of keys a slip of which (see typoOf) is harmless when it holds the same value. */
+const TYPO_DEFAULTS: Readonly<Record<string, unknown>> = { enabled: true };
 
 const NO_KEYS: ReadonlySet<string> = new Set();
 
