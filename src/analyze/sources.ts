@@ -274,10 +274,17 @@ function fromRoot(path: string, root: string): { path: string; file?: string; gl
 }
 
 const LITERAL = String.raw`'(?:[^']|'')*'`;
+/**
+ * A path as a call's argument: a string, or a name in double quotes, which DuckDB reads as a
+ * string there (`read_parquet("data/x.parquet")`: a table function's arguments have no columns
+ * in scope to name).
+ */
+const PATH_ARG = String.raw`(?:${LITERAL}|"(?:[^"]|"")*")`;
 /** A call's name and its first argument when that is a string or a list of strings: `read_parquet('x'` or `read_csv(['a', 'b']`. */
-const CALL_RE = new RegExp(String.raw`^(\s*[A-Za-z_][A-Za-z0-9_.]*\s*\(\s*)(${LITERAL}|\[\s*${LITERAL}(?:\s*,\s*${LITERAL})*\s*\])`);
+const CALL_RE = new RegExp(String.raw`^(\s*[A-Za-z_][A-Za-z0-9_.]*\s*\(\s*)(${PATH_ARG}|\[\s*${PATH_ARG}(?:\s*,\s*${PATH_ARG})*\s*\])`);
 
-const unquote = (literal: string) => literal.slice(1, -1).replaceAll("''", "'");
+/** The text of a string literal, or of a name in double quotes. */
+const unquote = (quoted: string) => quoted.slice(1, -1).replaceAll(quoted[0] + quoted[0], quoted[0]);
 
 /** The column DuckDB's `filename` option of a file read adds (`filename = true`, or `filename = 'name'`), if the call's other arguments set it. */
 function filenameColumn(args: string): string | undefined {
@@ -309,7 +316,7 @@ export function externalExpression(location: string, root: string): { expression
     const rest = location.slice(call[0].length);
     const column = filenameColumn(rest);
     let relative = false;
-    const args = call[2].replace(new RegExp(LITERAL, 'g'), (l) => {
+    const args = call[2].replace(new RegExp(PATH_ARG, 'g'), (l) => {
       const text = unquote(l);
       if (column === undefined || URL_RE.test(text) || text === '~' || text.startsWith('~/') || isAbsolute(text)) return literal(text);
       // The path as written after the project folder, not normalized: DuckDB's filename

@@ -362,6 +362,11 @@ describe("dbt-duckdb's external_location", () => {
     expect(externalExpression("read_csv(['/abs/a.csv'], filename = true)", '/p').expression).toBe("read_csv(['/abs/a.csv'], filename = true)");
     expect(externalExpression("read_csv('a.csv', filename='src')", '/p').expression).toContain('as "src") from read_csv(\'/p/a.csv\'');
     expect(externalExpression("read_csv('a.csv', filename = false)", '/p').expression).toBe("read_csv('/p/a.csv', filename = false)");
+    // A path in double quotes, which DuckDB reads as a string in a call's arguments: read from the project folder too.
+    expect(externalExpression('read_parquet("data/x.parquet")', '/p')).toEqual({ expression: "read_parquet('/p/data/x.parquet')", files: ['/p/data/x.parquet'], globs: [] });
+    expect(externalExpression('read_csv(["a.csv", \'b "q".csv\', "say ""hi"".csv"], header = true)', '/p').expression).toBe(
+      "read_csv(['/p/a.csv', '/p/b \"q\".csv', '/p/say \"hi\".csv'], header = true)",
+    );
     // A call whose first argument is no string is used as it is.
     expect(externalExpression("read_csv(getenv('X'))", '/p')).toEqual({ expression: "read_csv(getenv('X'))", files: [], globs: [] });
   });
