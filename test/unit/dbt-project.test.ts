@@ -164,6 +164,20 @@ models:
     expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('config update_columns (models/a.sql:1)');
   });
 
+  it("says a key of a model's, seed's or snapshot's properties entry that dbt does not read: a data_test: holds tests that never run", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/m.sql': 'select 1 as id',
+      'seeds/s.csv': 'id\n1\n',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    data_test:\n      - unique:\n          column_name: id\n    description: fine\n    versions_: []\nseeds:\n  - name: s\n    column_type: {id: int}\n',
+    });
+    expect(a.diagnostics.filter((d) => d.code === 'unknown-key').map((d) => [d.severity, d.message, d.hint, d.location?.line])).toEqual([
+      ['warning', "model m has a key dbt does not read, 'data_test': it is left out, as dbt leaves it (with a deprecation warning)", "did you mean 'data_tests'?", 4],
+      ['warning', "model m has a key dbt does not read, 'versions_': it is left out, as dbt leaves it (with a deprecation warning)", "did you mean 'versions'?", 8],
+      ['warning', "seed s has a key dbt does not read, 'column_type': it is left out, as dbt leaves it (with a deprecation warning)", expect.stringContaining('its keys: name, description'), 11],
+    ]);
+  });
+
   it('tells, not refuses, a typo of enabled that holds its default: the node builds as meant, in dbt too', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +enable: true\n',

@@ -280,6 +280,7 @@ export function readProperties(
             into.set(node.name, node);
           };
           list.forEach((entry, i) => {
+            if (isMapping(entry)) unknownNodeKeys(entry, kind, [section, i], at, diagnostics);
             if (kind !== 'model' || !isMapping(entry) || entry.versions === undefined || typeof entry.name !== 'string') return add(entry, i, at);
             // Each version is a model of its own, with the entry's properties and the version's over them.
             const model = readVersions(entry as Record<string, unknown> & { name: string }, [section, i], at, diagnostics, (merged, mapped) => add(merged, i, mapped));
@@ -659,6 +660,33 @@ const SOURCE_TABLE_KEYS = ['name', 'description', 'meta', 'data_type', 'docs', '
  * A key of a source or source table that dbt does not read: dbt refuses the file, pipe reads
  * past it and says so at its line (a misspelt `shema:` would otherwise show only as a table not found).
  */
+/** The keys dbt 1.11 reads in an entry of models:, seeds: or snapshots: of a properties file. */
+const NODE_KEYS: Readonly<Record<'model' | 'seed' | 'snapshot', readonly string[]>> = (() => {
+  const common = ['name', 'description', 'docs', 'meta', 'tags', 'config', 'columns', 'data_tests', 'tests', 'constraints', 'access', 'group', 'quote_columns'];
+  return {
+    model: [...common, 'latest_version', 'versions', 'deprecation_date', 'time_spine', 'semantic_model', 'primary_entity', 'agg_time_dimension', 'metrics', 'derived_semantics'],
+    seed: common,
+    snapshot: [...common, 'relation'],
+  };
+})();
+
+/**
+ * A key of a node's entry that dbt does not read (`data_test:` for `data_tests:`, whose tests
+ * would then never run): left out, as dbt leaves it (with a deprecation warning), and said.
+ */
+function unknownNodeKeys(entry: Readonly<Record<string, unknown>>, kind: keyof typeof NODE_KEYS, path: (string | number)[], at: At, diagnostics: Diagnostic[]): void {
+  const known = NODE_KEYS[kind];
+  const name = typeof entry.name === 'string' ? ` ${entry.name}` : '';
+  for (const key of Object.keys(entry)) {
+    if (known.includes(key)) continue;
+    diagnostics.push(
+      warning('unknown-key', `${kind}${name} has a key dbt does not read, '${key}': it is left out, as dbt leaves it (with a deprecation warning)`, at([...path, key]), {
+        hint: didYouMean(key, known) ?? `its keys: ${known.join(', ')}`,
+      }),
+    );
+  }
+}
+
 function unknownSourceKeys(entry: Readonly<Record<string, unknown>>, known: readonly string[], what: string, path: (string | number)[], at: At, diagnostics: Diagnostic[]): void {
   for (const key of Object.keys(entry)) {
     if (known.includes(key)) continue;
