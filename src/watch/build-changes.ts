@@ -145,7 +145,7 @@ export class ChangeBuilder {
         if (!warehouse) return 'built';
         holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps());
       }
-      let decision = this.decide(project, holds, changes, changedFiles, holds !== kept);
+      let decision = this.decide(project, holds, changes, changedFiles);
       this.report(decision, changedFiles);
       if (changedFiles.length > 0) reported = [...decision.rebuild];
       if (early) {
@@ -163,7 +163,7 @@ export class ChangeBuilder {
         else {
           // Another process wrote between the look and the open: decide again from what it left.
           holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps());
-          const again = this.decide(project, holds, changes, changedFiles, true);
+          const again = this.decide(project, holds, changes, changedFiles);
           if (!sameMembers(again.rebuild, decision.rebuild)) {
             this.report({ ...again, removed: [] }, changedFiles);
             if (changedFiles.length > 0) reported = [...again.rebuild];
@@ -274,16 +274,16 @@ export class ChangeBuilder {
 
   /** Analyzes the project as the warehouse is known to hold it, and works out what the save rebuilds. */
   /** `reread`: the warehouse was read again, as something besides watch may have written it. */
-  private decide(project: Project, known: Known, changes: Changes, changedFiles: readonly string[], reread: boolean): Decision {
+  private decide(project: Project, known: Known, changes: Changes, changedFiles: readonly string[]): Decision {
     const { analysis, selected } = analyzeAndSelect(
       project.files,
       { ...this.options, interval: this.interval, existingRelations: known.tables, validated: project, builds: known.builds, templateCache: templateCacheOf(project) },
       this.cache,
     );
     const decided = this.whatToRebuild(analysis, selected, changes, changedFiles);
-    if (!reread) return { analysis, ...decided };
-    // Written by something else since watch last held it (its file deleted, a table dropped):
-    // what the selection builds and the warehouse lacks is built again too.
+    // What the selection builds and the warehouse lacks is built too, as pipe run builds it:
+    // written by something else since watch last held it (its file deleted, a table dropped), or
+    // named anew by the project (a schema: of the profile changed, a folder's +schema).
     const missing = [...selected].filter((name) => {
       const n = analysis.nodes.get(name);
       return (n?.kind === 'seed' || (n?.kind === 'model' && isBuilt(n.config.kind))) && !known.catalog.has(n.relation);

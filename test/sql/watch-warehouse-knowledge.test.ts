@@ -202,6 +202,24 @@ describe('watch between builds', () => {
     expect(passed.filter(ofType('check-failed')).map((e) => (e.failure as { check: string }).check)).toEqual(['query(select * from {{ this }} where n <> {{ wanted() }})']);
   });
 
+  it("builds at the next save what the warehouse lacks once the project names it anew: the profile's schema changed", async () => {
+    const profile = (schema: string) => `p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: warehouse.duckdb, schema: ${schema}}\n`;
+    const dir = tempProject(
+      { 'dbt_project.yml': 'name: p\nprofile: p\n', 'profiles.yml': profile('main'), 'models/a.sql': 'select 1 as n\n', 'models/b.sql': "select n from {{ ref('a') }}\n" },
+      'pipe-watch-known-',
+    );
+    const w = new WatchIn(dir, '2024-01-02');
+    watchers.push(w);
+    await w.idle();
+    // The profile is no file watch watches: the next save of b is built with it, a as well, which b reads and the new schema lacks.
+    writeFileSync(join(dir, 'profiles.yml'), profile('analytics'));
+    appendFileSync(join(dir, 'models/b.sql'), '-- saved\n');
+    const { passed } = await w.idle();
+    expect(passed.filter(ofType('diagnostic'))).toEqual([]);
+    expect(passed.filter(ofType('watch-change')).map((e) => [...(e.rebuild as string[])].sort())).toEqual([['a', 'b']]);
+    expect(await queryWarehouse(dir, 'SELECT n FROM analytics.b')).toEqual([{ n: 1 }]);
+  });
+
   it('records what a model reads through an ephemeral model made a table since, as pipe run would: current, not always run', async () => {
     const { dir, w } = await watching({
       'seeds/s.csv': 'id\n1\n2\n',
