@@ -1,7 +1,7 @@
 import { relative, sep } from 'node:path';
 import { AnalysisCache, type Analysis, type ModelNode, type SeedNode } from '../analyze/analyze.js';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
-import { analyzeAndSelect, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
+import { analyzeAndSelect, emitAnalysisNotes, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
 import { openProject, templateCacheOf, type Project } from '../commands/open-project.js';
 import { readBuildResults } from '../commands/build-results.js';
 import { resolveThreads } from '../commands/threads.js';
@@ -93,6 +93,8 @@ export class ChangeBuilder {
   private requests: Requests | undefined;
   /** A request came while a build had the file: it lets go of it at its end. */
   private asked = false;
+  /** The analysis's warnings and notes last said (see decide). */
+  private told: string | undefined;
 
   constructor(
     private readonly options: BuildOptions,
@@ -275,11 +277,16 @@ export class ChangeBuilder {
   /** Analyzes the project as the warehouse is known to hold it, and works out what the save rebuilds. */
   /** `reread`: the warehouse was read again, as something besides watch may have written it. */
   private decide(project: Project, known: Known, changes: Changes, changedFiles: readonly string[]): Decision {
-    const { analysis, selected } = analyzeAndSelect(
+    const analyzed = analyzeAndSelect(
       project.files,
       { ...this.options, interval: this.interval, existingRelations: known.tables, validated: project, builds: known.builds, templateCache: templateCacheOf(project) },
       this.cache,
     );
+    const { analysis, selected } = analyzed;
+    // The warnings and notes pipe run prints, said once until they change (not at every save).
+    const notes = JSON.stringify([analysis.diagnostics.filter((d) => d.severity === 'warning'), analyzed.unbuilt, analysis.messages, analyzed.notes, analyzed.defaultSelector ?? null]);
+    if (notes !== this.told) emitAnalysisNotes(analyzed, this.options.emit);
+    this.told = notes;
     const decided = this.whatToRebuild(analysis, selected, changes, changedFiles);
     // What the selection builds and the warehouse lacks is built too, as pipe run builds it:
     // written by something else since watch last held it (its file deleted, a table dropped), or

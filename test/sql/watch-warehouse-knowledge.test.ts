@@ -220,6 +220,21 @@ describe('watch between builds', () => {
     expect(await queryWarehouse(dir, 'SELECT n FROM analytics.b')).toEqual([{ n: 1 }]);
   });
 
+  it("says the project's warnings as pipe run does, once until they change: a folder config that no longer applies", async () => {
+    const dir = tempProject(
+      { 'dbt_project.yml': 'name: p\nmodels:\n  p:\n    marts:\n      +materialized: table\n', 'models/marts/a.sql': 'select 1 as x\n', 'models/b.sql': 'select 2 as y\n' },
+      'pipe-watch-known-',
+    );
+    const w = new WatchIn(dir, '2024-01-02');
+    watchers.push(w);
+    const warnings = (events: Record<string, unknown>[]) => events.filter(ofType('diagnostic')).map((e) => (e.diagnostic as { severity: string; message: string }).message);
+    expect(warnings((await w.idle()).passed)).toEqual([]);
+    renameSync(join(dir, 'models/marts'), join(dir, 'models/mart'));
+    expect(warnings((await w.idle()).passed)).toEqual(['models.p.marts applies to no model: no qualified name begins p.marts (dbt warns of this unused configuration path too)']);
+    appendFileSync(join(dir, 'models/b.sql'), '-- saved\n');
+    expect(warnings((await w.idle()).passed)).toEqual([]);
+  });
+
   it('records what a model reads through an ephemeral model made a table since, as pipe run would: current, not always run', async () => {
     const { dir, w } = await watching({
       'seeds/s.csv': 'id\n1\n2\n',
