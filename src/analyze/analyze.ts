@@ -2149,6 +2149,12 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
         diagnostics.push(warning('unmatched-properties', `version ${version.v} of ${version.model} has no file: ${files.map((f) => `${f}.sql`).join(' or ')} is not among the models`, entry.location, { hint: 'add the file, or set defined_in: to the name of the file that holds it' }));
         continue;
       }
+      // Under the section of another kind of node of that name (a seed under models:): said so, as dbt says it.
+      const other = (['model', 'seed', 'snapshot'] as const).find((k) => k !== kind && fileNames[k].has(name));
+      if (other) {
+        diagnostics.push(warning('unmatched-properties', `properties for ${kind} '${name}', which is a ${other} of the project: its entry belongs under ${other}s:`, entry.location, { hint: `move it under ${other}s: (dbt warns of it too)` }));
+        continue;
+      }
       // An entry under seeds: is for a seed: a model of a like name is not what it meant.
       diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, [...fileNames[kind]])));
     }

@@ -994,6 +994,12 @@ metrics:
       ["properties for seed 'raw_policies', which the project does not have", undefined],
       ["properties for seed 'raw_claim', which the project does not have", "did you mean 'raw_claims'?"],
     ]);
+    // An entry under the section of another kind of node of its name says so, as dbt does.
+    const b = run({ 'models/m.sql': 'select 1 as id', 'seeds/s.csv': 'id\n1\n', 'models/schema.yml': 'version: 2\nmodels:\n  - name: s\nseeds:\n  - name: m\n' });
+    expect(b.diagnostics.filter((d) => d.code === 'unmatched-properties').map((d) => [d.message, d.hint, d.location?.line])).toEqual([
+      ["properties for model 's', which is a seed of the project: its entry belongs under seeds:", 'move it under seeds: (dbt warns of it too)', 3],
+      ["properties for seed 'm', which is a model of the project: its entry belongs under models:", 'move it under models: (dbt warns of it too)', 5],
+    ]);
   });
 
   it('reads past a YAML file with nothing in it, as dbt does, and an empty package list names no package', () => {
