@@ -443,7 +443,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .command('test')
       .description("run the selected models' checks against their published tables, building nothing")
       .option('-d, --date <YYYY-MM-DD>', "the date whose partition incremental models' checks read (default: yesterday; an hourly pipeline's previous hour)")
-      .option('--hour <h>', "the checks read that hour of --date (0-23) of the models kept in intervals, as pipe run --hour builds it", hour)
+      .option('--hour <h>', "the checks of the models kept in intervals read that hour of --date (0-23), as pipe run --hour builds it (dbt's tests read the table, as in pipe run)", hour)
       .option('--pipeline <name>', "test a pipeline's selection")
       .option('-t, --threads <n>', 'checks run at once', positiveInt('--threads'))
       .option('--store-failures', "dbt tests keep their failing rows in the warehouse (<schema>_dbt_test__audit), unless their store_failures or store_failures_as says otherwise"),

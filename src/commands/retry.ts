@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
-import { dayInterval, formatDate, HOUR_MS, hourInterval, parseDate, parseIntervalLabel, parseTimestamp, type Interval } from '../dates/dates.js';
+import { dayInterval, formatDate, HOUR_MS, hourInterval, intervalLabel, parseDate, parseIntervalLabel, parseTimestamp, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, missingUpstream, nodeOfTaskId, planBackfill, planRun, planTest } from '../plan/plan.js';
@@ -443,7 +443,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     emit: options.emit,
     signal: options.signal,
     header: {
-      ds: new Date(last.start).toISOString().slice(0, 10),
+      // A run of one hour (an hourly pipeline's, --hour) is said by its hour, as its tasks are.
+      ds: params.kind === 'backfill' ? new Date(last.start).toISOString().slice(0, 10) : intervalLabel(last),
       dateIsDefault: false,
       start: params.kind === 'backfill' ? params.start : undefined,
       end: params.kind === 'backfill' ? params.end : undefined,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
-import type { ModelConfig } from '../analyze/model-config.js';
+import { partitionColumn } from '../plan/materializations.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Interval } from '../dates/dates.js';
@@ -101,28 +101,6 @@ function nodeNamed(analysis: Analysis, name: string): PipeNode {
   ]);
 }
 
-/** The column that places an incremental model's rows in a date, if its partitions are dates. */
-function partitionColumn(config: ModelConfig): string | undefined {
-  switch (config.kind) {
-    case 'incremental':
-      return config.partition_by;
-    case 'microbatch':
-      return config.event_time;
-    case 'table':
-    case 'view':
-    case 'merge':
-    case 'delete+insert':
-    case 'append':
-    case 'ephemeral':
-    case 'external':
-    case 'snapshot':
-      return undefined;
-    default: {
-      const never: never = config;
-      throw new Error(`internal error: config ${JSON.stringify(never)}`);
-    }
-  }
-}
 
 interface ReadFrom {
   readonly relation: string;

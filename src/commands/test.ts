@@ -4,8 +4,11 @@ import { planTest } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions } from './context.js';
 import { openProject } from './open-project.js';
 import { runInterval } from './run.js';
-import { hasErrors } from '../diagnostics/diagnostics.js';
-import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, shellQuote, type RunOutcome } from './lifecycle.js';
+import { DiagnosticError, error, hasErrors, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { partitionColumn } from '../plan/materializations.js';
+import type { Task } from '../plan/task.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, shellQuote, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, flagParam } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { testFilter } from './test-selection.js';
@@ -38,6 +41,13 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
     letGoUnused(prepared);
     return { nothingToDo: 'nothing to test: no selected model, seed or source has checks, dbt tests or unit tests' };
   }
+  if (hour !== undefined && prepared.warehouse) {
+    const refused = await prepared.warehouse.engine.withSession((s) => hoursHeldByDays(s, prepared, plan.tasks));
+    if (refused.length > 0) {
+      letGoUnused(prepared);
+      throw new DiagnosticError(refused);
+    }
+  }
   const said = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => unpublishedFailures(s, prepared.analysis, plan.tasks)) : undefined;
   if (said) options.emit({ type: 'notice', message: said });
   return launch(prepared, {
@@ -54,4 +64,23 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
     // As dbt test: the project's on-run-start and on-run-end run around the checks, the end hooks with their results.
     runHooks: { interval, fullRefresh: false },
   });
+}
+
+/**
+ * The models an hour's test cannot check by the hour: their table places rows by day (a DATE or
+ * text partition column holds the day's rows at its midnight), as pipe run --hour refuses to
+ * build them: the hour's checks would read the whole day's rows at hour 00, none at the others.
+ */
+async function hoursHeldByDays(session: WarehouseSession, prepared: Prepared, tasks: readonly Task[]): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const task of tasks) {
+    const node = prepared.analysis.nodes.get(task.node);
+    const column = node?.kind === 'model' ? partitionColumn(node.config) : undefined;
+    if (node?.kind !== 'model' || column === undefined) continue;
+    const found = (await session.dialect.describeRelation(session, node.relation)).find((c) => c.name.toLowerCase() === column.toLowerCase());
+    if (found === undefined || /^TIMESTAMP/i.test(found.type)) continue;
+    const held = found.type === 'VARCHAR' ? 'text, which pipe places by day' : `${found.type}: it holds days, not hours`;
+    out.push(error('bad-partition', `${node.config.kind === 'microbatch' ? 'event_time' : 'partition_by'} column ${found.name} of ${node.name} is ${held}, so one hour of it cannot be tested: test the whole day (without --hour)`, node.partitionByAt ?? { file: node.file }));
+  }
+  return out;
 }

@@ -402,3 +402,26 @@ export function perInterval(config: ModelConfig): PerInterval<Materialization> |
   const spec = materializationOf(config);
   return spec.built && spec.intervals.per === 'interval' ? spec.intervals : undefined;
 }
+
+/** The column that places an incremental model's rows in a date, if its partitions are dates. */
+export function partitionColumn(config: ModelConfig): string | undefined {
+  switch (config.kind) {
+    case 'incremental':
+      return config.partition_by;
+    case 'microbatch':
+      return config.event_time;
+    case 'table':
+    case 'view':
+    case 'merge':
+    case 'delete+insert':
+    case 'append':
+    case 'ephemeral':
+    case 'external':
+    case 'snapshot':
+      return undefined;
+    default: {
+      const never: never = config;
+      throw new Error(`internal error: config ${JSON.stringify(never)}`);
+    }
+  }
+}

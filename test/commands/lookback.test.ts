@@ -305,6 +305,15 @@ describe('lookback', () => {
     const runId = String(hour.events.find((e) => e.type === 'run-started')!.runId);
     const again = await retryIn(dir, { runId });
     expect([again.code, taskIdsOf(again.events, 'task-failed')], explain(again)).toEqual([1, ['ticks@2024-03-01T05']]);
+    expect(again.events.find((e) => e.type === 'run-started')?.ds).toBe('2024-03-01T05');
+    // A model whose partition column holds days has no hour to test, as it has none to build.
+    writeProjectFiles(dir, { 'models/days.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d", 'models/days.yaml': 'checks:\n  row_count: {min: 1}\n' });
+    expect((await runIn(dir, { date: '2024-03-01', select: ['days'] })).code).toBe(0);
+    const days = await testIn(dir, { date: '2024-03-01', hour: 7, select: ['days'] });
+    expect([days.code, diagnosticsOf(days.events).map((d) => [d.message, d.location?.line])], explain(days)).toEqual([
+      2,
+      [['partition_by column d of days is DATE: it holds days, not hours, so one hour of it cannot be tested: test the whole day (without --hour)', 1]],
+    ]);
   });
 
   it('an hour of a model whose partition or event_time is text is refused in words of its kind: text is placed by day', async () => {
