@@ -318,6 +318,11 @@ function parseKind(
     case 'expression': {
       const exprs = asStrings(isMap(spec) ? spec.expressions : spec);
       if (!exprs) return bad('expected a list of SQL conditions, e.g. ["amount >= 0"]');
+      // SQL, not a template: Jinja in it would be compared as text (`status <> '{{ var("x") }}'` always true).
+      const templated = exprs.find((e) => /\{\{|\{%/.test(e));
+      if (templated !== undefined) {
+        return bad(`${templated} is SQL, not a template: Jinja in it would be compared as its text; write it as a query check, which renders as a model does: query: ["select * from {{ this }} where not (...)"]`);
+      }
       return exprs.map((e) => check({ name: `expression(${e})`, columns: [], refs: [], expression: e, sql: `SELECT * FROM ${T} WHERE (${e}\n) IS NOT TRUE` }));
     }
     case 'query': {

@@ -259,6 +259,21 @@ describe('a row_count check no count passes', () => {
   });
 });
 
+describe('an expression check with Jinja in it', () => {
+  it('is refused at its line: SQL, not a template, it would compare the Jinja as text; a query check renders it', () => {
+    const a = analyzed({ 'models/a.sql': "select 'x' as status", 'models/a.yaml': `checks:\n  expression: ["status <> '{{ var(\\"bad\\", \\"y\\") }}'"]\n` });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message])).toEqual([
+      [
+        'bad-check',
+        'models/a.yaml:2:',
+        `expression: status <> '{{ var("bad", "y") }}' is SQL, not a template: Jinja in it would be compared as its text; write it as a query check, which renders as a model does: query: ["select * from {{ this }} where not (...)"]`,
+      ],
+    ]);
+    const b = analyzed({ 'models/a.sql': "select 'x' as status", 'models/a.yaml': `checks:\n  query: ["select * from {{ this }} where not (status <> '{{ var(\\"bad\\", \\"y\\") }}')"]\n` });
+    expect(b.diagnostics).toEqual([]);
+  });
+});
+
 describe('a misspelt option of a check', () => {
   it('is refused at its line with the option meant: the check would be weaker than written', () => {
     const a = analyzed({
