@@ -24,7 +24,9 @@ export interface FreshnessResult {
   readonly location: Location;
   readonly status: FreshnessStatus;
   readonly criteria: Freshness;
-  readonly loadedAtField: string;
+  /** What gives the latest load: a column or expression of the table, or else dbt's `loaded_at_query`. */
+  readonly loadedAtField?: string;
+  readonly loadedAtQuery?: string;
   /** Now, by the clock, in epoch ms. */
   readonly snapshottedAt: number;
   /** The latest `loaded_at_field` value, in epoch ms. */
@@ -34,10 +36,15 @@ export interface FreshnessResult {
 }
 
 /** A source table with what measuring its freshness needs. */
-export type MeasurableSource = SourceNode & { readonly loadedAtField: string; readonly freshness: Freshness };
+export type MeasurableSource = SourceNode & { readonly freshness: Freshness };
 
 export function isMeasurable(s: SourceNode): s is MeasurableSource {
-  return s.loadedAtField !== undefined && s.freshness !== undefined;
+  return s.freshness !== undefined && (s.loadedAtField !== undefined || loadedAtQuery(s) !== undefined);
+}
+
+/** dbt's `loaded_at_query` of a source table: a query of its latest load, used when it has no loaded_at_field. */
+export function loadedAtQuery(s: SourceNode): string | undefined {
+  return s.loadedAtField === undefined ? s.graph?.loadedAtQuery : undefined;
 }
 
 /** As dbt decides: a threshold is passed when the age is more than it, and error_after is asked first. */
@@ -54,30 +61,43 @@ export function describeThreshold(t: Threshold): string {
 
 /** One query: the latest value of the source's loaded_at_field, read as an instant in UTC. */
 export async function measureFreshness(session: WarehouseSession, s: MeasurableSource, now: number): Promise<FreshnessResult> {
-  const base = { source: s.name, location: s.location, criteria: s.freshness, loadedAtField: s.loadedAtField, snapshottedAt: now };
+  const query = loadedAtQuery(s);
+  const base = { source: s.name, location: s.location, criteria: s.freshness, ...(query === undefined ? { loadedAtField: s.loadedAtField } : { loadedAtQuery: query }), snapshottedAt: now };
+  // `{{ this }}` in the query is the table, as in dbt; other Jinja is not rendered there.
+  const rendered = query?.replace(/\{\{-?\s*this\s*-?\}\}/g, s.relation);
+  if (rendered !== undefined && /\{\{|\{%/.test(rendered)) {
+    return { ...base, status: 'runtime error', error: `its loaded_at_query holds Jinja other than {{ this }}, which pipe does not render there: write the rest as SQL` };
+  }
+  const field = rendered === undefined ? s.loadedAtField! : 'the first column of its loaded_at_query';
   let latest: unknown;
   let isTime: unknown;
   let type: unknown;
   try {
-    [{ latest, is_time: isTime, type }] = await session.query(session.dialect.latestLoadedAt(s.relation, s.loadedAtField, s.freshness.filter));
+    [{ latest, is_time: isTime, type }] = await session.query(rendered === undefined ? session.dialect.latestLoadedAt(s.relation, field, s.freshness.filter) : session.dialect.latestOfQuery(rendered));
   } catch (e) {
     if (!(e instanceof WarehouseError)) throw e;
-    return { ...base, status: 'runtime error', error: `max(${s.loadedAtField}) of ${s.relation} cannot be read: ${session.dialect.headline(e.message)}` };
+    return { ...base, status: 'runtime error', error: `${rendered === undefined ? `max(${field}) of ${s.relation}` : 'its loaded_at_query'} cannot be read: ${session.dialect.headline(e.message)}` };
   }
   // Of another type, as dbt refuses it: a text's max is the greatest text, not the latest time.
-  if (isTime === false) {
-    return {
-      ...base,
-      status: 'runtime error',
-      error: `${s.loadedAtField} of ${s.relation} is ${String(type).replaceAll('"', '')}, not a timestamp or date, whose greatest value need not be the latest: cast it in loaded_at_field (loaded_at_field: "cast(${s.loadedAtField} as timestamp)")`,
-    };
-  }
+  if (isTime === false) return { ...base, status: 'runtime error', error: notATime(field, s.relation, String(type).replaceAll('"', ''), rendered !== undefined) };
   if (latest === null || latest === undefined) {
-    const rows = s.freshness.filter === undefined ? 'no row' : `no row that the filter (${s.freshness.filter}) keeps`;
-    return { ...base, status: 'runtime error', error: `${rows} has a ${s.loadedAtField} value` };
+    const rows = rendered !== undefined ? 'its loaded_at_query gives no value' : s.freshness.filter === undefined ? `no row has a ${field} value` : `no row that the filter (${s.freshness.filter}) keeps has a ${field} value`;
+    return { ...base, status: 'runtime error', error: rows };
   }
   const maxLoadedAt = Number(latest);
   return { ...base, status: freshnessStatus(now - maxLoadedAt, s.freshness), maxLoadedAt };
+}
+
+/** Why a latest value of `type` is no time of a load, and how to make it one. */
+function notATime(field: string, relation: string, type: string, query: boolean): string {
+  const where = query ? 'in its loaded_at_query' : 'in loaded_at_field';
+  const expr = query ? 'x' : field;
+  const how = /^VARCHAR$/i.test(type)
+    ? `, and the greatest text need not be the latest time ('2023-9-05' sorts after '2023-10-01'): cast it ${where} (cast(${expr} as timestamp))`
+    : /^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/i.test(type)
+      ? `: if it counts from 1970, read it as a time ${where} (to_timestamp(${expr}) for seconds, epoch_ms(${expr}) for milliseconds)`
+      : '';
+  return `${field} of ${relation} is ${type}, not a timestamp or date${how}`;
 }
 
 /** An age in its two largest units, rounded down, so that it compares plainly with a threshold: `1 day 1 hour`, `13 hours`, `45 seconds`. */

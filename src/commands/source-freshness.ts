@@ -33,15 +33,15 @@ export async function sourceFreshness(options: FreshnessOptions): Promise<Freshn
     .filter((n): n is SourceNode => n.kind === 'source' && selected.has(n.name))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const s of sources) {
-    if (s.freshness !== undefined && s.loadedAtField === undefined) {
-      warnings.push(warning('no-loaded-at-field', `source ${s.name} declares freshness: but no loaded_at_field:, so its freshness is not checked`, s.location, {
+    if (s.freshness !== undefined && !isMeasurable(s)) {
+      warnings.push(warning('no-loaded-at-field', `source ${s.name} declares freshness: but no loaded_at_field: (nor loaded_at_query:), so its freshness is not checked`, s.location, {
         hint: 'name the timestamp column that says when each row was loaded: loaded_at_field: _loaded_at',
       }));
     }
   }
   const measurable = sources.filter(isMeasurable);
   if (measurable.length === 0) {
-    warnings.push(warning('nothing-to-check', `no selected source declares freshness: and loaded_at_field:, so there is nothing to check`, undefined, {
+    warnings.push(warning('nothing-to-check', `no selected source declares freshness: and loaded_at_field: (or loaded_at_query:), so there is nothing to check`, undefined, {
       hint: 'e.g. loaded_at_field: _loaded_at and freshness: {warn_after: {count: 12, period: hour}, error_after: {count: 1, period: day}}',
     }));
     return { results: [], warnings };

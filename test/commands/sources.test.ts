@@ -402,11 +402,33 @@ sources:
       expect(r.code, explain(r)).toBe(1);
       const [row] = r.events.filter((e) => e.type === 'source-freshness');
       expect(row).toMatchObject({ source: 'raw.texts', status: 'runtime error' });
-      expect(row.error).toBe('updated of "raw"."texts" is VARCHAR, not a timestamp or date, whose greatest value need not be the latest: cast it in loaded_at_field (loaded_at_field: "cast(updated as timestamp)")');
+      expect(row.error).toBe(
+        `updated of "raw"."texts" is VARCHAR, not a timestamp or date, and the greatest text need not be the latest time ('2023-9-05' sorts after '2023-10-01'): cast it in loaded_at_field (cast(updated as timestamp))`,
+      );
       writeProjectFiles(d, { 'models/sources.yml': sources('cast(updated as timestamp)') });
       const cast = await freshnessIn(d, { clock: at('2023-10-02T01:00:00Z'), select: ['source:raw.texts'] });
       expect(cast.code, explain(cast)).toBe(1);
       expect(cast.stdout).toContain('ERROR   raw.texts  loaded 1 day 1 hour ago (2023-10-01 00:00:00 UTC)');
+    } finally {
+      writeProjectFiles(d, { 'models/sources.yml': FRESHNESS });
+    }
+  });
+
+  it("reads dbt's loaded_at_query when there is no loaded_at_field: its first value, {{ this }} the table; an epoch number is told how to read it", async () => {
+    const d = await freshProject();
+    await load(warehouseOf(d), "CREATE TABLE raw.queried AS SELECT * FROM (VALUES (TIMESTAMP '2024-01-01 08:00:00', 1704067200)) t(loaded, epoch)");
+    const sources = (extra: string) => `${FRESHNESS}      - name: queried\n${extra}`;
+    try {
+      writeProjectFiles(d, { 'models/sources.yml': sources('        loaded_at_query: "select max(loaded) + interval 1 day from {{ this }}"\n') });
+      const r = await freshnessIn(d, { clock: at('2024-01-03T09:00:00Z'), json: true, select: ['source:raw.queried'] });
+      const [row] = r.events.filter((e) => e.type === 'source-freshness');
+      expect(row, explain(r)).toMatchObject({ source: 'raw.queried', status: 'error', max_loaded_at: '2024-01-02T08:00:00.000Z', loaded_at_field: null });
+      writeProjectFiles(d, { 'models/sources.yml': sources('        loaded_at_field: epoch\n') });
+      const [epoch] = (await freshnessIn(d, { clock: at('2024-01-03T09:00:00Z'), json: true, select: ['source:raw.queried'] })).events.filter((e) => e.type === 'source-freshness');
+      expect(epoch.error).toBe('epoch of "raw"."queried" is INTEGER, not a timestamp or date: if it counts from 1970, read it as a time in loaded_at_field (to_timestamp(epoch) for seconds, epoch_ms(epoch) for milliseconds)');
+      writeProjectFiles(d, { 'models/sources.yml': sources('        loaded_at_field: to_timestamp(epoch)\n') });
+      const [read] = (await freshnessIn(d, { clock: at('2024-01-03T09:00:00Z'), json: true, select: ['source:raw.queried'] })).events.filter((e) => e.type === 'source-freshness');
+      expect(read).toMatchObject({ status: 'error', max_loaded_at: '2024-01-01T00:00:00.000Z' });
     } finally {
       writeProjectFiles(d, { 'models/sources.yml': FRESHNESS });
     }
