@@ -118,6 +118,8 @@ export interface Analyzed {
   readonly notes: readonly string[];
   /** The errors that keep a node this command does not build from being built, told as warnings (see unblocked). */
   readonly unbuilt: readonly Diagnostic[];
+  /** The nodes those errors keep from being built, each with its first error as it stands: a command that shows a node (compile) leaves them out, and refuses one named. */
+  readonly leftOut: ReadonlyMap<string, Diagnostic>;
   /** The selection has a `result:` term (see Chosen.readsResults). */
   readonly readsResults: boolean;
   /**
@@ -249,6 +251,7 @@ export function analyzeAndSelect(
       defaultSelector: chosen.defaultSelector,
       notes: chosen.notes,
       unbuilt: [...unbuilt].map(unblocked),
+      leftOut: new Map([...unbuilt].reverse().map(({ blocks, ...d }) => [blocks!, d])),
       readsResults: chosen.readsResults,
       withBuilds: selectedWith,
       ...(chosen.needsState ? { withStates } : {}),

@@ -134,6 +134,8 @@ export async function compile(
   try {
     for (const planned of sequentialOrder(plan.tasks)) {
       const n = analysis.nodes.get(planned.node);
+      // Left out, with a warning saying why (a ref() of a Python model): its SQL would not be what a run builds.
+      if (prepared.leftOut?.has(planned.node)) continue;
       if (n?.kind !== 'model' || planned.sql === undefined || planned.ds === undefined || planned.sqlHash === undefined) continue;
       if (planned.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${planned.id}: ${planned.blocked}`, { file: planned.file }));
       const { task, renderedWith } = await executionRender(planned, prepared.warehouse, () => notYetBuilt(analysis, prepared.catalog, n), warnings, options.emit, answers);
@@ -149,7 +151,7 @@ export async function compile(
   } finally {
     prepared.warehouse?.close();
   }
-  if (options.model !== undefined && models.length === 0) throw new DiagnosticError([noQuery(analysis, options.model)]);
+  if (options.model !== undefined && models.length === 0) throw new DiagnosticError([prepared.leftOut?.get(options.model) ?? noQuery(analysis, options.model)]);
   return { models, warnings };
 }
 

@@ -89,6 +89,8 @@ export interface Prepared {
   readonly madeWarehouse?: boolean;
   /** What the command's --select and --exclude say, and whether it names no selection at all (see freeTestChooser). */
   readonly request?: FreeTestRequest;
+  /** See Analyzed.leftOut. */
+  readonly leftOut?: ReadonlyMap<string, Diagnostic>;
 }
 
 /** An analysis cache and the compiled templates, kept between analyses of one project by a process that lives long. */
@@ -137,10 +139,10 @@ export async function prepare(
     // The latest builds are read from the whole history, and only `result:` selects by them.
     if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
     emitAnalysisNotes(analyzed, options.emit);
-    const { analysis, selected, withStates, excludedSeeds, excluded } = analyzed;
+    const { analysis, selected, withStates, excludedSeeds, excluded, leftOut } = analyzed;
     const opened = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
     const request = { select: options.select, exclude: options.exclude, selectsAll: selectsAll(options, analysis, analyzed.defaultSelector) };
-    const prepared = { ...opened, ...(excludedSeeds ? { excludedSeeds } : {}), ...(excluded ? { excluded } : {}), request };
+    const prepared = { ...opened, ...(excludedSeeds ? { excludedSeeds } : {}), ...(excluded ? { excluded } : {}), ...(leftOut.size > 0 ? { leftOut } : {}), request };
     if (!withStates) return prepared;
     // A retry re-runs the tasks of its run: which nodes are modified now does not narrow them.
     if (options.selectedByRun) return { ...prepared, selected: new Set(analysis.nodes.keys()) };

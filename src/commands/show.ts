@@ -59,6 +59,9 @@ export async function show(options: ShowOptions): Promise<Shown> {
   const { project, name: model } = given ? withInlineModel(opened, options.model) : { project: opened, name: options.model };
   const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project, templateCache: templateCacheOf(project), buildsNothing: true });
   emitAnalysisNotes(analyzed, options.emit);
+  // A node a refusal leaves out (a Python model, what reads one) is refused as a run refuses it.
+  const refused = analyzed.leftOut.get(model);
+  if (refused && !analyzed.analysis.nodes.has(model)) throw new DiagnosticError([refused]);
   const node = nodeNamed(analyzed.analysis, model);
   // An ephemeral model has no table, nor a query a run executes alone: its rows are those of a
   // query reading it (inlined), as dbt show gives them.

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/commands/run.js';
@@ -506,6 +506,16 @@ describe("a dbt project's Python model", () => {
     const leftOut = (r: PipeResult) => r.events.flatMap((e) => (e.type === 'diagnostic' && e.diagnostic.message.includes('is a Python model') ? [e.diagnostic.severity] : []));
     const compiled = await compileIn(dir, { date: '2024-01-02' });
     expect([compiled.code, compiled.models.map((m) => m.model), leftOut(compiled)]).toEqual([0, ['other'], ['warning']]);
+    // Named, it is refused as a run refuses it, and so is a model reading it, which compile leaves out otherwise.
+    writeFileSync(join(dir, 'models/reader.sql'), "select * from {{ ref('scores') }}");
+    const named = await compileIn(dir, { date: '2024-01-02', model: 'scores' });
+    expect([named.code, named.stderr]).toEqual([2, expect.stringContaining('error: models/py/scores.py is a Python model: pipe builds SQL models only')]);
+    expect((await compileIn(dir, { date: '2024-01-02' })).models.map((m) => m.model)).toEqual(['other']);
+    const reader = await compileIn(dir, { date: '2024-01-02', model: 'reader' });
+    expect([reader.code, reader.stderr]).toEqual([2, expect.stringContaining("error: ref('scores'): scores is a Python model")]);
+    const showPy = await showIn(dir, { model: 'scores' });
+    expect([showPy.code, showPy.stderr]).toEqual([2, expect.stringContaining('error: models/py/scores.py is a Python model')]);
+    rmSync(join(dir, 'models/reader.sql'));
     const shown = await showIn(dir, { model: 'other', json: true });
     expect([shown.code, JSON.parse(shown.stdout), leftOut(shown)]).toEqual([0, [{ x: 1 }], ['warning']]);
     const status = await statusIn(dir, { date: '2024-01-02' });
