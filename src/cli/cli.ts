@@ -722,7 +722,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
         await loadDisplayWidth();
         const text = o.json ? formatRowsJson(shown) : formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined);
-        const masked = maskedNotice('rows', text);
+        // Judged on the values whole (the table's text is masked as it is sized).
+        const masked = maskedNotice('rows', formatRowsJson(shown));
         if (masked) logger.handle({ type: 'diagnostic', diagnostic: masked });
         logger.result(text);
       } catch (e) {

@@ -3,6 +3,7 @@ import { printable } from '../logging/printable.js';
 import { displayWidth, textTable, truncateDisplay } from '../logging/width.js';
 import { floatRepr } from '../util/float-repr.js';
 import { SHOWN_AS } from '../warehouse/warehouse.js';
+import { secrets } from '../secrets/secrets.js';
 
 /**
  * Rows of `pipe show`: a table cut to the terminal's width (a long value ends in `…`), or
@@ -74,7 +75,8 @@ export function columnWidths(header: readonly string[], rows: readonly (readonly
 /** `pipe show`'s text: the rows as a table within `width` columns, and a line saying what they are. */
 export function formatRowsTable(shown: Shown, width?: number): string {
   const header = shown.table.columns.map((c) => c.name);
-  const cells = shown.table.rows.map((r) => r.map((v, i) => cellText(v, shown.table.columns[i].type)));
+  // Masked as printed (secrets.ts), sized as printed: a value the output masks takes the mask's width.
+  const cells = shown.table.rows.map((r) => r.map((v, i) => secrets.mask(cellText(v, shown.table.columns[i].type))));
   const widths = columnWidths(header, cells, width);
   const fit = (r: readonly string[]) => r.map((c, i) => truncateDisplay(c, widths[i]));
   const n = shown.table.rows.length;

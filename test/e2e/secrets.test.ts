@@ -136,6 +136,8 @@ notify:
         expect(shown.code, explain(shown)).toBe(0);
         expect(shown.stdout).not.toContain(region);
         expect(shown.stdout).toContain('****');
+        // Sized as printed: the masked value takes the mask's width, the next column aligned under its header.
+        if (!args.includes('--json')) expect(shown.stdout.split('\n').slice(0, 2)).toEqual(['region_name  plain', '****         other']);
         expect(args.includes('--json') ? (JSON.parse(shown.stderr.trim()) as { diagnostic: { code: string } }).diagnostic.code : masked(shown), args.join(' ')).toEqual(
           args.includes('--json') ? 'masked-values' : ['values shown as **** hold a value a template read with env_var() or a var of secret_vars:, which pipe masks wherever it prints (see Secrets in the README); the table holds the values themselves'],
         );
