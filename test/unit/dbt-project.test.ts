@@ -169,12 +169,13 @@ models:
       'dbt_project.yml': 'name: shop\n',
       'models/m.sql': 'select 1 as id',
       'seeds/s.csv': 'id\n1\n',
-      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    data_test:\n      - unique:\n          column_name: id\n    description: fine\n    versions_: []\nseeds:\n  - name: s\n    column_type: {id: int}\n',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    data_test:\n      - unique:\n          column_name: id\n    description: fine\n    versions_: []\n    columns:\n      - name: id\n        data_test: [not_null]\nseeds:\n  - name: s\n    column_type: {id: int}\n',
     });
     expect(a.diagnostics.filter((d) => d.code === 'unknown-key').map((d) => [d.severity, d.message, d.hint, d.location?.line])).toEqual([
-      ['warning', "model m has a key dbt does not read, 'data_test': it is left out, as dbt leaves it (with a deprecation warning)", "did you mean 'data_tests'?", 4],
-      ['warning', "model m has a key dbt does not read, 'versions_': it is left out, as dbt leaves it (with a deprecation warning)", "did you mean 'versions'?", 8],
-      ['warning', "seed s has a key dbt does not read, 'column_type': it is left out, as dbt leaves it (with a deprecation warning)", expect.stringContaining('its keys: name, description'), 11],
+      ['warning', "model m has a key dbt does not read, 'data_test': it is left out, as dbt leaves it", "did you mean 'data_tests'?", 4],
+      ['warning', "model m has a key dbt does not read, 'versions_': it is left out, as dbt leaves it", "did you mean 'versions'?", 8],
+      ['warning', "column id of model m has a key dbt does not read, 'data_test': it is left out, as dbt leaves it", "did you mean 'data_tests'?", 11],
+      ['warning', "seed s has a key dbt does not read, 'column_type': it is left out, as dbt leaves it", expect.stringContaining('its keys: name, description'), 14],
     ]);
   });
 

@@ -450,6 +450,8 @@ function readColumns(
       diagnostics.push(error('bad-properties', 'each column needs a name:', at(cp)));
       return;
     }
+    // A key dbt does not read (`data_test:`, whose tests would never run), said where the entry is the file's own.
+    if (at.yaml !== undefined) unknownKeys(c, COLUMN_KEYS, `column ${c.name} of ${on.kind} ${on.name}`, cp, at, diagnostics);
     const constraints = c.constraints === undefined ? undefined : readConstraints(c.constraints, [...cp, 'constraints'], at, diagnostics);
     const config = isMapping(c.config) ? c.config : {};
     const meta = { ...mappingOf(c.meta), ...mappingOf(config.meta) };
@@ -670,17 +672,22 @@ const NODE_KEYS: Readonly<Record<'model' | 'seed' | 'snapshot', readonly string[
   };
 })();
 
+/** The keys dbt 1.11 reads in a column's entry. */
+const COLUMN_KEYS = ['name', 'description', 'data_type', 'meta', 'tags', 'tests', 'data_tests', 'constraints', 'quote', 'docs', 'config', 'policy_tags', 'granularity', 'dimension', 'entity'];
+
 /**
  * A key of a node's entry that dbt does not read (`data_test:` for `data_tests:`, whose tests
- * would then never run): left out, as dbt leaves it (with a deprecation warning), and said.
+ * would then never run): left out, as dbt leaves it, and said.
  */
 function unknownNodeKeys(entry: Readonly<Record<string, unknown>>, kind: keyof typeof NODE_KEYS, path: (string | number)[], at: At, diagnostics: Diagnostic[]): void {
-  const known = NODE_KEYS[kind];
-  const name = typeof entry.name === 'string' ? ` ${entry.name}` : '';
+  unknownKeys(entry, NODE_KEYS[kind], `${kind}${typeof entry.name === 'string' ? ` ${entry.name}` : ''}`, path, at, diagnostics);
+}
+
+function unknownKeys(entry: Readonly<Record<string, unknown>>, known: readonly string[], what: string, path: (string | number)[], at: At, diagnostics: Diagnostic[]): void {
   for (const key of Object.keys(entry)) {
     if (known.includes(key)) continue;
     diagnostics.push(
-      warning('unknown-key', `${kind}${name} has a key dbt does not read, '${key}': it is left out, as dbt leaves it (with a deprecation warning)`, at([...path, key]), {
+      warning('unknown-key', `${what} has a key dbt does not read, '${key}': it is left out, as dbt leaves it`, at([...path, key]), {
         hint: didYouMean(key, known) ?? `its keys: ${known.join(', ')}`,
       }),
     );
