@@ -2295,7 +2295,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
       // Stops only the commands that would build this model (a selection that leaves it out goes on).
       refDiagnostics.push({
         ...error('python-ref', `ref('${site.name}'): ${site.name} is a Python model, which pipe does not build, so ${source.name} cannot be built from it`, site.location, {
-          hint: `leave both out (--exclude ${site.name} ${source.name}), or build ${site.name} outside pipe, declare its table as a source and read it with source()`,
+          hint: `leave both out, and what reads ${source.name} (--exclude ${site.name} ${source.name}+), or build ${site.name} outside pipe, declare its table as a source and read it with source()`,
         }),
         blocks: source.name,
       });

@@ -494,6 +494,13 @@ describe("a dbt project's Python model", () => {
     ]);
     const both = await runProject(dir, undefined, ['scores', 'ranked']);
     expect(both.diagnostics).toBeUndefined();
+    // What reads the reader is left out with it, as the hint says: leaving out the two alone refuses the third.
+    writeFileSync(join(dir, 'models/top.sql'), "select * from {{ ref('ranked') }}");
+    const third = await runProject(dir, undefined, ['scores', 'ranked']);
+    expect(third.diagnostics?.map((d) => d.message)).toEqual(['top reads ranked, which is not built yet and not selected']);
+    const hinted = (await runProject(dir)).diagnostics?.find((d) => d.code === 'python-ref')?.hint;
+    expect(hinted).toBe('leave both out, and what reads ranked (--exclude scores ranked+), or build scores outside pipe, declare its table as a source and read it with source()');
+    expect((await runProject(dir, undefined, ['scores', 'ranked+'])).diagnostics).toBeUndefined();
   });
 
   it('is no refusal for the commands that build nothing: compile, show, status, docs generate read the rest, told it is left out', async () => {
