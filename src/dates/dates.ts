@@ -147,10 +147,14 @@ export function parseInstant(text: string): number | undefined {
   return day + h * HOUR_MS + min * 60_000 + sec * 1000 + ms - offset;
 }
 
-/** What is wrong with `PIPE_NOW`, when it is set to something that is not an instant (see parseInstant). */
+/** What is wrong with `PIPE_NOW`, when it is set to something that is not an instant (see parseInstant), or one whose day before is no date pipe takes. */
 export function pipeNowProblem(value: string | undefined = process.env.PIPE_NOW): string | undefined {
-  if (!value || parseInstant(value) !== undefined) return undefined;
-  return `PIPE_NOW='${value}' is not a time pipe reads: write an ISO timestamp such as 2024-01-08T03:00:00Z (without an offset, it is UTC), or unset it`;
+  if (!value) return undefined;
+  const t = parseInstant(value);
+  if (t === undefined) return `PIPE_NOW='${value}' is not a time pipe reads: write an ISO timestamp such as 2024-01-08T03:00:00Z (without an offset, it is UTC), or unset it`;
+  // Its default date is the day before, which a --date must be able to name too.
+  if (t < parseDate('0100-01-02')!) return `PIPE_NOW='${value}' is out of range: the day before it, the default date, must be from 0100-01-01 to 9999-12-30`;
+  return undefined;
 }
 
 export const systemClock: Clock = {

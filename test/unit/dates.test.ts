@@ -167,6 +167,10 @@ describe('the clock', () => {
     }
     process.env.PIPE_NOW = 'bogus';
     expect(pipeNowProblem()).toBe("PIPE_NOW='bogus' is not a time pipe reads: write an ISO timestamp such as 2024-01-08T03:00:00Z (without an offset, it is UTC), or unset it");
+    // Its day before is the default date, which must be one a --date can name.
+    expect(pipeNowProblem('0100-01-01T00:30:00Z')).toBe("PIPE_NOW='0100-01-01T00:30:00Z' is out of range: the day before it, the default date, must be from 0100-01-01 to 9999-12-30");
+    expect(pipeNowProblem('0100-01-02T00:00:00Z')).toBeUndefined();
+    expect(pipeNowProblem('9999-12-30T12:00:00Z')).toBeUndefined();
     expect(() => systemClock.now()).toThrow(DiagnosticError);
     delete process.env.PIPE_NOW;
     expect(pipeNowProblem()).toBeUndefined();
