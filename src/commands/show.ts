@@ -98,6 +98,8 @@ function namesFile(project: Project, name: string): boolean {
 function nodeNamed(analysis: Analysis, name: string): PipeNode {
   const node = analysis.nodes.get(name);
   if (node) return node;
+  const off = analysis.disabled.get(name);
+  if (off) throw new DiagnosticError([error('disabled-model', `${name} is disabled (enabled: false): pipe builds no table of it, and has none to show`, off, { hint: `enable it again to build and show it` })]);
   const names = [...analysis.nodes.keys()];
   throw new DiagnosticError([
     error('unknown-model', `no model, seed or source named '${name}'`, undefined, { hint: didYouMean(name, names) ?? 'pipe ls lists them' }),

@@ -192,6 +192,10 @@ describe('pipe show', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("no model, seed or source named 'evnts'");
     expect(unknown.stderr).toContain("did you mean 'events'?");
+    // A model switched off is no unknown name: said as selecting it says it.
+    const off = tempProject({ 'dbt_project.yml': 'name: p\nmodels:\n  p:\n    off_model:\n      +enabled: false\n', 'models/off_model.sql': 'select 1 as x', 'models/on_model.sql': 'select 2 as y' });
+    const disabled = await showIn(off, { model: 'off_model' });
+    expect([disabled.code, disabled.stderr]).toEqual([2, expect.stringContaining('dbt_project.yml:5: error: off_model is disabled (enabled: false): pipe builds no table of it, and has none to show')]);
     const later = await showIn(dir, { model: 'later' });
     expect(later.code).toBe(2);
     expect(later.stderr).toContain('later is not built yet');
