@@ -50,7 +50,9 @@ export interface Shown {
   readonly more: boolean;
 }
 
-export async function show(options: ShowOptions): Promise<Shown> {
+export async function show(asked: ShowOptions): Promise<Shown> {
+  // --inline analyzes the project again to compile the query: what both analyses warn of is said once.
+  const options = { ...asked, emit: onceEach(asked.emit) };
   const limit = options.limit ?? DEFAULT_SHOW_LIMIT;
   const opened = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
@@ -266,4 +268,18 @@ function columnHint(message: string): string | undefined {
   if (missing === undefined || offered === undefined) return undefined;
   const candidates = [...offered.matchAll(/"((?:[^"]|"")+)"/g)].map((m) => m[1].split('.').pop()!.replaceAll('""', '"'));
   return didYouMean(missing.replaceAll('""', '"'), candidates) ?? `the nearest columns: ${candidates.join(', ')}`;
+}
+
+/** An event sink that passes each diagnostic once (the same message at the same place), every other event as it comes. */
+function onceEach(emit: EventSink | undefined): EventSink | undefined {
+  if (!emit) return undefined;
+  const said = new Set<string>();
+  return (e) => {
+    if (e.type === 'diagnostic') {
+      const key = JSON.stringify([e.diagnostic.severity, e.diagnostic.message, e.diagnostic.location]);
+      if (said.has(key)) return;
+      said.add(key);
+    }
+    emit(e);
+  };
 }

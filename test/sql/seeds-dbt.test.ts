@@ -525,6 +525,9 @@ describe("a dbt project's Python model", () => {
     rmSync(join(dir, 'models/reader.sql'));
     const shown = await showIn(dir, { model: 'other', json: true });
     expect([shown.code, JSON.parse(shown.stdout), leftOut(shown)]).toEqual([0, [{ x: 1 }], ['warning']]);
+    // --inline compiles the query, analyzing the project again: its warning is said once all the same.
+    const inline = await showIn(dir, { model: 'other', json: true, inline: true });
+    expect([inline.code, JSON.parse(inline.stdout), leftOut(inline)]).toEqual([0, [{ x: 1 }], ['warning']]);
     const status = await statusIn(dir, { date: '2024-01-02' });
     expect([status.code, leftOut(status)]).toEqual([0, ['warning']]);
     const assets = stubAssets();
