@@ -173,15 +173,15 @@ describe('checks guard publication', () => {
     expect(await queryRows(join(dir, 'warehouse.duckdb'), 'select * from analytics.up')).toEqual([{ id: 1, name: 'a' }]);
   });
 
-  it('Jinja in an expression check is one syntax error at the check, saying only query: checks are templates', async () => {
+  it('Jinja in an expression check is one refusal at the check, saying only query: checks are templates', async () => {
     const dir = checkedProject(`checks:
   expression: ["qty < {{ var('most', 10) }}"]
 `);
     const r = await runIn(dir, { date: '2024-01-02', select: ['+orders_checked'] });
     expect(r.code, explain(r)).toBe(2);
     const refused = eventsOfType(r.events, 'diagnostic').map((e) => e.diagnostic as { code: string; message: string; hint?: string; location: { file: string; line: number } });
-    expect(refused.map((d) => [d.code, d.location.line])).toEqual([['sql-syntax', 2]]);
-    expect(refused[0].hint).toContain('make it a query: check, which renders Jinja');
+    expect(refused.map((d) => [d.code, d.location.line])).toEqual([['bad-check', 2]]);
+    expect(refused[0].message).toContain('write it as a query check, which renders as a model does');
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 
