@@ -623,7 +623,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           (model !== undefined || o.inline !== undefined) && models.length <= 1
           ? (models[0]?.sql ?? '')
           : // Several: each SQL byte for byte too, under its header line (whose names are escaped as any name printed).
-            models.map((m) => `${printable(`-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}`)}\n${m.sql};\n`).join('\n');
+            // Each query ends in a ; of its own line when its last line is a -- comment, which would hold it: the script runs as printed.
+            models.map((m) => `${printable(`-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}`)}\n${m.sql}${/--[^\n]*$/.test(m.sql) ? '\n' : ''};\n`).join('\n');
       const masked = maskedNotice('sql', text);
       if (masked) logger.handle({ type: 'diagnostic', diagnostic: masked });
       if (!o.json || models.length > 0) logger.result(text, !o.json);

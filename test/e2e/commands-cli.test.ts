@@ -86,6 +86,10 @@ describe('the commands of the command line', () => {
     expect(all.code, explain(all)).toBe(0);
     expect(all.stdout).toContain('-- m (table) · models/m.sql · ds 2024-01-02\nselect 1 as a\r\n, 2 as b');
     expect(all.stdout).not.toContain('\\x0d');
+    // A query ending in a -- comment: its ; on a line of its own, so that the script printed runs.
+    writeProjectFiles(dir, { 'models/n.sql': 'select 3 as c\n-- where c is not null' });
+    const commented = await cliIn(['compile', '--date', '2024-01-02', '--project', dir]);
+    expect(commented.stdout).toContain('-- n (table) · models/n.sql · ds 2024-01-02\nselect 3 as c\n-- where c is not null\n;\n');
   });
 
   it("a dbt command pipe has not is answered with what pipe does instead, exit 2; an unknown one as unknown", async () => {
