@@ -1,4 +1,5 @@
 import type { Setting, SettingValue, SetupSource } from '../warehouse/warehouse-setup.js';
+import { CALENDAR_KEPT } from '../warehouse/duckdb/session-changes.js';
 
 /**
  * DuckDB settings a project sets on its warehouse (`settings:` of pipe.yaml, or of a dbt
@@ -37,6 +38,8 @@ export function readDuckdbSettings(value: unknown, key: readonly string[], repor
       report.bad(path, `settings: '${name}' is not the name of a DuckDB setting`);
     } else if (name.toLowerCase() === 'timezone') {
       report.bad(path, 'settings: TimeZone is set by pipe, to UTC, so that a timestamp lands in the same date on every machine', "convert to a zone in the model instead, e.g. ts AT TIME ZONE 'Europe/Amsterdam'");
+    } else if (name.toLowerCase() === 'calendar') {
+      report.bad(path, `settings: Calendar: ${CALENDAR_KEPT}`);
     } else {
       const v = settingValue(raw);
       if (v === undefined) report.bad(path, `setting ${name} must be a text, a number or true/false`);

@@ -1,4 +1,5 @@
 import type { Diagnostic } from '../diagnostics/diagnostics.js';
+import { CALENDAR_KEPT } from '../warehouse/duckdb/session-changes.js';
 import { GUARDED_SETTING } from '../warehouse/duckdb/optimizer-guard.js';
 import type { CheckStep, HookStep, RenderAtRun, Step, Task, TemplateMessage } from '../plan/task.js';
 import { answerQuestion, questionKey, type Answer, type Question } from '../warehouse/introspection.js';
@@ -137,7 +138,9 @@ async function ask(session: WarehouseSession, q: Question, at: Diagnostic['locat
       `${prefix}a statement the template runs changes ${
         pinned === 'TimeZone'
           ? "the session's TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine"
-          : pinned === 'USE'
+          : pinned === 'Calendar'
+            ? `the session's Calendar: ${CALENDAR_KEPT}`
+            : pinned === 'USE'
             ? 'the session\'s default database (USE), under which pipe\'s names of the warehouse\'s tables ("schema"."name") would name another database\'s'
             : GUARDED_SETTING
       }`,

@@ -1,4 +1,5 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { CALENDAR_KEPT, type PinnedSetting } from '../warehouse/duckdb/session-changes.js';
 import { GUARDED_SETTING } from '../warehouse/duckdb/optimizer-guard.js';
 import { dirname } from 'node:path';
 import { didYouMean } from '../diagnostics/suggest.js';
@@ -757,10 +758,11 @@ function sharesTable(step: Extract<Step, { kind: 'publish' }>, session: Warehous
 }
 
 /** Why a hook may not change what pipe keeps of a session (see Dialect.pinnedSessionChange). */
-const PINNED: Record<'TimeZone' | 'USE' | 'disabled_optimizers', (label: string) => string> = {
+const PINNED: Record<PinnedSetting, (label: string) => string> = {
   disabled_optimizers: (label) => `${label} sets ${GUARDED_SETTING}`,
   TimeZone: (label) =>
     `${label} sets the session's TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine and in every task; convert to a zone in the model instead, e.g. ts AT TIME ZONE 'Europe/Amsterdam'`,
+  Calendar: (label) => `${label} sets the session's Calendar: ${CALENDAR_KEPT}`,
   USE: (label) =>
     `${label} changes the session's default database (USE), under which pipe's names of the warehouse's tables ("schema"."name") would name another database's; name the other database's tables in full (db.schema.name) instead`,
 };

@@ -308,7 +308,7 @@ export interface Dialect extends StrategySql, StateSql, Introspection, ErrorRead
    * (pipe's partitions read timestamps in UTC) or its default database (pipe's relation names
    * are of the warehouse's own); undefined for neither.
    */
-  pinnedSessionChange?(sql: string): 'TimeZone' | 'USE' | 'disabled_optimizers' | undefined;
+  pinnedSessionChange?(sql: string): 'TimeZone' | 'Calendar' | 'USE' | 'disabled_optimizers' | undefined;
   /**
    * Set where a transaction's changes to the connection's temporary tables can commit while
    * the rest fails (a DuckLake commit refused for a conflict): a publishing transaction then

@@ -333,6 +333,7 @@ describe('refusals, each at its line', () => {
     ['an extension entry without name', profile(`${DEV}      extensions:\n        - httpfs\n        - nam: spatial\n`), /unknown extension key 'nam'/, 9],
     ['an extension name that is no name', profile(`${DEV}      extensions: ['http fs']\n`), /extensions: each entry is an extension's name/, 7],
     ['TimeZone among the settings', profile(`${DEV}      settings:\n        memory_limit: 1GB\n        TimeZone: Europe/Amsterdam\n`), /settings: TimeZone is set by pipe, to UTC/, 9],
+    ['Calendar among the settings', profile(`${DEV}      settings:\n        Calendar: japanese\n`), /settings: Calendar: pipe keeps it as DuckDB sets it \(gregorian\)/, 8],
     ['a setting that is a list', profile(`${DEV}      settings:\n        memory_limit: [1GB]\n`), /setting memory_limit must be a text, a number or true\/false/, 8],
     ['an attach entry without path', profile(`${DEV}      attach:\n        - path: a.duckdb\n        - alias: b\n`), /attach: each entry needs path:/, 9],
     ['an attach read_only that is no boolean', profile(`${DEV}      attach:\n        - path: a.duckdb\n          read_only: maybe\n`), /read_only must be true or false/, 9],

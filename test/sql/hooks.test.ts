@@ -124,6 +124,7 @@ select current_setting('search_path') as path`,
     expect(await failure("SET TimeZone = 'Asia/Tokyo'")).toContain("pre-hook 1 sets the session's TimeZone, which pipe keeps at UTC");
     expect(await failure("attach ':memory:' as other; use other")).toContain("pre-hook 1 changes the session's default database (USE)");
     expect(await failure("set global timezone = 'UTC'")).toContain('at models/orders.sql:1');
+    expect(await failure("SET Calendar = 'japanese'")).toContain("pre-hook 1 sets the session's Calendar: pipe keeps it as DuckDB sets it (gregorian)");
     // So is a statement a model's template runs as the model runs, on the same session.
     const dir = project({ 'models/orders.sql': `{% if execute %}{% do run_query("use memory") %}{% endif %}\nselect 1 as version` });
     const r = await runIn(dir, { date: '2024-01-02' });

@@ -22,8 +22,11 @@ export function mayChangeSession(sql: string): boolean {
 
 const COMMENTS = /--[^\n\r]*|\/\*[\s\S]*?\*\//g;
 
+/** Why the calendar is kept as DuckDB sets it (Gregorian), said by each place that refuses a change of it. */
+export const CALENDAR_KEPT = "pipe keeps it as DuckDB sets it (gregorian) so that a date or timestamp literal reads as the same instant in every task: another calendar reads '2024-01-02' in its own years, and a model filtered on its interval would silently build no rows";
+
 /** A setting pipe keeps, which a hook or a template's statement may not change. */
-export type PinnedSetting = 'TimeZone' | 'USE' | 'disabled_optimizers';
+export type PinnedSetting = 'TimeZone' | 'Calendar' | 'USE' | 'disabled_optimizers';
 
 /**
  * What of the session pipe keeps that a statement changes, as its words say: its time zone
@@ -38,6 +41,8 @@ export function pinnedSessionChange(sql: string): PinnedSetting | undefined {
   if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?"?disabled_optimizers\b/i.test(bare) || /(?:^|;)\s*pragma\s+"?disabled_optimizers\b/i.test(bare)) return 'disabled_optimizers';
   // SET TimeZone, SET SESSION "timezone", and the SQL standard's SET TIME ZONE.
   if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?(?:"?timezone\b|time\s+zone\b)/i.test(bare) || /(?:^|;)\s*pragma\s+"?timezone\b/i.test(bare)) return 'TimeZone';
+  // ICU's calendar, in which a timestamp literal reads as another year ('2024-01-02' as 4042 in the Japanese one).
+  if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?"?calendar\b/i.test(bare) || /(?:^|;)\s*pragma\s+"?calendar\b/i.test(bare)) return 'Calendar';
   if (/(?:^|;)\s*use\s/i.test(bare)) return 'USE';
   return undefined;
 }
