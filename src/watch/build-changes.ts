@@ -275,7 +275,6 @@ export class ChangeBuilder {
   }
 
   /** Analyzes the project as the warehouse is known to hold it, and works out what the save rebuilds. */
-  /** `reread`: the warehouse was read again, as something besides watch may have written it. */
   private decide(project: Project, known: Known, changes: Changes, changedFiles: readonly string[]): Decision {
     const analyzed = analyzeAndSelect(
       project.files,
