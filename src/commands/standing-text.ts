@@ -16,6 +16,7 @@ export function standingReason(s: Standing): string | undefined {
       return `run ${s.runId}`;
     case 'modified': {
       if (s.writtenBy !== undefined) return `its table was written since by ${s.writtenBy}`;
+      if (s.builtElsewhere) return 'its latest build wrote another relation (another target, another schema)';
       if (s.hours !== undefined) return `built by the hour (${s.hours} of its 24 hours), never as the whole day, whose SQL differs`;
       const what = s.changed.includes('file') ? 'file changed' : s.changed.length === 2 ? 'model and config changed' : s.changed[0] === 'sql' ? 'model changed' : 'config changed';
       // The SQL of another date, not another model: say which date it was built for.

@@ -32,6 +32,8 @@ export type Standing =
       readonly builtFor?: string;
       readonly judgedFor?: string;
       readonly writtenBy?: string;
+      /** Its latest build wrote another relation than the one it names now (see Currency). */
+      readonly builtElsewhere?: true;
       /** A day never built whole, of which this many hours were built on their own. */
       readonly hours?: number;
     }
@@ -130,6 +132,7 @@ function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task
       const was = c.build.interval;
       const other = was !== undefined && task.interval !== undefined && (was.start !== task.interval.start || was.end !== task.interval.end);
       if (c.writtenBy !== undefined) return { kind: 'modified', changed: c.changed, writtenBy: c.writtenBy.node };
+      if (c.builtElsewhere) return { kind: 'modified', changed: c.changed, builtElsewhere: true };
       return { kind: 'modified', changed: c.changed, ...(other ? { builtFor: intervalLabel(was), judgedFor: intervalLabel(task.interval!) } : {}) };
     }
     case 'stale': {

@@ -46,6 +46,8 @@ export type Currency =
       readonly builtFor?: string;
       /** Another node's build wrote its relation since (a model that took its name while it was disabled). */
       readonly writtenBy?: RelationWriter;
+      /** Its latest build wrote another relation than the one it names now (another target's schema), after its last write of this one. */
+      readonly builtElsewhere?: true;
     }
   /** Its inputs differ from those its latest publication read: the keys that changed (or are unknown). */
   | { readonly kind: 'stale'; readonly build: BuildRecord; readonly changed: readonly string[] }
@@ -72,6 +74,8 @@ export function evaluate(c: Candidate, latest: LatestBuilds): Currency {
   const rewrote = latest.overlapping(c.node, c.key).filter((b) => b.builtAt > build.builtAt).sort((a, b) => b.builtAt - a.builtAt)[0];
   if (rewrote) return { kind: 'modified', build: rewrote, changed: ['sql'], builtFor: rewrote.key };
   if (build.untracked !== undefined) return { kind: 'untracked', why: build.untracked };
+  // The relation's latest write by this node came before the node's latest build, which so wrote another (another target's schema).
+  if (writer && writer.node === c.node && writer.builtAt < build.builtAt) return { kind: 'modified', build, changed: ['config'], builtElsewhere: true };
   const changed: ('sql' | 'config')[] = [];
   if (build.sqlHash !== c.sqlHash) changed.push('sql');
   if (build.configHash !== c.configHash) changed.push('config');
@@ -106,6 +110,7 @@ export function describeCurrency(c: Currency): string {
       return `failed in run ${c.failure.runId}`;
     case 'modified':
       if (c.writtenBy !== undefined) return `its relation was written since by ${c.writtenBy.node} (run ${c.writtenBy.runId})`;
+      if (c.builtElsewhere) return `its latest build, by run ${c.build.runId}, wrote another relation than the one it names now`;
       return c.builtFor !== undefined ? `rows rewritten since by run ${c.build.runId}'s build of ${c.builtFor}` : `${c.changed.join(' and ')} changed since run ${c.build.runId}`;
     case 'stale':
       return `inputs changed since run ${c.build.runId}: ${c.changed.join(', ')}`;

@@ -9,7 +9,7 @@ import { openProject } from '../../src/commands/open-project.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { eventsOfType, explain, queryRows, removeTempDirs, tempDir, writeProjectFiles } from '../e2e/helpers.js';
-import { runIn } from '../support/in-process.js';
+import { runIn, statusIn } from '../support/in-process.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
@@ -80,6 +80,21 @@ describe('finding profiles.yml and the target', () => {
     expect(await queryRows(join(dir, 'dev.duckdb'), 'select n, target from analytics.one')).toEqual([{ n: 1, target: 'dev' }]);
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
     expect(openProject({ project: dir }).settings.targetSchema).toBe('analytics');
+  });
+
+  it("two targets writing one file in two schemas: a model built for the other since is not current here, and status says why, not 'config changed'", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nprofile: shop\n',
+      'profiles.yml': 'shop:\n  target: poc\n  outputs:\n    poc: {type: duckdb, path: wh.duckdb, schema: poc}\n    prd: {type: duckdb, path: wh.duckdb, schema: prd}\n',
+      'models/m.sql': "{{ config(materialized='table') }}\nselect 1 as x",
+    });
+    for (const target of ['poc', 'prd']) expect((await runIn(dir, { date: '2024-01-02', target })).code).toBe(0);
+    const shown = await statusIn(dir, { date: '2024-01-02', target: 'poc' });
+    expect(shown.stdout, explain(shown)).toMatch(/^m +table +modified \(its latest build wrote another relation \(another target, another schema\)\)/m);
+    // Built again here, it is current here.
+    expect((await runIn(dir, { date: '2024-01-02', target: 'poc' })).code).toBe(0);
+    expect((await statusIn(dir, { date: '2024-01-02', target: 'poc' })).stdout).toMatch(/^m +table +current/m);
   });
 
   it("target.database is the name DuckDB gives the file (up to its first dot), and a dry run before the file exists finds a source named by it", async () => {
