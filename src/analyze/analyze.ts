@@ -2297,7 +2297,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
         ...error('python-ref', `ref('${site.name}'): ${site.name} is a Python model, which pipe does not build, so ${source.name} cannot be built from it`, site.location, {
           hint: `leave both out, and what reads ${source.name} (--exclude ${site.name} ${source.name}+), or build ${site.name} outside pipe, declare its table as a source and read it with source()`,
         }),
-        blocks: source.name,
+        blocks: [source.name],
       });
     } else if (!ctx.known.has(site.name)) {
       // Not in the model's text: a macro it calls makes the ref(), and the error is at the macro's call.
@@ -2370,7 +2370,7 @@ function pythonModelError(model: PythonModelFile): Diagnostic {
   const d = error('unsupported', `${model.file} is a Python model: pipe builds SQL models only`, { file: model.file }, {
     hint: `write it as a SQL model; --exclude ${model.name} builds the rest; or build it outside pipe, declare its table as a source, and switch the model off (+enabled: false for it in dbt_project.yml, or config: enabled: false in its properties), as dbt leaves a disabled model out`,
   });
-  return { ...d, blocks: model.name };
+  return { ...d, blocks: [model.name] };
 }
 
 /** What a model's text gives before it is rendered: its template, what pipe cannot render in it, whether it renders again at run. */
@@ -2792,7 +2792,7 @@ function writtenSources(nodes: ReadonlyMap<string, PipeNode>, database: string, 
             related,
             hint: `pipe builds it as dbt does${s.upstream.includes(model.name) ? ', and what reads the source after it' : ''}; if the source is data loaded by another tool, give the model another schema or alias`,
           })
-        : { ...error('source-written', message, { file: model.file }, { related, hint: 'give the model another schema or alias, or read it with ref() instead of declaring it a source' }), blocks: model.name },
+        : { ...error('source-written', message, { file: model.file }, { related, hint: 'give the model another schema or alias, or read it with ref() instead of declaring it a source' }), blocks: [model.name] },
     );
   }
   return out;
@@ -2817,7 +2817,7 @@ function privateRefs(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
           ? `${who} reads ${t.name}, which is private (access: private) and in no group: dbt refuses every ref() of it`
           : `${who} reads ${t.name}, which is private to the group '${t.group}' (access: private): dbt refuses a ref() from ${n.group === undefined ? 'a model in no group' : `the group '${n.group}'`}`;
       const hint = t.group === undefined ? `give ${t.name} a group, or make it protected or public` : `put ${n.name} in the group '${t.group}', or make ${t.name} protected or public`;
-      out.push({ ...error('private-ref', message, site.location, { hint }), blocks: n.name });
+      out.push({ ...error('private-ref', message, site.location, { hint }), blocks: [n.name] });
     }
   }
   return out;
@@ -3170,7 +3170,7 @@ function seedNode(
   // What is wrong with the file keeps the seed from being loaded, and only the commands that would load it from going on.
   const fileProblems: Diagnostic[] = [];
   const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, fileProblems);
-  for (const d of fileProblems) diagnostics.push(d.severity === 'error' ? { ...d, blocks: seed.name } : d);
+  for (const d of fileProblems) diagnostics.push(d.severity === 'error' ? { ...d, blocks: [seed.name] } : d);
   if (csv.header.names.length > 0) folderTypesApplied(csv.header.names, columnTypes, columnTypeLocations, ctx.folderColumnTypes);
   // A column named in another case, which dbt-duckdb does not type (seedCsv said so): its column
   // is loaded as inferred. A column the file does not have types nothing in dbt: said, and left out.

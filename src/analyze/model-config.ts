@@ -328,7 +328,7 @@ export function validateModelConfig(
   fullRefreshRun = false,
 ): ModelConfig {
   // What is wrong with a node's config keeps that node from being built, and only the commands that would build it from going on.
-  const blocking = (d: Diagnostic): Diagnostic => (node === undefined || d.severity !== 'error' ? d : { ...d, blocks: node });
+  const blocking = (d: Diagnostic): Diagnostic => (node === undefined || d.severity !== 'error' ? d : { ...d, blocks: [node] });
   const keyProblems: Diagnostic[] = [];
   checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, keyProblems);
   for (const d of keyProblems) diagnostics.push(blocking(d));
@@ -344,7 +344,7 @@ export function validateModelConfig(
   /** What dbt builds and pipe will not, to keep every write idempotent: it stops this node alone. */
   const refused = (key: string, problem: string, hint?: string) => {
     (reported ??= new Set()).add(key);
-    if (!off) diagnostics.push({ ...error('bad-config', problem, locate(key), hint === undefined ? {} : { hint }), ...(node === undefined ? {} : { blocks: node }) });
+    if (!off) diagnostics.push({ ...error('bad-config', problem, locate(key), hint === undefined ? {} : { hint }), ...(node === undefined ? {} : { blocks: [node] }) });
   };
 
   // A snapshot is always one; a model is one of the kinds models have.

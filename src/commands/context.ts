@@ -160,7 +160,9 @@ function choose(analysis: Analysis, validated: ValidatedSettings, options: Selec
  * command that builds without that node; every other diagnostic as it is.
  */
 export function unblocked({ blocks, ...d }: Diagnostic): Diagnostic {
-  return { ...d, severity: 'warning', message: `${d.message}; ${blocks} is left out of what this command builds` };
+  const names = blocks ?? [];
+  const left = names.length === 1 ? `${names[0]} is` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are`;
+  return { ...d, severity: 'warning', message: `${d.message}; ${left} left out of what this command builds` };
 }
 
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
@@ -226,7 +228,8 @@ export function analyzeAndSelect(
     const found = [...diagnostics, ...chosen.diagnostics];
     const blocked = found.filter((d) => d.blocks !== undefined);
     const built = blocked.length > 0 && !options.buildsNothing ? new Set([...mayBuild(analysis, chosen.selected, chosen.excludedSeeds), ...pythonModelsBuilt(files.pythonModels ?? [], validated, options, pipeline, analysis.pythonTags)]) : new Set<string>();
-    const unbuilt = new Set(blocked.filter((d) => !built.has(d.blocks!)));
+    // Told as a warning only when the command builds none of the nodes it stops (a folder's config stops all of its models).
+    const unbuilt = new Set(blocked.filter((d) => !d.blocks!.some((n) => built.has(n))));
     if (chosen.needsState && !options.stateSelection) {
       found.push(
         error('state-needs-warehouse', 'the state: method selects by what the warehouse records, and this command does not read the warehouse', undefined, {
@@ -239,7 +242,8 @@ export function analyzeAndSelect(
     const withStates = (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => {
       const again = chooseSelection(analysis, validated, options, pipeline, broken, builds, states);
       if (hasErrors(again.diagnostics)) throw new DiagnosticError(again.diagnostics);
-      const blocking = diagnostics.filter((d) => d.blocks !== undefined && mayBuild(analysis, again.selected, chosen.excludedSeeds).has(d.blocks));
+      const builtNow = mayBuild(analysis, again.selected, chosen.excludedSeeds);
+      const blocking = diagnostics.filter((d) => d.blocks !== undefined && d.blocks.some((n) => builtNow.has(n)));
       if (blocking.length > 0) throw new DiagnosticError(blocking);
       return { selected: again.selected, notes: again.notes.filter((n) => !chosen.notes.includes(n)) };
     };
@@ -251,7 +255,7 @@ export function analyzeAndSelect(
       defaultSelector: chosen.defaultSelector,
       notes: chosen.notes,
       unbuilt: [...unbuilt].map(unblocked),
-      leftOut: new Map([...unbuilt].reverse().map(({ blocks, ...d }) => [blocks!, d])),
+      leftOut: new Map([...unbuilt].reverse().flatMap(({ blocks, ...d }) => blocks!.map((n) => [n, d] as const))),
       readsResults: chosen.readsResults,
       withBuilds: selectedWith,
       ...(chosen.needsState ? { withStates } : {}),

@@ -25,11 +25,11 @@ export interface Diagnostic {
   readonly related?: readonly { readonly message: string; readonly location: Location }[];
   readonly hint?: string;
   /**
-   * The one node this error keeps from being built: a config dbt builds and pipe refuses (an
-   * append, the project's own materialization). A command that builds without the node goes
-   * on and tells it as a warning (see commands/context.ts).
+   * The nodes this error keeps from being built: a config dbt builds and pipe refuses (an
+   * append, the project's own materialization), one node's or a folder's of several. A command
+   * that builds none of them goes on and tells it as a warning (see commands/context.ts).
    */
-  readonly blocks?: string;
+  readonly blocks?: readonly string[];
 }
 
 export function error(

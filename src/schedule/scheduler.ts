@@ -77,7 +77,7 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
   const blocked = analysis.diagnostics.filter((d) => d.blocks !== undefined);
   if (blocked.length > 0) {
     const built = new Set(out.flatMap((p) => [...mayBuild(analysis, chooseSelection(analysis, project, {}, p, NOTHING_BROKEN).selected), ...pythonModelsBuilt(project.files.pythonModels ?? [], project, {}, p, analysis.pythonTags)]));
-    const blocking = blocked.filter((d) => built.has(d.blocks!));
+    const blocking = blocked.filter((d) => d.blocks!.some((n) => built.has(n)));
     if (blocking.length > 0) throw new DiagnosticError(blocking);
   }
   if (out.length === 0) throw new DiagnosticError([error('no-schedule', 'no pipeline has a schedule: add schedule: to a file in pipelines/')]);

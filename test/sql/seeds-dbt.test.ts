@@ -538,6 +538,29 @@ describe("a dbt project's Python model", () => {
     expect(readFileSync(join(docs.out, 'data/index.js'), 'utf8')).toContain('"other"');
   });
 
+  it("a refused config of a folder stops each of its models, and a model's refused key that one alone", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nmodels:\n  shop:\n    marts:\n      +materialized: incremental\n      +incremental_strategy: merge\n",
+      'models/marts/a.sql': 'select 1 as id',
+      'models/marts/b.sql': 'select 2 as id',
+      'models/c.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge', merge_update_columns=['v']) }}\nselect 1 as id, 2 as v",
+      'models/d.sql': 'select 4 as id',
+    });
+    const errors = (o: Outcome) => o.diagnostics?.filter((d) => d.severity === 'error').map((d) => d.message);
+    // Leaving out one of the folder's models still builds the other: refused, for both.
+    expect(errors(await runProject(dir, undefined, ['a', 'c']))).toEqual([
+      "incremental_strategy 'merge' needs unique_key: without it every row is inserted, and a re-run would add the same rows again (2 models: a and b)",
+    ]);
+    const rest = await runProject(dir, undefined, ['a', 'b', 'c']);
+    expect(rest.diagnostics).toBeUndefined();
+    expect(rest.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : []))).toEqual(['d']);
+    const told = rest.events.flatMap((e) => (e.type === 'diagnostic' && e.diagnostic.severity === 'warning' ? [e.diagnostic.message] : []));
+    expect(told.filter((m) => m.endsWith('left out of what this command builds')).sort()).toEqual([
+      "config 'merge_update_columns' is not supported by pipe; c is left out of what this command builds",
+      "incremental_strategy 'merge' needs unique_key: without it every row is inserted, and a re-run would add the same rows again (2 models: a and b); a and b are left out of what this command builds",
+    ]);
+  });
+
   it('switched off by its own dbt.config(enabled=False), is left out as dbt leaves it out', async () => {
     const dir = tempProject({
       'dbt_project.yml': "name: shop\nversion: '1.0'\n",

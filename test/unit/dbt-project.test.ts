@@ -263,9 +263,9 @@ models:
     };
     const a = run(files);
     expect(a.diagnostics.filter((d) => d.code === 'private-ref').map((d) => [d.message, d.location?.file, d.location?.line, d.blocks])).toEqual([
-      ["outside reads secret, which is private to the group 'finance' (access: private): dbt refuses a ref() from the group 'sales'", 'models/outside.sql', 1, 'outside'],
-      ['outside reads nogroup, which is private (access: private) and in no group: dbt refuses every ref() of it', 'models/outside.sql', 2, 'outside'],
-      ["a test of tested reads secret, which is private to the group 'finance' (access: private): dbt refuses a ref() from a model in no group", 'models/schema.yml', 10, 'tested'],
+      ["outside reads secret, which is private to the group 'finance' (access: private): dbt refuses a ref() from the group 'sales'", 'models/outside.sql', 1, ['outside']],
+      ['outside reads nogroup, which is private (access: private) and in no group: dbt refuses every ref() of it', 'models/outside.sql', 2, ['outside']],
+      ["a test of tested reads secret, which is private to the group 'finance' (access: private): dbt refuses a ref() from a model in no group", 'models/schema.yml', 10, ['tested']],
     ]);
     // A version's own access: (not under config:) leaves it protected, as dbt 1.11 builds it; its config's is read.
     const versioned = (version: string) =>

@@ -554,7 +554,7 @@ describe('a model that writes the table a declared source reads', () => {
   it('is refused in a pipe project, at the model, naming the source: its build would replace the data the source holds', () => {
     const found = analyzed(files).diagnostics.filter((d) => d.code === 'source-written');
     expect(found.map((d) => [d.severity, d.message, where(d), d.blocks])).toEqual([
-      ['error', 'orders writes "raw"."orders", the table source raw.orders reads: its build would replace what that source holds', 'models/orders.sql::', 'orders'],
+      ['error', 'orders writes "raw"."orders", the table source raw.orders reads: its build would replace what that source holds', 'models/orders.sql::', ['orders']],
     ]);
     expect(found[0].related?.[0].location).toEqual({ file: 'models/sources.yml', line: 5 });
   });

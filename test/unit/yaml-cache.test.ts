@@ -29,8 +29,9 @@ async function diagnostics(dir: string) {
   const r = await compileIn(dir, { date: '2024-01-02' });
   // Parsed YAML is written once the load is done.
   await new Promise((resolve) => setImmediate(resolve));
-  expect(r.code).toBe(2);
-  return r.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.message, e.diagnostic.location?.file, e.diagnostic.location?.line]] : []));
+  // The model's config is refused: compile goes on without it, and says why.
+  expect(r.code).toBe(0);
+  return r.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.message.replace(/; orders is left out of what this command builds$/, ''), e.diagnostic.location?.file, e.diagnostic.location?.line]] : []));
 }
 
 describe('the parsed-YAML cache', () => {

@@ -11,28 +11,33 @@ const NAMES_SHOWN = 5;
  * found in dbt_project.yml (a seed's problems name its file); the rest is as it was.
  */
 export class ConfigDiagnostics {
-  private readonly places = new Map<string, { readonly diagnostic: Diagnostic; readonly nodes: string[]; readonly kinds: Set<string> }>();
+  private readonly places = new Map<string, { readonly diagnostic: Diagnostic; readonly nodes: string[]; readonly kinds: Set<string>; readonly blocks: Set<string> }>();
 
   constructor(private readonly kind: 'model' | 'seed') {}
 
   /** `kind`: the node's, when it is not the one the constructor names (a snapshot among models). */
   add(node: string, found: readonly Diagnostic[], kind: string = this.kind): void {
-    for (const d of found) {
+    for (const given of found) {
+      // An error of a node's config stops that node alone (a key dbt builds with and pipe refuses, a slip of a key).
+      const d = given.severity === 'error' && given.blocks === undefined ? { ...given, blocks: [node] } : given;
       const key = JSON.stringify([d.severity, d.code, d.message, d.location?.file, d.location?.line, d.location?.column, d.hint]);
       const place = this.places.get(key);
       if (place) {
         if (!place.nodes.includes(node)) place.nodes.push(node);
         place.kinds.add(kind);
+        for (const b of d.blocks ?? []) place.blocks.add(b);
       } else {
-        this.places.set(key, { diagnostic: d, nodes: [node], kinds: new Set([kind]) });
+        this.places.set(key, { diagnostic: d, nodes: [node], kinds: new Set([kind]), blocks: new Set(d.blocks) });
       }
     }
   }
 
   diagnostics(): Diagnostic[] {
-    return [...this.places.values()].map(({ diagnostic, nodes, kinds }) =>
-      nodes.length > 1 || (this.kind === 'model' && SHARED_SETTINGS.test(diagnostic.location?.file ?? '')) ? { ...diagnostic, message: `${diagnostic.message} (${named(nodes, kinds.size === 1 ? [...kinds][0] : 'node')})` } : diagnostic,
-    );
+    return [...this.places.values()].map(({ diagnostic, nodes, kinds, blocks }) => {
+      // One place refused for several nodes stops each of them (see Diagnostic.blocks).
+      const d = blocks.size > 0 ? { ...diagnostic, blocks: [...blocks] } : diagnostic;
+      return nodes.length > 1 || (this.kind === 'model' && SHARED_SETTINGS.test(diagnostic.location?.file ?? '')) ? { ...d, message: `${d.message} (${named(nodes, kinds.size === 1 ? [...kinds][0] : 'node')})` } : d;
+    });
   }
 }
 
