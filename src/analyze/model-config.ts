@@ -517,7 +517,8 @@ function incrementalKeys(
   }
   if (given('unique_key')) {
     const key = raw.unique_key;
-    const list = typeof key === 'string' ? [key.trim()] : Array.isArray(key) ? key.map((k) => (typeof k === 'string' ? k.trim() : k)) : undefined;
+    // A text of names with commas ('id, k2') is those columns, as dbt-duckdb's delete+insert reads it ((id, k2) in (...)).
+    const list = typeof key === 'string' ? key.split(',').map((k) => k.trim()) : Array.isArray(key) ? key.map((k) => (typeof k === 'string' ? k.trim() : k)) : undefined;
     if (list && list.length > 0 && list.every((k) => typeof k === 'string' && COLUMN_RE.test(k))) out.unique_key = list as string[];
     else bad('unique_key', "unique_key must be a column name or a list of them, e.g. unique_key='order_id' or ['order_id', 'line']");
   }

@@ -38,14 +38,16 @@ models:
       unique_key: [user_id]
 `,
       'models/daily.sql': DAILY(''),
+      // Names with commas in one text: those columns, as dbt-duckdb's delete+insert reads it.
+      'models/texted.sql': `{{ config(materialized='incremental', unique_key='user_id, events') }}\n${USERS}`,
     });
     const r = await nodesIn(dir);
     expect(r.code, explain(r)).toBe(0);
     const kinds = Object.fromEntries(r.nodes.map((n) => [n.name, n.kind]));
     // dbt-duckdb's default strategy with a unique_key is delete+insert.
-    expect(kinds).toMatchObject({ by_default: 'delete+insert', merged: 'merge', composite: 'delete+insert', props: 'merge', daily: 'microbatch' });
+    expect(kinds).toMatchObject({ by_default: 'delete+insert', merged: 'merge', composite: 'delete+insert', props: 'merge', daily: 'microbatch', texted: 'delete+insert' });
     const selected = await nodesIn(dir, { select: ['config.materialized:incremental'] });
-    expect(selected.nodes.map((n) => n.name).sort()).toEqual(['by_default', 'composite', 'daily', 'merged', 'props']);
+    expect(selected.nodes.map((n) => n.name).sort()).toEqual(['by_default', 'composite', 'daily', 'merged', 'props', 'texted']);
     // dbt's config selectors read the strategy and the key as set: a model that sets no strategy has none.
     const names = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name).sort();
     expect(await names('config.incremental_strategy:merge')).toEqual(['merged', 'props']);
