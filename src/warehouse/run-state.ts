@@ -675,7 +675,8 @@ export async function getRun(session: WarehouseSession, runId: string): Promise<
  * Runs `l` that did the same work as run `r` later and succeeded: a `pipe run` of the same
  * pipeline, interval, selection and vars. Such a run completed `r`, which is then not retried.
  */
-const COMPLETED_BY = (l: string, r: string) => `${l}.command = 'run' AND ${r}.command = 'run' AND ${l}.status = 'succeeded'
+// A retry of a run records the run's parameters, and its command as original_command: a later run of them completes it too.
+const COMPLETED_BY = (l: string, r: string) => `${l}.command = 'run' AND (${r}.command = 'run' OR (${r}.command = 'retry' AND (${r}.params->>'original_command') = 'run')) AND ${l}.status = 'succeeded'
     AND ${l}.started_at > ${r}.started_at AND ${l}.pipeline IS NOT DISTINCT FROM ${r}.pipeline
     AND (${l}.params->>'ds') = (${r}.params->>'ds') AND (${l}.params->>'hour') IS NOT DISTINCT FROM (${r}.params->>'hour')
     AND (${l}.params->'select')::VARCHAR = (${r}.params->'select')::VARCHAR AND (${l}.params->'exclude')::VARCHAR = (${r}.params->'exclude')::VARCHAR

@@ -441,6 +441,15 @@ describe('pipe retry', () => {
     expect(await query(dir, "select status from _pipe.runs order by started_at")).toEqual([{ status: 'failed' }]);
   });
 
+  it('a failed retry that a later run of the same date completed is passed by, as the run it retried is', async () => {
+    const dir = project({ 'models/a.sql': 'select 1 as id\n', 'models/b.sql': "select nosuch from {{ ref('a') }}\n" });
+    expect((await run({ project: dir, date: '2024-01-03', emit: quiet() })).status).toBe('failed');
+    expect(await retry({ project: dir, emit: quiet() })).toMatchObject({ status: 'failed' });
+    writeFileSync(join(dir, 'models/b.sql'), "select id from {{ ref('a') }}\n");
+    expect((await run({ project: dir, date: '2024-01-03', emit: quiet() })).status).toBe('succeeded');
+    expect(await retry({ project: dir, emit: quiet() })).toEqual({ nothingToDo: expect.stringMatching(/^nothing to retry: no run is unfinished/) });
+  });
+
   it('a model edited since to read one the run did not build is refused at its ref(), not failed on a missing table', async () => {
     const dir = project({
       'models/up.sql': 'select 1 as x\n',
