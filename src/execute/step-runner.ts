@@ -345,7 +345,7 @@ export class StepRunner {
         const unconvertible = change.statements.length > 0 ? await unconvertedValue(session, step.target, table, staged) : undefined;
         if (unconvertible) {
           const { column, from, to, value } = unconvertible;
-          throw new ProjectRuleError('Schema', `on_schema_change sync_all_columns cannot retype column ${column} of ${step.target} from ${from} to ${to}: a value the table holds does not convert (${value}); rebuild the table with ${await rebuild()}`, step.location ?? { file: task.file });
+          throw new ProjectRuleError('Schema', `on_schema_change sync_all_columns cannot retype column ${column} of ${step.target} from ${from} to ${to}: a value the table holds does not convert, or not to the same value (${value}); rebuild the table with ${await rebuild()}`, step.location ?? { file: task.file });
         }
         state.alter = change.statements;
         if (step.newRowsOnly !== undefined && 'relation' in step.staged) state.guard = newRowsGuard(step.newRowsOnly, step.staged.relation, step.target, staged, session.dialect);
@@ -774,11 +774,16 @@ async function unconvertedValue(session: WarehouseSession, target: string, table
     const was = inTable.get(c.name.toLowerCase());
     if (was === undefined || was.type === c.type) continue;
     const col = quoteIdent(was.name);
-    const rows = await session.query(`SELECT CAST(${col} AS VARCHAR) AS v FROM ${target} WHERE ${col} IS NOT NULL AND TRY_CAST(${col} AS ${c.type}) IS NULL LIMIT 1`);
+    // Between numbers, a value that converts but not back as it was (1.5 into an INTEGER is 2) would be changed without a word.
+    const lossy = NUMBER_TYPE.test(was.type) && NUMBER_TYPE.test(c.type) ? ` OR CAST(TRY_CAST(${col} AS ${c.type}) AS ${was.type}) <> ${col}` : '';
+    const rows = await session.query(`SELECT CAST(${col} AS VARCHAR) AS v FROM ${target} WHERE ${col} IS NOT NULL AND (TRY_CAST(${col} AS ${c.type}) IS NULL${lossy}) LIMIT 1`);
     if (rows.length > 0) return { column: was.name, from: was.type, to: c.type, value: quoteLiteral(String(rows[0].v)) };
   }
   return undefined;
 }
+
+/** DuckDB's number types, whose values a retype may round. */
+const NUMBER_TYPE = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?)$/i;
 
 /** A statement dropping a temporary (connection's own) staging table. */
 const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);

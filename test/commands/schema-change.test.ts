@@ -157,11 +157,22 @@ describe('an incremental model whose columns change', () => {
     const r = await run(dir, '2024-01-02');
     expect(r.code, explain(r)).toBe(1);
     // Not DuckDB's "Could not convert string 'a' to INT64", which reads as if the query gave 'a'.
-    expect(r.stdout).toContain(`on_schema_change sync_all_columns cannot retype column code of "main"."events" from VARCHAR to BIGINT: a value the table holds does not convert ('a'); rebuild the table with pipe backfill --full-refresh`);
+    expect(r.stdout).toContain(`on_schema_change sync_all_columns cannot retype column code of "main"."events" from VARCHAR to BIGINT: a value the table holds does not convert, or not to the same value ('a'); rebuild the table with pipe backfill --full-refresh`);
     expect(r.stdout).toContain('at models/events.sql:1');
     expect(r.stdout).not.toContain('Conversion Error');
     expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
     expect(await columnsOf(dir)).toEqual(['code VARCHAR', 'ds DATE']);
+    // Between numbers, one that converts to another value (1.5 into an INTEGER is 2) is refused too; whole ones convert.
+    const numbers = project('id * 1.5::DOUBLE AS amount', 'sync_all_columns');
+    expect((await run(numbers, '2024-01-01')).code).toBe(0);
+    setModel(numbers, 'id::INTEGER AS amount', 'sync_all_columns');
+    const rounded = await run(numbers, '2024-01-02');
+    expect(rounded.code, explain(rounded)).toBe(1);
+    expect(rounded.stdout).toContain('cannot retype column amount of "main"."events" from DOUBLE to INTEGER: a value the table holds does not convert, or not to the same value (\'1.5\')');
+    const whole = project('id * 2.0::DOUBLE AS amount', 'sync_all_columns');
+    expect((await run(whole, '2024-01-01')).code).toBe(0);
+    setModel(whole, 'id::INTEGER AS amount', 'sync_all_columns');
+    expect((await run(whole, '2024-01-02')).code).toBe(0);
   });
 
   it('a query naming two columns alike keeps the names its table got (id, id_1): a re-run and the next date write it, and sync_all_columns drops nothing', async () => {
