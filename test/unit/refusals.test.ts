@@ -498,9 +498,9 @@ describe('append_new_columns and a retyped column', () => {
 
   it('under fail, offers append_new_columns only for a change it would take: not for a retyped column', () => {
     const retyped = schemaChange('"main"."t"', table, [{ name: 'ID', type: 'DOUBLE' }, { name: 'n', type: 'INTEGER' }], 'fail');
-    expect(retyped).toMatchObject({ hint: 'rebuild the table with pipe backfill --full-refresh, or set on_schema_change to sync_all_columns' });
+    expect(retyped).toMatchObject({ hint: "rebuild the table with pipe backfill --full-refresh, or set on_schema_change to sync_all_columns (fail is the default, and pipe reads dbt's ignore as fail: ignore would leave the change out of the table without a word)" });
     const added = schemaChange('"main"."t"', table, [...table, { name: 'extra', type: 'DATE' }], 'fail');
-    expect(added).toMatchObject({ hint: 'rebuild the table with pipe backfill --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns' });
+    expect(added).toMatchObject({ hint: "rebuild the table with pipe backfill --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns (fail is the default, and pipe reads dbt's ignore as fail: ignore would leave the change out of the table without a word)" });
   });
 
   it('still adds a new column when nothing is retyped', () => {

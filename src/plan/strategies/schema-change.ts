@@ -50,7 +50,8 @@ export function schemaChange(
       return {
         error: `the query's columns no longer match the table ${relation} (${parts.join('; ')})`,
         // append_new_columns only adds: it is offered for a change it would take.
-        hint: `rebuild the table with ${rebuild}, or set on_schema_change to ${retyped.length > 0 ? 'sync_all_columns' : 'append_new_columns or sync_all_columns'}`,
+        // fail is the default, and what dbt's ignore (dbt-duckdb's default) is read as: said, for a dbt project that never set it.
+        hint: `rebuild the table with ${rebuild}, or set on_schema_change to ${retyped.length > 0 ? 'sync_all_columns' : 'append_new_columns or sync_all_columns'} (fail is the default, and pipe reads dbt's ignore as fail: ignore would leave the change out of the table without a word)`,
       };
     }
     case 'append_new_columns':
