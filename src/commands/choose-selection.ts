@@ -225,13 +225,24 @@ function emptyBecause(c: Criterion, builds: BuildResults): string {
 }
 
 /**
- * What a command that builds `selected` may build: those nodes, and the seeds upstream of them
+ * What a command that builds `selected` may build: those nodes, the ephemeral models inlined into them, and the seeds upstream of them
  * (but those an exclusion names), which a run loads when they are missing or changed. An error that keeps one node from being
  * built (Diagnostic.blocks) stops such a command.
  */
 export function mayBuild(analysis: Pick<Analysis, 'graph' | 'nodes'>, selected: ReadonlySet<string>, excludedSeeds: ReadonlySet<string> = new Set()): ReadonlySet<string> {
   const out = new Set(selected);
   for (const n of upstreamClosure(analysis.graph, selected)) if (analysis.nodes.get(n)?.kind === 'seed' && !excludedSeeds.has(n)) out.add(n);
+  // An ephemeral model is built into each model that reads it (inlined), and so into theirs.
+  const stack = [...selected];
+  while (stack.length > 0) {
+    for (const u of analysis.nodes.get(stack.pop()!)?.upstream ?? []) {
+      const up = analysis.nodes.get(u);
+      if (up?.kind === 'model' && up.config.kind === 'ephemeral' && !out.has(u)) {
+        out.add(u);
+        stack.push(u);
+      }
+    }
+  }
   return out;
 }
 

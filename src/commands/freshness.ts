@@ -72,12 +72,15 @@ export async function measureFreshness(session: WarehouseSession, s: MeasurableS
   let latest: unknown;
   let isTime: unknown;
   let type: unknown;
+  let rows: unknown;
   try {
-    [{ latest, is_time: isTime, type }] = await session.query(rendered === undefined ? session.dialect.latestLoadedAt(s.relation, field, s.freshness.filter) : session.dialect.latestOfQuery(rendered));
+    [{ latest, is_time: isTime, type, rows }] = await session.query(rendered === undefined ? session.dialect.latestLoadedAt(s.relation, field, s.freshness.filter) : session.dialect.latestOfQuery(rendered));
   } catch (e) {
     if (!(e instanceof WarehouseError)) throw e;
     return { ...base, status: 'runtime error', error: `${rendered === undefined ? `max(${field}) of ${s.relation}` : 'its loaded_at_query'} cannot be read: ${session.dialect.headline(e.message)}` };
   }
+  // One value, as dbt takes it (it refuses more than one row).
+  if (rendered !== undefined && Number(rows) > 1) return { ...base, status: 'runtime error', error: `its loaded_at_query gives ${Number(rows)} rows, where it must give one: the time of the latest load (select max(...) from {{ this }})` };
   // Of another type, as dbt refuses it: a text's max is the greatest text, not the latest time.
   if (isTime === false) return { ...base, status: 'runtime error', error: notATime(field, s.relation, String(type).replaceAll('"', ''), rendered !== undefined) };
   if (latest === null || latest === undefined) {

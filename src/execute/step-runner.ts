@@ -774,16 +774,17 @@ async function unconvertedValue(session: WarehouseSession, target: string, table
     const was = inTable.get(c.name.toLowerCase());
     if (was === undefined || was.type === c.type) continue;
     const col = quoteIdent(was.name);
-    // Between numbers, a value that converts but not back as it was (1.5 into an INTEGER is 2) would be changed without a word.
-    const lossy = NUMBER_TYPE.test(was.type) && NUMBER_TYPE.test(c.type) ? ` OR CAST(TRY_CAST(${col} AS ${c.type}) AS ${was.type}) <> ${col}` : '';
+    // A value that converts but not back as it was (1.5 into an INTEGER is 2, a timestamp into a DATE loses its time) would be
+    // changed without a word; text is left to its reading (its form, '01', is not its value).
+    const lossy = TEXT_TYPE.test(was.type) ? '' : ` OR CAST(TRY_CAST(${col} AS ${c.type}) AS ${was.type}) IS DISTINCT FROM ${col}`;
     const rows = await session.query(`SELECT CAST(${col} AS VARCHAR) AS v FROM ${target} WHERE ${col} IS NOT NULL AND (TRY_CAST(${col} AS ${c.type}) IS NULL${lossy}) LIMIT 1`);
     if (rows.length > 0) return { column: was.name, from: was.type, to: c.type, value: quoteLiteral(String(rows[0].v)) };
   }
   return undefined;
 }
 
-/** DuckDB's number types, whose values a retype may round. */
-const NUMBER_TYPE = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?)$/i;
+/** Text, whose values a retype reads rather than keeps (see unconvertedValue). */
+const TEXT_TYPE = /^(VARCHAR|TEXT|STRING)$/i;
 
 /** A statement dropping a temporary (connection's own) staging table. */
 const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);

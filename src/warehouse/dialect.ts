@@ -268,7 +268,7 @@ export interface Introspection {
    * is the greatest text, not the latest time), and `type`, the engine's name of its type.
    */
   latestLoadedAt(relation: string, loadedAt: string, filter: string | undefined): string;
-  /** The same, of the value a query gives (dbt's `loaded_at_query`): its first column's. */
+  /** The same, of the value a query gives (dbt's `loaded_at_query`): its first column's, with `rows`, how many rows it gave. */
   latestOfQuery(query: string): string;
   /** The engine's type names, upper case, for suggesting one. */
   typeNames(session: WarehouseSession): Promise<string[]>;

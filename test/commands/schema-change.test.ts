@@ -169,6 +169,13 @@ describe('an incremental model whose columns change', () => {
     const rounded = await run(numbers, '2024-01-02');
     expect(rounded.code, explain(rounded)).toBe(1);
     expect(rounded.stdout).toContain('cannot retype column amount of "main"."events" from DOUBLE to INTEGER: a value the table holds does not convert, or not to the same value (\'1.5\')');
+    // And between other types: a timestamp into a DATE would lose its time.
+    const times = project("TIMESTAMP '2024-01-01 10:00' AS at", 'sync_all_columns');
+    expect((await run(times, '2024-01-01')).code).toBe(0);
+    setModel(times, "DATE '2024-01-01' AS at", 'sync_all_columns');
+    const cut = await run(times, '2024-01-02');
+    expect(cut.code, explain(cut)).toBe(1);
+    expect(cut.stdout).toContain(`cannot retype column at of "main"."events" from TIMESTAMP to DATE: a value the table holds does not convert, or not to the same value ('2024-01-01 10:00:00')`);
     const whole = project('id * 2.0::DOUBLE AS amount', 'sync_all_columns');
     expect((await run(whole, '2024-01-01')).code).toBe(0);
     setModel(whole, 'id::INTEGER AS amount', 'sync_all_columns');

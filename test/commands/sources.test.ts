@@ -414,7 +414,7 @@ sources:
     }
   });
 
-  it("reads dbt's loaded_at_query when there is no loaded_at_field: its first value, {{ this }} the table; an epoch number is told how to read it", async () => {
+  it("reads dbt's loaded_at_query when there is no loaded_at_field: its one value, {{ this }} the table; an epoch number is told how to read it", async () => {
     const d = await freshProject();
     await load(warehouseOf(d), "CREATE TABLE raw.queried AS SELECT * FROM (VALUES (TIMESTAMP '2024-01-01 08:00:00', 1704067200)) t(loaded, epoch)");
     const sources = (extra: string) => `${FRESHNESS}      - name: queried\n${extra}`;
@@ -423,6 +423,10 @@ sources:
       const r = await freshnessIn(d, { clock: at('2024-01-03T09:00:00Z'), json: true, select: ['source:raw.queried'] });
       const [row] = r.events.filter((e) => e.type === 'source-freshness');
       expect(row, explain(r)).toMatchObject({ source: 'raw.queried', status: 'error', max_loaded_at: '2024-01-02T08:00:00.000Z', loaded_at_field: null });
+      // One row of one value, as dbt takes it: more rows are refused, not read by their greatest.
+      writeProjectFiles(d, { 'models/sources.yml': sources('        loaded_at_query: "select loaded from {{ this }} union all select loaded - interval 1 day from {{ this }}"\n') });
+      const [several] = (await freshnessIn(d, { clock: at('2024-01-03T09:00:00Z'), json: true, select: ['source:raw.queried'] })).events.filter((e) => e.type === 'source-freshness');
+      expect(several).toMatchObject({ status: 'runtime error', error: 'its loaded_at_query gives 2 rows, where it must give one: the time of the latest load (select max(...) from {{ this }})' });
       writeProjectFiles(d, { 'models/sources.yml': sources('        loaded_at_field: epoch\n') });
       const [epoch] = (await freshnessIn(d, { clock: at('2024-01-03T09:00:00Z'), json: true, select: ['source:raw.queried'] })).events.filter((e) => e.type === 'source-freshness');
       expect(epoch.error).toBe('epoch of "raw"."queried" is INTEGER, not a timestamp or date: if it counts from 1970, read it as a time in loaded_at_field (to_timestamp(epoch) for seconds, epoch_ms(epoch) for milliseconds)');

@@ -501,6 +501,13 @@ describe("a dbt project's Python model", () => {
     const hinted = (await runProject(dir)).diagnostics?.find((d) => d.code === 'python-ref')?.hint;
     expect(hinted).toBe('leave both out, and what reads ranked (--exclude scores ranked+), or build scores outside pipe, declare its table as a source and read it with source()');
     expect((await runProject(dir, undefined, ['scores', 'ranked+'])).diagnostics).toBeUndefined();
+    // Through an ephemeral model, inlined into what reads it: that is built from the Python model too, and refused.
+    writeFileSync(join(dir, 'models/eph.sql'), "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('scores') }}");
+    writeFileSync(join(dir, 'models/via_eph.sql'), "select * from {{ ref('eph') }}");
+    const inlined = await runProject(dir, ['via_eph']);
+    expect(inlined.diagnostics?.filter((d) => d.severity === 'error').map((d) => [d.message, where(d)])).toEqual([
+      ["ref('scores'): scores is a Python model, which pipe does not build, so eph cannot be built from it", 'models/eph.sql:2'],
+    ]);
   });
 
   it('is no refusal for the commands that build nothing: compile, show, status, docs generate read the rest, told it is left out', async () => {

@@ -6,8 +6,8 @@ import { causeOf } from './error-causes.js';
 import { pinnedSessionChange } from './session-changes.js';
 
 /** The `latest` of a query of one row (see latestLoadedAt), with its type and whether that is a time. */
-const latestOf = (query: string) =>
-  `SELECT typeof(latest) AS type, typeof(latest) IN (${LOADED_AT_TYPES}) AS is_time, CASE WHEN typeof(latest) IN (${LOADED_AT_TYPES}) THEN epoch_ms(CAST(CAST(latest AS VARCHAR) AS TIMESTAMPTZ)) END AS latest FROM (${query})`;
+const latestOf = (query: string, also?: string) =>
+  `SELECT typeof(latest) AS type, typeof(latest) IN (${LOADED_AT_TYPES}) AS is_time, CASE WHEN typeof(latest) IN (${LOADED_AT_TYPES}) THEN epoch_ms(CAST(CAST(latest AS VARCHAR) AS TIMESTAMPTZ)) END AS latest${also === undefined ? '' : `, ${also}`} FROM (${query})`;
 
 /**
  * The types whose latest value is an instant (see latestLoadedAt), as SQL literals: a timestamp
@@ -450,8 +450,8 @@ export const DUCKDB: Dialect = {
   // The type of the latest value beside it: a text's max is the greatest text, not the latest time
   // ('2023-9-05' > '2023-10-01'), so only a time's is read as one.
   latestLoadedAt: (relation, loadedAt, filter) => latestOf(`SELECT max(${loadedAt}\n) AS latest FROM ${relation}${filter === undefined ? '' : ` WHERE (${filter}\n)`}`),
-  // The query's first column: dbt reads its first row's (a query of a max has one).
-  latestOfQuery: (query) => latestOf(`SELECT max(#1) AS latest FROM (${query}\n)`),
+  // The query's first column, of its one row (dbt refuses more than one): `rows` counts them.
+  latestOfQuery: (query) => latestOf(`SELECT count(*) AS rows, max(#1) AS latest FROM (${query}\n)`, 'rows'),
   describeQuery: (session, sql) => describe(session, sql),
   // DESCRIBE binds one relation; the catalog-wide duckdb_columns() would cost as much as the whole warehouse.
   async describeRelation(session, relation) {
