@@ -95,6 +95,8 @@ export class ChangeBuilder {
   private asked = false;
   /** The analysis's warnings and notes last said (see decide). */
   private told: string | undefined;
+  /** The nodes whose latest build in watch failed or was skipped: not built again at every save for lacking a table (see decide). */
+  private readonly failing = new Set<string>();
 
   constructor(
     private readonly options: BuildOptions,
@@ -290,7 +292,9 @@ export class ChangeBuilder {
     // What the selection builds and the warehouse lacks is built too, as pipe run builds it:
     // written by something else since watch last held it (its file deleted, a table dropped), or
     // named anew by the project (a schema: of the profile changed, a folder's +schema).
+    // One that failed in watch is built again when it or what it reads changes, not at every save.
     const missing = [...selected].filter((name) => {
+      if (this.failing.has(name)) return false;
       const n = analysis.nodes.get(name);
       return (n?.kind === 'seed' || (n?.kind === 'model' && isBuilt(n.config.kind))) && !known.catalog.has(n.relation);
     });
@@ -389,7 +393,11 @@ export class ChangeBuilder {
       },
       plan,
       threads,
-      emit: options.emit,
+      emit: (e) => {
+        if (e.type === 'task-failed' || e.type === 'task-skipped') this.failing.add(e.task.model);
+        else if (e.type === 'task-succeeded') this.failing.delete(e.task.model);
+        options.emit(e);
+      },
       signal: options.signal,
       header: { ds, dateIsDefault: options.date === undefined },
       retryCommand: retryCommandFor(options),

@@ -220,6 +220,16 @@ describe('watch between builds', () => {
     expect(await queryWarehouse(dir, 'SELECT n FROM analytics.b')).toEqual([{ n: 1 }]);
   });
 
+  it('does not build again at every save a model that failed and has no table: only when it or what it reads changes', async () => {
+    const { dir, w } = await watching({ 'models/bad.sql': "select error('not yet') as x\n", 'models/other.sql': 'select 1 as y\n' });
+    const rebuilt = (events: Record<string, unknown>[]) => events.filter(ofType('watch-change')).map((e) => [...(e.rebuild as string[])].sort());
+    appendFileSync(join(dir, 'models/other.sql'), '-- saved\n');
+    expect(rebuilt((await w.idle()).passed)).toEqual([['other']]);
+    writeFileSync(join(dir, 'models/bad.sql'), 'select 2 as x\n');
+    expect(rebuilt((await w.idle()).passed)).toEqual([['bad']]);
+    expect(await queryWarehouse(dir, 'SELECT x FROM bad')).toEqual([{ x: 2 }]);
+  });
+
   it("says the project's warnings as pipe run does, once until they change: a folder config that no longer applies", async () => {
     const dir = tempProject(
       { 'dbt_project.yml': 'name: p\nmodels:\n  p:\n    marts:\n      +materialized: table\n', 'models/marts/a.sql': 'select 1 as x\n', 'models/b.sql': 'select 2 as y\n' },
