@@ -566,7 +566,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     return [];
   }
   const source = entry.name;
-  unknownSourceKeys(entry, SOURCE_KEYS, `source ${source}`, path, at, diagnostics);
+  unknownKeys(entry, SOURCE_KEYS, `source ${source}`, path, at, diagnostics, ' (dbt refuses the file)');
   const sourceConfig = isMapping(entry.config) ? entry.config : {};
   const sourceMeta = isMapping(entry.meta) ? entry.meta : {};
   if (entry.overrides !== undefined) {
@@ -585,7 +585,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       diagnostics.push(error('bad-properties', `each table of source ${source} needs a name:`, at(tp)));
       return;
     }
-    unknownSourceKeys(t, SOURCE_TABLE_KEYS, `table ${t.name} of source ${source}`, tp, at, diagnostics);
+    unknownKeys(t, SOURCE_TABLE_KEYS, `table ${t.name} of source ${source}`, tp, at, diagnostics, ' (dbt refuses the file)');
     const config = isMapping(t.config) ? t.config : {};
     const meta = isMapping(t.meta) ? t.meta : {};
     const name = `${source}.${t.name}`;
@@ -683,22 +683,12 @@ function unknownNodeKeys(entry: Readonly<Record<string, unknown>>, kind: keyof t
   unknownKeys(entry, NODE_KEYS[kind], `${kind}${typeof entry.name === 'string' ? ` ${entry.name}` : ''}`, path, at, diagnostics);
 }
 
-function unknownKeys(entry: Readonly<Record<string, unknown>>, known: readonly string[], what: string, path: (string | number)[], at: At, diagnostics: Diagnostic[]): void {
+/** Each key of `entry` dbt does not read, said at its line with the key it may be a slip of; `dbt`: what dbt does with it. */
+function unknownKeys(entry: Readonly<Record<string, unknown>>, known: readonly string[], what: string, path: (string | number)[], at: At, diagnostics: Diagnostic[], dbt = ', as dbt leaves it'): void {
   for (const key of Object.keys(entry)) {
     if (known.includes(key)) continue;
     diagnostics.push(
-      warning('unknown-key', `${what} has a key dbt does not read, '${key}': it is left out, as dbt leaves it`, at([...path, key]), {
-        hint: didYouMean(key, known) ?? `its keys: ${known.join(', ')}`,
-      }),
-    );
-  }
-}
-
-function unknownSourceKeys(entry: Readonly<Record<string, unknown>>, known: readonly string[], what: string, path: (string | number)[], at: At, diagnostics: Diagnostic[]): void {
-  for (const key of Object.keys(entry)) {
-    if (known.includes(key)) continue;
-    diagnostics.push(
-      warning('unknown-key', `${what} has a key dbt does not read, '${key}': it is left out (dbt refuses the file)`, at([...path, key]), {
+      warning('unknown-key', `${what} has a key dbt does not read, '${key}': it is left out${dbt}`, at([...path, key]), {
         hint: didYouMean(key, known) ?? `its keys: ${known.join(', ')}`,
       }),
     );
