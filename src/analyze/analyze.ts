@@ -1000,6 +1000,8 @@ export class ModelRenderer {
     if ('severity' in raw) return raw;
     const ctes = this.ephemeralCtes(raw.refs, interval, [name], relations, phase);
     if (!Array.isArray(ctes)) return ctes;
+    const outside = this.readOutsideGraph(name, raw, ctes, interval, state, phase);
+    if (outside) return outside;
     // Only the end is trimmed: line N of the rendered SQL stays line N of the file, which lets
     // database errors be mapped back to the model's source.
     const own = inputs === undefined ? relations : new Map([...(relations ?? []), ...inputs]);
@@ -1014,6 +1016,64 @@ export class ModelRenderer {
       source: this.models.get(name)!.source.sql,
       inserted: by > 0 ? { atLine: newlines(body, statementStart(body)) + 1, by, ctes: this.inlinedPlaces(sql, ctes) } : undefined,
     };
+  }
+
+  /** The interval of the renders the graph was made from (see graphMadeAt); unset, what a render reads is not compared with it. */
+  private graphRender: { readonly interval: Interval } | undefined;
+
+  /**
+   * Says that the nodes' upstream lists come from renders at `interval`: a model's render for
+   * another date or state of its table that reads a node outside them is refused (see sql()).
+   */
+  graphMadeAt(interval: Interval): void {
+    this.graphRender = { interval };
+  }
+
+  /**
+   * A render that reads (itself or through the ephemeral models it inlines) a node that is not
+   * upstream of the model in the graph: refused, as its task would not wait for that node's
+   * build, nor be out of date when the node changes (a template choosing its ref() by date, or
+   * in an is_incremental() branch the graph's render did not take). dbt refuses a ref() its parse
+   * render did not see the same way.
+   */
+  private readOutsideGraph(
+    name: string,
+    raw: RawRender,
+    ctes: readonly { readonly model: string }[],
+    interval: Interval,
+    state: TableState,
+    phase: RenderPhase | undefined,
+  ): Diagnostic | undefined {
+    const made = this.graphRender;
+    const node = this.nodes.get(name);
+    // An execution render is compared with the parse render of its own interval (see sqlAtRun), which this compared with the graph.
+    if (made === undefined || phase !== undefined || node?.kind !== 'model') return undefined;
+    // What the graph's render read, upstream or not (a Python model's ref is refused on its own), and what the ephemeral models it inlines read.
+    const allowed = new Set(node.refs.map((r) => r.name));
+    for (const stack = [...allowed]; stack.length > 0; ) {
+      const n = this.nodes.get(stack.pop()!);
+      if (n?.kind !== 'model' || isBuilt(n.config.kind)) continue;
+      for (const u of n.refs) if (!allowed.has(u.name)) stack.push(u.name), allowed.add(u.name);
+    }
+    const renders: RawRender[] = [raw];
+    for (const c of ctes) {
+      const eph = this.renderRaw(c.model, interval, NO_TABLE, phase);
+      if (!('severity' in eph)) renders.push(eph);
+    }
+    for (const r of renders) {
+      const read = [...r.refs.map((ref) => ({ name: ref, at: (m: RenderModel) => m.sites.ref(ref), call: `ref('${ref}')` })), ...r.sources.map((s) => ({ name: sourceName(s.source, s.table), at: (m: RenderModel) => m.sites.sourceCall(s.source, s.table), call: `source('${s.source}', '${s.table}')` }))];
+      const unseen = read.find((x) => x.name !== name && !allowed.has(x.name));
+      if (unseen === undefined) continue;
+      const model = this.models.get(r === raw ? name : ctes[renders.indexOf(r) - 1].model)!;
+      const incremental = r.readsState ? ` (is_incremental() ${state.tableExists && !state.fullRefresh ? 'true' : 'false'})` : '';
+      return error(
+        'ref-by-date',
+        `${unseen.call} is read by ${name}${model.source.name === name ? '' : ` through ${model.source.name}`} when its task of ${intervalLabel(interval)} renders${incremental}, but not in its render for ${intervalLabel(made.interval)}, which its upstream was taken from: its task would not wait for ${unseen.name}'s build, nor be out of date when ${unseen.name} changes`,
+        { file: model.source.file, ...unseen.at(model) },
+        { hint: `name it where every render sees it, e.g. a comment at the top of ${model.source.file}: -- depends_on: {{ ${unseen.call} }}` },
+      );
+    }
+    return undefined;
   }
 
   /** Where each ephemeral model's SQL stands in `sql`, which withCtes made of `ctes`, with its file: a database error in it is at that file's line. */
@@ -1647,6 +1707,7 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
   for (const name of saved.keys()) cache.models.set(name, models.get(name)!.entry);
   const nodes = OverlayMap.of(last.analysis.nodes, newNodes);
   renderer.setNodes(nodes);
+  renderer.graphMadeAt(options.interval);
   const analysis: Analysis = { ...last.analysis, nodes, renderer };
   const stateful = new Map(last.existing);
   for (const name of saved.keys()) {
@@ -2118,6 +2179,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
   withUnitTests(nodes, reads, askIsIncremental, files, properties, disabled, engine, renderSetting, settingRenderer(engine, vars, options.interval, diagnostics, FIXTURE_PHASE), diagnostics);
   renderer.setNodes(nodes);
+  renderer.graphMadeAt(options.interval);
   sourcesWaitForWriters(nodes, target.database);
 
   const { graph, cycles } = graphOf(nodes, cache);

@@ -947,6 +947,13 @@ interface ModelTaskOptions {
   readonly afterFirst?: AfterFirst;
 }
 
+/** Adds a task's render error, but a read outside the graph once for the place it is at, however many dates render it. */
+function refuseOnce(diagnostics: Diagnostic[], d: Diagnostic): void {
+  const at = d.location;
+  const same = (x: Diagnostic) => x.code === d.code && x.location?.file === at?.file && x.location?.line === at?.line && x.location?.column === at?.column;
+  if (d.code !== 'ref-by-date' || !diagnostics.some(same)) diagnostics.push(d);
+}
+
 /** The tasks of a model's first build before a later one: the first, which creates its table, and the one just before. */
 interface AfterFirst {
   readonly first: string;
@@ -967,10 +974,12 @@ function firstBuildState(
   render: (state: TableState) => RenderedSql | Diagnostic,
   planned: { readonly state: TableState; readonly rendered: RenderedSql },
   afterFirst: AfterFirst | undefined,
-): { state: TableState; rendered: RenderedSql; waitsFor?: string } {
+): { state: TableState; rendered: RenderedSql; waitsFor?: string } | Diagnostic {
   if (!afterFirst || planned.state.tableExists || planned.state.fullRefresh) return planned;
   const state: TableState = { tableExists: true, fullRefresh: false };
   const rendered = render(state);
+  // Reading what the graph does not have it wait for is refused, not built as the first interval.
+  if ('severity' in rendered && rendered.code === 'ref-by-date') return rendered;
   if ('severity' in rendered || rendered.hash === planned.rendered.hash) return planned;
   return { state, rendered, waitsFor: rendered.sql.includes(node.relation) ? afterFirst.previous : afterFirst.first };
 }
@@ -1030,10 +1039,15 @@ function modelTask(
   const planned = tableState(node, ctx);
   const first = render(planned);
   if ('severity' in first) {
-    diagnostics.push(first);
+    refuseOnce(diagnostics, first);
     return undefined;
   }
-  const { state, rendered, waitsFor } = firstBuildState(node, render, { state: planned, rendered: first }, options.afterFirst);
+  const later = firstBuildState(node, render, { state: planned, rendered: first }, options.afterFirst);
+  if ('severity' in later) {
+    refuseOnce(diagnostics, later);
+    return undefined;
+  }
+  const { state, rendered, waitsFor } = later;
   if (waitsFor !== undefined && !upstream.includes(waitsFor)) upstream = [...upstream, waitsFor];
   const intervals = perInterval(node.config);
   /** The steps that build the model from its SQL: its checks and what runs around the query among them. */
