@@ -98,6 +98,8 @@ interface AttemptState {
   alter: readonly string[];
   /** A snapshot's merge, decided from the columns while the task runs: it opens the publishing transaction, and counts its rows. */
   merge?: CountedStatements;
+  /** An external model's file, written under its temporary name: renamed into place, and its view pointed at it, as the publishing transaction ends. */
+  fileInPlace?: () => Promise<void>;
   /**
    * An append's refusal of staged rows the table holds, written from the staged columns once
    * the schema-change step found them: run inside the publishing transaction after the ALTERs,
@@ -303,14 +305,22 @@ export class StepRunner {
         try {
           mkdirSync(dirname(step.path), { recursive: true });
           await session.exec(dialect.copyToFile(step.staging, step.temp, step.format, step.delimiter));
-          renameSync(step.temp, step.path);
         } catch (e) {
           throw refused(e);
         }
-        state.alter = [
-          ...dialect.dropRelation(step.view, step.existing === 'table' ? 'table' : undefined),
-          dialect.fileView(step.view, step.path, step.format, empty ? columns.map((c) => c.name) : undefined),
-        ];
+        const nullRow = empty ? columns.map((c) => c.name) : undefined;
+        // The view reads the file under its temporary name while the post-hooks and the tests of
+        // the published model run: the file is renamed into place once they passed, before the commit.
+        state.alter = [...dialect.dropRelation(step.view, step.existing === 'table' ? 'table' : undefined), dialect.fileView(step.view, step.temp, step.format, nullRow)];
+        state.fileInPlace = async () => {
+          try {
+            renameSync(step.temp, step.path);
+          } catch (e) {
+            throw refused(e);
+          }
+          // DuckDB reads the file as the view is made: after the rename.
+          await session.exec(dialect.fileView(step.view, step.path, step.format, nullRow));
+        };
         return;
       }
       case 'schema-change': {
@@ -472,6 +482,7 @@ export class StepRunner {
     const finish = async (count: number | undefined): Promise<string[]> => {
       if (countedLast) state.rows = await counted(count);
       if (checks.length > 0 || after.length > 0) await beforeCommit();
+      await state.fileInPlace?.();
       return countedLast ? records() : [];
     };
     /**
@@ -537,7 +548,7 @@ export class StepRunner {
               : session.transaction(statements(), {
                   alone: alone(),
                   countAt: countAt(),
-                  beforeCommit: checks.length === 0 && after.length === 0 ? undefined : finish,
+                  beforeCommit: checks.length === 0 && after.length === 0 && state.fileInPlace === undefined ? undefined : finish,
                 }),
         sharesTable(step, session, state) ? step.partition?.inside : undefined,
         state.batch,

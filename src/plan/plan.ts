@@ -1012,12 +1012,19 @@ function batchedReadsOf(analysis: Analysis): ReadonlySet<string> {
   return found;
 }
 
-/** Puts a task's check steps before its publishing step, and its checks of the published table into it. */
+/**
+ * Puts a task's check steps before what publishes its rows (the publishing step; an external
+ * model's file, renamed into place before it), and its checks of the published table into the
+ * publishing step.
+ */
 function withChecks(steps: Step[], checks: { steps: Step[]; publish: CheckStep[] }): Step[] {
   const at = steps.findIndex((s) => s.kind === 'publish');
   const publish = steps[at];
   if (publish?.kind !== 'publish') throw new Error('internal error: a strategy without a publishing step');
-  return [...steps.slice(0, at), ...checks.steps, checks.publish.length > 0 ? Object.assign({}, publish, { checks: checks.publish }) : publish, ...steps.slice(at + 1)];
+  const withPublish = checks.publish.length > 0 ? Object.assign({}, publish, { checks: checks.publish }) : publish;
+  const file = steps.findIndex((s) => s.kind === 'write-file');
+  const before = file >= 0 && file < at ? file : at;
+  return [...steps.slice(0, before), ...checks.steps, ...steps.slice(before, at), withPublish, ...steps.slice(at + 1)];
 }
 
 function modelTask(

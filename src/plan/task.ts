@@ -107,9 +107,10 @@ export type Step =
       readonly columns: readonly { readonly name: string; readonly description: string; readonly location?: Location }[];
     }
   /**
-   * An external model's file: the staged rows written to `temp` beside `path`, then renamed
-   * over it (a reader of the file sees the old one or the new one, never part of one), and
-   * the view over it added to the publishing transaction.
+   * An external model's file: the staged rows written to `temp` beside `path`, a view over it
+   * opening the publishing transaction, renamed over `path` (a reader of the file sees the old
+   * one or the new one, never part of one) once the post-hooks and checks in that transaction
+   * passed, and the view then made over `path`, before the commit.
    */
   | {
       readonly kind: 'write-file';

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
@@ -98,6 +98,36 @@ describe('external models', () => {
     const again = await runIn(dir, { date: '2024-01-03', select: ['counted'], force: true });
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(await queryRows(warehouseOf(dir), 'SELECT n, id FROM main.counted')).toEqual([{ n: '1', id: 7 }]);
+  });
+
+  it("are published only once their checks pass: a failing test leaves the file and the view as they were, as a table's build is rolled back", async () => {
+    const model = (ids: string) => `{{ config(materialized='external', location='out/events.parquet') }}\nselect * from (values ${ids}) t(id)`;
+    const dir = project({
+      'models/events.sql': model('(1), (2)'),
+      // A dbt test reads the model by name (the view), a column check of pipe's the staged rows.
+      'models/events.yml': 'version: 2\nmodels:\n  - name: events\n    columns:\n      - name: id\n        data_tests: [unique]\n',
+      'models/flagged.sql': "{{ config(materialized='external', location='out/flagged.csv') }}\nselect 1 as id, null as label",
+      'models/flagged.yaml': 'checks:\n  not_null: [label]\n',
+    });
+    expect((await runIn(dir, { date: '2024-01-02', select: ['events'] })).code).toBe(0);
+    const file = join(dir, 'out', 'events.parquet');
+    const before = readFileSync(file);
+    writeProjectFiles(dir, { 'models/events.sql': model('(1), (2), (2)') });
+    const r = await runIn(dir, { date: '2024-01-03' });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain('test unique_events_id failed: got 1 result');
+    expect(r.stdout).toMatch(/FAIL +flagged/);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n FROM main.events')).toEqual([{ n: 2 }]);
+    // Nothing of the failed builds is left: no temporary file, no file of the model never published.
+    expect(readdirSync(join(dir, 'out'))).toEqual(['events.parquet']);
+    // Passing again, the new file is put in place and the view reads it there, not the temporary name.
+    writeProjectFiles(dir, { 'models/events.sql': model('(1), (2), (3)') });
+    expect((await runIn(dir, { date: '2024-01-04', select: ['events'] })).code).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n FROM main.events')).toEqual([{ n: 3 }]);
+    expect(await queryRows(warehouseOf(dir), "SELECT sql FROM duckdb_views() WHERE view_name = 'events'")).toEqual([
+      { sql: `CREATE VIEW events AS SELECT * FROM read_parquet('${file}', (union_by_name = CAST('f' AS BOOLEAN)));` },
+    ]);
   });
 
   it('a file that cannot be put in place fails the model, leaves no temporary file and keeps the view as it was', async () => {

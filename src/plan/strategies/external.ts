@@ -7,9 +7,12 @@ import { SQL, type StrategyInput } from './strategy.js';
  * dbt-duckdb's `external`: the query's rows are staged in a table, written to a file, and a
  * view over the file is published under the model's name. pipe writes the file under a
  * temporary name in the same folder and renames it over the old one, so a reader of the file
- * sees the old rows or the new ones, never part of a file; the view and the run state then
- * commit in one transaction. A failure after the rename (a post-hook) rolls back the view and
- * the run state, not the file (dbt-duckdb writes the file in place, with no rollback either).
+ * sees the old rows or the new ones, never part of a file. The checks of the staged rows run
+ * before the file is written; the post-hooks and the tests of the published model read the
+ * view over the temporary file inside the publishing transaction, and the file is renamed into
+ * place once they passed, just before the commit (see the write-file step): a failed check
+ * leaves the old file. Only a failed commit, after the rename, rolls back the view and the run
+ * state and not the file (dbt-duckdb writes the file in place, with no rollback at all).
  */
 
 /**
