@@ -13,6 +13,7 @@ import { chooseSelection, mayBuild, pythonModelsBuilt, type Broken, type BuildRe
 import type { NodeState } from '../graph/selection-spec.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
+import { LEND_WAIT_MS } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
 import type { PipelineSelection } from './stored-params.js';
 
@@ -67,6 +68,11 @@ export function heldWait(options: WaitOptions): HeldWait {
       if (told) return;
       told = true;
       options.emit?.({ type: 'notice', message: `${held.inUse}; waiting up to ${formatDuration(limit, { long: true })} for it`, waitsFor: 'warehouse' });
+    },
+    onLent: (held) => {
+      if (told) return;
+      told = true;
+      options.emit?.({ type: 'notice', message: `${held.inUse}, which lends it: asked for it, waiting up to ${formatDuration(LEND_WAIT_MS, { long: true })} for it to let go (at the end of its build in progress)`, waitsFor: 'warehouse' });
     },
   };
 }

@@ -71,6 +71,8 @@ export interface HeldWait {
   readonly ms: number;
   /** Told once, the first time the file is found held, when pipe is going to wait. */
   readonly onHeld?: (held: WarehouseLockedError) => void;
+  /** Told when the file is held by a process that lends it, asked for it: pipe waits for it to let go, whatever `ms` (see DuckDBWarehouse.open). */
+  readonly onLent?: (held: WarehouseLockedError) => void;
   readonly signal?: AbortSignal;
   /** Longest pause between tries; each pause is between half of it and all of it. */
   readonly pollMs?: number;
@@ -270,7 +272,7 @@ export class Engine {
       for (;;) {
         await throwIfStopped(wait.signal);
         try {
-          return await Engine.open(path, options);
+          return await Engine.open(path, wait.onLent === undefined ? options : { ...options, onLent: wait.onLent });
         } catch (e) {
           if (!(e instanceof WarehouseLockedError)) throw e;
           const waited = Date.now() - started;

@@ -239,6 +239,7 @@ export class ChangeBuilder {
       this.kept = undefined;
       if (!kept) {
         this.asked = true;
+        this.options.emit({ type: 'notice', message: 'another pipe command asked for the warehouse: watch lets go of it when this build ends, and opens it again at the next save' });
         return;
       }
       kept.close();

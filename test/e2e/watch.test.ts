@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { copyExample, Live, ModelGate, queryRows, removeTempDirs, tempDir, writeProjectFiles } from './helpers.js';
 import { WatchIn } from '../support/watch-in-process.js';
 import { cliIn } from '../support/cli-in-process.js';
+import { runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -291,6 +292,29 @@ describe('pipe watch', () => {
     expect(await w.exited).toBe(0);
     // Watching ended: the file is let go of.
     expect(await queryRows(db, 'SELECT count(*) AS n FROM dim_customers')).toEqual([{ n: '20' }]);
+  });
+
+  it('--keep-open: a command asking while a build runs is told it waits for that build, and watch says it lets go at its end', async () => {
+    const dir = copyExample();
+    const gate = new ModelGate(dir);
+    const w = new Live(['watch', '--keep-open', '--date', '2024-01-02', '--json', '--project', dir]);
+    live.push(w);
+    await w.idle();
+    // A save of a model that waits at the gate: the build holds the file until the gate opens.
+    writeProjectFiles(dir, { 'models/marts/gated.sql': `select ${gate.sql} as n` });
+    const letGo = await gate.reached();
+    const told: string[] = [];
+    const ran = runIn(dir, { date: '2024-01-02', select: ['dim_customers'], waitMs: 0, onEvent: (e) => e.type === 'notice' && told.push(e.message) });
+    await expect.poll(() => told.length).toBe(1);
+    expect(told[0]).toMatch(/in use by another process \(pipe watch \(run \d{8}T\d{6}-[0-9a-f]{4}\), PID \d+, since [^)]+\), which lends it: asked for it, waiting up to 1 minute for it to let go \(at the end of its build in progress\)$/);
+    await w.next((e) => e.type === 'notice' && e.message === 'another pipe command asked for the warehouse: watch lets go of it when this build ends, and opens it again at the next save');
+    letGo();
+    const r = await ran;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // Lent, it is not kept: the file is free to read until the next save.
+    expect((await w.next(ofType('watch-waiting'))).event.keeps).toBeUndefined();
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
   });
 
   it('--keep-open hears a request after answering one that was there as it kept the file', async () => {

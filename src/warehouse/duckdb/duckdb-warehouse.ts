@@ -252,10 +252,14 @@ export interface OpenOptions {
    * A reader that does without the file when it is held (pipe ui reads the run logs) does not ask.
    */
   readonly ask?: boolean;
+  /** Told once, when a process that lends the file, asked for it, has not let go of it within a second (a watch's build in progress). */
+  readonly onLent?: (held: WarehouseLockedError) => void;
 }
 
 /** How long an open waits for a process that lends the file to let go of it once asked: a watch first ends its build in progress. */
-const LEND_WAIT_MS = 60_000;
+export const LEND_WAIT_MS = 60_000;
+/** How long a lender may take to let go before the wait is told (OpenOptions.onLent). */
+const LENT_TOLD_AFTER_MS = 1_000;
 
 /** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
 export const holderFile = (path: string) => `${sideFilesPath(path)}.pipe-holder.json`;
@@ -329,6 +333,8 @@ export class DuckDBWarehouse implements Warehouse {
     const until = Date.now() + LEND_WAIT_MS;
     /** The process asked: letting go takes it a moment (a large file's catalog is written back), its note gone meanwhile. */
     let asked: number | undefined;
+    let askedAt: number | undefined;
+    let toldLent = false;
     for (;;) {
       try {
         const opened = await DuckDBWarehouse.openOnce(path, options);
@@ -339,12 +345,19 @@ export class DuckDBWarehouse implements Warehouse {
       } catch (e) {
         if (!(e instanceof WarehouseLockedError) || options.ask === false) throw e;
         if (Date.now() >= until) {
-          if (asked !== undefined) withdraw(path);
-          throw e;
+          if (asked === undefined) throw e;
+          withdraw(path);
+          throw e.waited(LEND_WAIT_MS);
         }
         if (e.holder?.lends === true) {
           if (!existsSync(requestFile(path))) askFor(path);
           asked = e.holderPid;
+          askedAt ??= Date.now();
+          // Between builds it lets go at once: told only when it is a build's end that is waited for.
+          if (!toldLent && Date.now() - askedAt >= LENT_TOLD_AFTER_MS) {
+            toldLent = true;
+            options.onLent?.(e);
+          }
         } else if (asked === undefined || e.holderPid !== asked) throw e;
         await sleep(25);
       }
