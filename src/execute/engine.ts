@@ -139,7 +139,8 @@ function staleNewer(task: Task, newer: Publication, missed: string): ProjectRule
   const newerDate = newer.ds ?? formatDate(newer.interval.start);
   return new ProjectRuleError(
     'Superseded',
-    `${task.node} was published by run ${newer.runId} for a newer interval (${newerDate}) before ${missed} was written here, so that build misses it; rebuilding it for ${task.ds ?? 'this interval'} would replace it with an older interval's query: pipe run --select ${task.node} --date ${newerDate.slice(0, 10)} rebuilds it`,
+    // Runs of later intervals may build it again after this one (a catch-up's): the date to build it for is the newest then, not this one's.
+    `${task.node} was published by run ${newer.runId} for a newer interval (${newerDate}) before ${missed} was written here, so that build misses it; rebuilding it for ${task.ds ?? 'this interval'} would replace it with an older interval's query: once the runs of later intervals have ended, if pipe status -s ${task.node} does not find it current, pipe run --select ${task.node} --date D rebuilds it, D the newest interval it was built for (${newerDate.slice(0, 10)} now)`,
     { file: task.file },
   );
 }

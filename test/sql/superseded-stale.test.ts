@@ -94,7 +94,7 @@ describe('a table a newer interval published, in overlapping runs of one process
     const failed = engine.publish(older, task('agg', '2024-07-01', 'a-of-07-01'), rebuildAgg, undefined, undefined, engine.moment());
     await expect(failed).rejects.toBeInstanceOf(ProjectRuleError);
     await expect(failed).rejects.toThrow(
-      `agg was published by run ${newer} for a newer interval (2024-07-03) before fct was written here, so that build misses it; rebuilding it for 2024-07-01 would replace it with an older interval's query: pipe run --select agg --date 2024-07-03 rebuilds it`,
+      `agg was published by run ${newer} for a newer interval (2024-07-03) before fct was written here, so that build misses it; rebuilding it for 2024-07-01 would replace it with an older interval's query: once the runs of later intervals have ended, if pipe status -s agg does not find it current, pipe run --select agg --date D rebuilds it, D the newest interval it was built for (2024-07-03 now)`,
     );
     // Nothing was written: the table is the newer build's.
     expect(await agg()).toEqual({ days: 1, n: 3 });
