@@ -1,3 +1,4 @@
+import { templateText } from './template-text.js';
 import { realpathSync } from 'node:fs';
 import { basename, join, posix, relative, resolve, sep } from 'node:path';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
@@ -168,7 +169,8 @@ export function loadPackages(
     const macros: PackageFile[] = [];
     const read = (file: string, onlyTests: boolean) => {
       if (!file.endsWith('.sql')) return;
-      const text = readText(fs, file, rel(file), diagnostics);
+      const raw = readText(fs, file, rel(file), diagnostics);
+      const text = raw === undefined ? undefined : templateText(raw);
       if (text !== undefined && (!onlyTests || GENERIC_TEST_RE.test(text))) macros.push({ file: rel(file), source: text });
     };
     for (const d of layout.macros) for (const f of fs.list(join(abs, d), true)) read(f, false);

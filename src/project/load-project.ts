@@ -1,3 +1,4 @@
+import { templateText } from './template-text.js';
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, sep } from 'node:path';
@@ -188,6 +189,9 @@ export function sameInCase(otherFile: string, name: string): string {
     ? ' (names that differ only in case are one table in DuckDB)'
     : ' (names that differ only in case are one name to pipe)';
 }
+
+/** A template's text as Jinja reads it (see template-text.ts). */
+const templateOf = (text: string | undefined): string | undefined => (text === undefined ? undefined : templateText(text));
 
 /** A project file's text, or undefined once the reason it cannot be had is reported. */
 function readText(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): string | undefined {
@@ -399,7 +403,7 @@ function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
     if (event !== 'change' || at === undefined) return undefined;
     const before = last.files.models[at];
     const found: Diagnostic[] = [];
-    const sql = readText(fs, path, before.file, found);
+    const sql = templateOf(readText(fs, path, before.file, found));
     if (sql === undefined) return undefined;
     models ??= [...last.files.models];
     models[at] = { ...before, sql };
@@ -531,7 +535,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   /** A `.md` file's docs blocks, read where dbt looks for them (docs-paths, else the folders of the other paths). */
   const readDocs = (abs: string, pkg?: InstalledPackage) => {
     if (extname(abs) !== '.md') return;
-    const text = readText(fs, abs, rel(abs), diagnostics);
+    const text = templateOf(readText(fs, abs, rel(abs), diagnostics));
     if (text !== undefined) docs.push({ file: rel(abs), text, ...(pkg ? { package: pkg.name } : {}) });
   };
   const seen = new Map<string, string>();
@@ -599,7 +603,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       modelOwners.set(key, pkg?.name ?? '');
       if (pkg) packaged.add(key);
     }
-    const sql = readText(fs, abs, file, diagnostics);
+    const sql = templateOf(readText(fs, abs, file, diagnostics));
     if (sql === undefined) {
       leftOut.push(name);
       continue;
@@ -696,7 +700,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       continue;
     }
     if (!MACRO_EXTENSIONS.includes(ext)) continue;
-    const source = readText(fs, abs, rel(abs), diagnostics);
+    const source = templateOf(readText(fs, abs, rel(abs), diagnostics));
     if (source !== undefined) macros.push({ file: rel(abs), source });
   }
 
@@ -717,7 +721,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       continue;
     }
     if (ext !== '.sql') continue;
-    const sql = readText(fs, abs, file, diagnostics);
+    const sql = templateOf(readText(fs, abs, file, diagnostics));
     if (sql === undefined) continue;
     // A file defining generic tests is read like a macro file (a package's, with its macros); any other query is a test.
     if (GENERIC_TEST_RE.test(sql)) {
@@ -747,7 +751,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     }
     if (ext !== '.sql') continue;
     const file = rel(abs);
-    const text = readText(fs, abs, file, diagnostics);
+    const text = templateOf(readText(fs, abs, file, diagnostics));
     if (text === undefined) continue;
     const found = fs.derive(abs, 'snapshot-blocks', () => snapshotBlocks(text));
     for (const p of found.problems) diagnostics.push(error('bad-snapshot', p.message, { file, line: p.line }));
