@@ -239,6 +239,14 @@ where '"warehouse"."main"."b"' <> '"warehouse"."main"."b"' or 'B' = 'B' or 'True
     expect(sql(a, 'with_macro')).toBe("select 'z|v|6' as v");
   });
 
+  it('reads `{%+` and `+%}` as plain tags, as Jinja without lstrip_blocks and trim_blocks (dbt sets neither) does, beside dashes', () => {
+    const body = `select $\${%+ if true %}k{% endif %}$$ as a, $\${% if true +%}k{% endif %}$$ as b,\n  '{%- if true +%}  x  {%+ endif -%}' as c, '{{ "+%}" }}' as d`;
+    const a = run({ 'models/plain.sql': body, 'models/with_macro.sql': `{% macro noop() %}{% endmacro %}${body}` });
+    const jinja = "select $$k$$ as a, $$k$$ as b,\n  '  x  ' as c, '+%}' as d";
+    expect(sql(a, 'plain')).toBe(jinja);
+    expect(sql(a, 'with_macro')).toBe(jinja);
+  });
+
   it("keeps {% raw %} text as Jinja does: dashes trim on its tags, a raw tag inside is text, and verbatim is no Jinja", () => {
     const body = "select '{%- raw -%}  {{ x }} {% raw %} {%- endraw -%}  ' as r, '{% raw %} {{ y }} {% endraw -%}\n  ' as s";
     const a = run({ 'models/plain.sql': body, 'models/with_macro.sql': `{% macro noop() %}{% endmacro %}${body}` });

@@ -357,6 +357,16 @@ function installLexer(): void {
         return { type: /[.eE]/.test(text) ? T.TOKEN_FLOAT : T.TOKEN_INT, value: text, lineno, colno };
       }
     }
+    // Jinja's `{%+` and `+%}` keep the whitespace lstrip_blocks and trim_blocks would take, which
+    // dbt sets neither of: a tag like any other (Nunjucks knows only `-`).
+    if (this.in_code ? this.str.startsWith('+%}', this.index) : this.str.startsWith('{%+', this.index)) {
+      const { lineno, colno } = this;
+      const start = !this.in_code;
+      for (let i = 0; i < 3; i++) this.forward();
+      (this as { in_code: boolean }).in_code = start;
+      if (start) this.braces = 0;
+      return start ? { type: T.TOKEN_BLOCK_START, value: '{%', lineno, colno } : { type: T.TOKEN_BLOCK_END, value: '%}', lineno, colno };
+    }
     // Inside an open `{` a `}}` closes dicts, not the tag (`{{ {'a': {'b': 1}} }}`), as in Jinja.
     if (this.in_code && this.braces > 0 && this.current() === '}') {
       const { lineno, colno } = this;
