@@ -5,7 +5,7 @@ import { catalogName } from '../warehouse/warehouse-file.js';
 import { LAKE_ALIAS } from '../warehouse/ducklake/ducklake-warehouse.js';
 import { basename } from 'node:path';
 import { DBT_PROJECT_FILE, nodeFqn, type ProjectLayout } from '../project/layout.js';
-import { nameProblem, schemaNameProblem } from '../project/names.js';
+import { aliasProblem, schemaNameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { NO_RUN_HOOKS, checkPackageProjects, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
@@ -2623,7 +2623,7 @@ function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string
     const problem = schemaNameProblem(answer, true);
     return problem !== undefined ? `a schema ${problem}` : reservedSchema(answer);
   });
-  const alias = macroNamer(engine, project, 'generate_alias_name', (custom, node) => custom?.trim() || node.name, (answer) => nameProblem(answer, true));
+  const alias = macroNamer(engine, project, 'generate_alias_name', (custom, node) => custom?.trim() || node.name, (answer) => aliasProblem(answer, true));
   return { dbtSchema: schema, dbtAlias: alias };
 
   function macroNamer(
@@ -3214,7 +3214,7 @@ function seedNode(
   }
   let alias: string | undefined;
   if (data.alias !== undefined) {
-    const problem = typeof data.alias === 'string' ? nameProblem(data.alias, ctx.dbtSchema !== undefined) : 'it must be text';
+    const problem = typeof data.alias === 'string' ? aliasProblem(data.alias, ctx.dbtSchema !== undefined) : 'it must be text';
     if (problem === undefined) alias = data.alias as string;
     else bad('alias', `alias '${String(data.alias)}' cannot be a table name: ${problem}`);
   }

@@ -3,7 +3,7 @@ import { error, warning, type Diagnostic, type Location } from '../diagnostics/d
 import { didYouMean } from '../diagnostics/suggest.js';
 import { asStringList, checkKeys } from './validate-keys.js';
 import { isLocatedHook } from './dbt/config-tree.js';
-import { nameProblem, schemaNameProblem } from '../project/names.js';
+import { aliasProblem, schemaNameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { parseTimestamp } from '../dates/dates.js';
 import { DEFAULT_MATERIALIZATION, isMaterialized, kindOf, MATERIALIZED, modelKind, type Resource } from './model-kinds.js';
@@ -458,7 +458,7 @@ export function validateModelConfig(
 
   let alias: string | undefined;
   if (raw.alias !== undefined && raw.alias !== null) {
-    const problem = typeof raw.alias === 'string' ? nameProblem(raw.alias, dbtProject) : 'it must be text';
+    const problem = typeof raw.alias === 'string' ? aliasProblem(raw.alias, dbtProject) : 'it must be text';
     if (problem === undefined) alias = raw.alias as string;
     else bad('alias', `alias '${String(raw.alias)}' cannot be a table name: ${problem}`);
   }

@@ -56,13 +56,22 @@ export function nameProblem(name: string, dbt = false): string | undefined {
 }
 
 /**
+ * Why `alias` cannot be a table name, or undefined: a name's rule, but for a dbt project's alias
+ * of digits alone (`alias: "123"`, which dbt-duckdb builds as `"123"`): what refuses it as a
+ * model's name, that no properties entry could name it, is nothing to an alias.
+ */
+export function aliasProblem(alias: string, dbt: boolean): string | undefined {
+  return dbt && DIGITS.test(alias) ? undefined : nameProblem(alias, dbt);
+}
+
+/**
  * What is wrong with a schema name, if anything: a pipe project's schemas are plain
  * identifiers; a dbt project's may be any name dbt-duckdb quotes (`"2023"`, `"raw-data"`), as
  * pipe quotes every relation. The problem reads after the key: `schema must be ...`.
  */
 export function schemaNameProblem(name: string, dbt: boolean): string | undefined {
   if (dbt) return DBT_NAME.test(name) ? undefined : `must be a name of ${DBT_SCHEMA_RULE}`;
-  return IDENTIFIER.test(name) ? undefined : 'must be a plain identifier (letters, digits, underscores)';
+  return IDENTIFIER.test(name) ? undefined : 'must be a plain identifier (letters, digits, underscores and $, starting with a letter or an underscore)';
 }
 
 /** A pipe project's schema: one plain identifier, never quoted or dotted. */

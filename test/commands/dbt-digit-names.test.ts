@@ -58,6 +58,20 @@ describe('names starting with a digit in a dbt project', () => {
     expect(r.stderr).toContain('starting with a letter, a digit or _, not digits alone');
   });
 
+  it('aliases of digits alone are built, quoted, as dbt-duckdb does (a folder\'s +alias, a config() call, a seed\'s): only a model\'s name is refused so', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n    y:\n      +alias: "123"\nseeds:\n  shop:\n    +alias: "7"\n',
+      'seeds/s.csv': 'id\n2\n',
+      'models/y/a.sql': 'select 1 as id',
+      'models/b.sql': "{{ config(alias='456') }}\nselect * from {{ ref('a') }} union all select * from {{ ref('s') }}",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryWarehouse(dir, 'select * from main."123"')).toEqual([{ id: 1 }]);
+    expect(await queryWarehouse(dir, 'select * from main."456" order by id')).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(await queryWarehouse(dir, 'select * from main."7"')).toEqual([{ id: 2 }]);
+  });
+
   it('schemas too: a custom schema "2023", as a project\'s generate_schema_name gives it, is built in, quoted, as dbt-duckdb does', async () => {
     const dir = tempProject({
       'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    y2023:\n      +schema: "2023"\nseeds:\n  shop:\n    +schema: "2023"\n',

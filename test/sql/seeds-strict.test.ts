@@ -285,7 +285,7 @@ describe('a seed config', () => {
     const o = await runProject(root);
     expect(o.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
       ['bad-config', 'seeds/t.yaml:4', "column_types declares 'n' and 'N': DuckDB does not tell column names apart by case"],
-      ['bad-config', 'seeds/t.yaml:1', 'schema must be a plain identifier (letters, digits, underscores)'],
+      ['bad-config', 'seeds/t.yaml:1', 'schema must be a plain identifier (letters, digits, underscores and $, starting with a letter or an underscore)'],
     ]);
   });
 });

@@ -304,7 +304,7 @@ describe('config', () => {
       "models/a.sql:1:11 materialized 'snapshot' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file",
       'models/a2.sql:1:11 materialized must be one of table, view, incremental, external, ephemeral; got "materialised_view"',
       "models/b.sql:1:11 an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch or append",
-      'models/c.yaml:2:undefined schema must be a plain identifier (letters, digits, underscores)',
+      'models/c.yaml:2:undefined schema must be a plain identifier (letters, digits, underscores and $, starting with a letter or an underscore)',
       'models/c.yaml:3:undefined depends_on_past must be true or false',
     ]);
   });
