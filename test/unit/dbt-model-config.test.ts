@@ -20,6 +20,18 @@ const errors = (a: Analysis) => a.diagnostics.filter((d) => d.severity === 'erro
 const hooks = (list: ModelNode['config']['pre_hook']) => list.map((h) => [h.sql, h.transaction, h.location.file, h.location.line]);
 
 describe('dbt model config', () => {
+  it("reports tags that are not text where they are set, not at a level below that adds its own (dbt's tags add up)", () => {
+    const a = run({
+      'dbt_project.yml': 'name: p\nmodels:\n  p:\n    a:\n      +tags: 5\n      m1:\n        +tags: [leaf]\n',
+      'models/a/m1.sql': "{{ config(tags=['own']) }}\nselect 1 as id",
+      'models/m2.sql': "{{ config(tags=[1]) }}\nselect 1 as id",
+    });
+    expect(errors(a)).toEqual([
+      ['tags must be a list of strings (model m1)', 'dbt_project.yml', 5],
+      ['tags must be a list of strings', 'models/m2.sql', 1],
+    ]);
+  });
+
   it('reads hooks from dbt_project.yml, a properties file and config(), in that order, each where it is written', () => {
     const a = run({
       'dbt_project.yml': `name: shop

@@ -85,7 +85,9 @@ export function mergeSettings(base: ReadonlyMap<string, ConfigSetting>, over: Re
       const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
       const merged = [...list(before.value)];
       for (const v of list(setting.value)) if (!merged.includes(v)) merged.push(v);
-      out.set(key, { value: merged, location: setting.location });
+      // Tags that are not text are reported where they were set, not where a level below added its own.
+      const wrong = key === 'tags' && !list(before.value).every((v) => typeof v === 'string');
+      out.set(key, { value: merged, location: wrong ? before.location : setting.location });
     } else if (before && MERGED.has(key) && isMapping(before.value) && isMapping(setting.value)) {
       out.set(key, { value: { ...before.value, ...setting.value }, location: setting.location });
     } else {
