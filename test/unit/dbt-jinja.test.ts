@@ -480,6 +480,16 @@ select {% for k, v in m.items() %}{% if k is string %}'{% endif %}{{ k }}{% if k
     expect(errors(a)).toEqual([[expect.stringContaining('ping() is called inside itself more than 200 deep'), { file: 'macros/pong.sql', line: 1, column: 30 }]]);
   });
 
+  it('says a chain of 250 macros none of which calls itself nests too deep, not that one calls itself', () => {
+    const macros = Object.fromEntries(
+      Array.from({ length: 250 }, (_, i) => [`macros/m${i}.sql`, `{% macro m${i}() %}{{ return(${i === 249 ? "'end'" : `m${i + 1}()`}) }}{% endmacro %}`]),
+    );
+    const a = run({ ...macros, 'models/a.sql': 'select {{ m0() }} as n' });
+    expect(errors(a).map(([m]) => m)).toEqual([
+      "macro calls nest more than 200 deep (m0() → m1() → m2() → … → m198() → m199() → m200()), none calling itself: dbt's Python stops such a chain too",
+    ]);
+  });
+
   it('stops a macro that calls itself in its own file the same way, at the call, with the call in the model related', () => {
     const a = run({
       'macros/fact.sql': '{% macro fact(n) %}\n  {%- if n > 0 -%}\n    {{ n * fact(n) }}\n  {%- endif -%}\n{% endmacro %}',

@@ -94,17 +94,19 @@ export function bindMacroArgs(spec: MacroSpec, args: readonly unknown[]): BoundA
  */
 const MAX_MACRO_DEPTH = 200;
 
-/** The macros running now, in the one render in progress (renders are synchronous). */
-let macroDepth = 0;
+/** The macros running now, outermost first, in the one render in progress (renders are synchronous). */
+const running: string[] = [];
 
-/** The error of a macro called more than MAX_MACRO_DEPTH deep. */
 /** Refuses the call of macro `name` when macros already run MAX_MACRO_DEPTH deep. */
 export function enterMacro(name: string): void {
-  if (macroDepth >= MAX_MACRO_DEPTH) throw tooDeep(name);
+  if (running.length >= MAX_MACRO_DEPTH) throw tooDeep(name);
 }
 
+/** The error of a macro called more than MAX_MACRO_DEPTH deep: one calling itself, or a chain of as many macros. */
 function tooDeep(name: string): JinjaError {
-  return new TemplateFunctionError(`${name}() is called inside itself more than ${MAX_MACRO_DEPTH} deep: it calls itself (or a macro that calls it) without end`);
+  if (running.includes(name)) return new TemplateFunctionError(`${name}() is called inside itself more than ${MAX_MACRO_DEPTH} deep: it calls itself (or a macro that calls it) without end`);
+  const chain = [...running.slice(0, 3), '…', ...running.slice(-2), name].map((m) => (m === '…' ? m : `${m}()`)).join(' → ');
+  return new TemplateFunctionError(`macro calls nest more than ${MAX_MACRO_DEPTH} deep (${chain}), none calling itself: dbt's Python stops such a chain too`);
 }
 
 /**
@@ -116,11 +118,11 @@ function tooDeep(name: string): JinjaError {
 export function makeMacro(spec: MacroSpec, body: (this: unknown, args: BoundArgs) => unknown): (...args: unknown[]) => unknown {
   return function macro(this: unknown, ...args: unknown[]) {
     enterMacro(spec.name);
-    macroDepth++;
+    running.push(spec.name);
     try {
       return body.call(this, bindMacroArgs(spec, args));
     } finally {
-      macroDepth--;
+      running.pop();
     }
   };
 }
