@@ -134,7 +134,8 @@ export class TextLogger implements Logger {
         this.running.delete(e.task.id);
         this.passed.delete(e.task.id);
         this.done++;
-        this.failures.push({ task: e.task, message: e.error.message });
+        // A task's failed checks are each a line of its error: its summary names every one, not the first alone.
+        this.failures.push({ task: e.task, message: e.error.kind === 'Check' ? e.error.message : firstLine(e.error.message) });
         const prefix = this.live ? s.red('✗') : 'FAIL ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`);
         this.line(`    ${s.red(e.error.message.split('\n').join('\n    '))}`);
@@ -251,13 +252,10 @@ export class TextLogger implements Logger {
         if (this.failures.length > 0) {
           // Grouped by error, so a hundred dates failing for one reason read as one problem.
           const groups = new Map<string, { task: TaskRef }[]>();
-          for (const f of this.failures) {
-            const key = firstLine(f.message);
-            pushTo(groups, key, f);
-          }
+          for (const f of this.failures) pushTo(groups, f.message, f);
           this.line(`${s.bold(`Failures`)} (${this.failures.length}, ${groups.size} distinct error${groups.size === 1 ? '' : 's'}):`);
           for (const [message, list] of groups) {
-            this.line(`  ${s.red(message)}`);
+            for (const line of message.split('\n')) this.line(`  ${s.red(line)}`);
             const shown = list.slice(0, 20);
             for (const f of shown) this.line(`    ${f.task.model}${taskWhen(f.task) ? ` ${taskWhen(f.task)}` : ''} ${s.dim(f.task.file)}`);
             if (list.length > shown.length) this.line(s.dim(`    … and ${list.length - shown.length} more`));

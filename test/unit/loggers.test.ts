@@ -225,24 +225,34 @@ describe('the plain text logger', () => {
     ]);
   });
 
-  it('the summary groups failures by their first line, lists each task once, and says how to retry', () => {
+  it('the summary groups failures by their first line (failed checks by all of theirs), lists each task once, and says how to retry', () => {
     const { out, logger } = textLogger();
     logger.handle(started(30));
     for (let d = 1; d <= 23; d++) {
       logger.handle(failure('orders', `2024-01-${String(d).padStart(2, '0')}`, { message: `Conversion Error: bad value\nLINE ${d}: ...` }));
     }
     logger.handle(failure('lines', '2024-01-01', { message: 'Binder Error: no column x' }));
+    // Failed checks are each a line of the error: all of them are the error, each said.
+    const checks = 'test unique_m_id failed: got 1 result (models/m.yml:6)\ntest not_null_m_v failed: got 2 results (models/m.yml:8)';
+    for (const ds of ['2024-01-01', '2024-01-02']) logger.handle(failure('m', ds, { kind: 'Check', message: checks }));
+    logger.handle(failure('m', '2024-01-03', { kind: 'Check', message: 'test unique_m_id failed: got 1 result (models/m.yml:6)' }));
     out.text = '';
-    logger.handle(finished('failed', { succeeded: 3, failed: 24, skipped: 2, pending: 1 }, 'pipe retry r1'));
+    logger.handle(finished('failed', { succeeded: 3, failed: 27, skipped: 2, pending: 1 }, 'pipe retry r1'));
     expect(out.lines).toEqual([
-      'Failed: 3 succeeded, 24 failed, 2 skipped, 1 not started in 2.50s',
+      'Failed: 3 succeeded, 27 failed, 2 skipped, 1 not started in 2.50s',
       '1 task was never started',
-      'Failures (24, 2 distinct errors):',
+      'Failures (27, 4 distinct errors):',
       '  Conversion Error: bad value',
       ...Array.from({ length: 20 }, (_, i) => `    orders 2024-01-${String(i + 1).padStart(2, '0')} models/orders.sql`),
       '    … and 3 more',
       '  Binder Error: no column x',
       '    lines 2024-01-01 models/lines.sql',
+      '  test unique_m_id failed: got 1 result (models/m.yml:6)',
+      '  test not_null_m_v failed: got 2 results (models/m.yml:8)',
+      '    m 2024-01-01 models/m.sql',
+      '    m 2024-01-02 models/m.sql',
+      '  test unique_m_id failed: got 1 result (models/m.yml:6)',
+      '    m 2024-01-03 models/m.sql',
       're-run what did not succeed: pipe retry r1',
       'details: pipe history r1',
     ]);
