@@ -185,6 +185,24 @@ function commandPath(c: Command): string {
   return c.parent ? `${commandPath(c.parent)} ${c.name()}` : c.name();
 }
 
+/**
+ * The command line with a query given after `--inline` that starts with a dash (a `--` comment
+ * first, as `-- depends_on: {{ ref('m') }}`) joined to it as `--inline=QUERY`: commander would
+ * take it for an option. An option's name holds no space, so a dash-led argument that does is
+ * text, never an option.
+ */
+function withInlineQueries(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === '--inline' && next !== undefined && next.startsWith('-') && /\s/.test(next)) {
+      out.push(`--inline=${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
 export async function runCli(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('pipe')
@@ -710,17 +728,21 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('-n, --limit <n>', `how many rows (default ${DEFAULT_SHOW_LIMIT})`, positiveInt('--limit'))
     .option('--where <sql>', "a SQL expression over the rows' columns: only the rows it is true for")
     .option('-d, --date <YYYY-MM-DD>', "an incremental model's partition of that date; with --inline, the date its query is rendered for (default: yesterday)")
-    .option('--inline', "run the model's query (or the query given) as pipe run would for --date instead of reading its table (read-only)")
+    .option('--inline [query]', "run the model's query (or the query given) as pipe run would for --date instead of reading its table (read-only)")
     .option('--var <name=value>', 'template variable for var() with --inline; repeatable', collectVar)
     .addOption(varsOption("template variables for --inline as a YAML mapping ('{name: value}')"))
-    .action(async (given: string | undefined, o: Common & { select?: string; limit?: number; where?: string; date?: string; inline?: boolean }) => {
+    .action(async (argument: string | undefined, o: Common & { select?: string; limit?: number; where?: string; date?: string; inline?: boolean | string }) => {
       const logger = makeLogger(o, true);
       endBySignals();
       try {
+        // The query (or model) may follow --inline itself: `pipe show --inline "select 1"`.
+        const inlined = typeof o.inline === 'string' ? o.inline : undefined;
+        if (argument !== undefined && inlined !== undefined) throw new DiagnosticError([error('bad-option', `pipe show ${argument} --inline ${JSON.stringify(inlined)} names two things to show: give one`)]);
+        const given = argument ?? inlined;
         if (given !== undefined && o.select !== undefined && given !== o.select) throw new DiagnosticError([error('bad-option', `pipe show ${given} --select ${o.select} names two things to show: give one`)]);
         const model = given ?? o.select;
         if (model === undefined) throw new DiagnosticError([error('bad-option', 'pipe show needs what to show: a model, seed or source (pipe show orders), or a query with --inline')]);
-        const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
+        const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline !== undefined, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
         await loadDisplayWidth();
         const text = o.json ? formatRowsJson(shown) : formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined);
         // Judged on the values whole (the table's text is masked as it is sized).
@@ -839,7 +861,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   // A mistake in a command's own options or arguments points at that command's help.
   for (const c of subcommandsOf(program)) c.showHelpAfterError(`(${commandPath(c)} --help ${c.commands.length > 0 ? 'lists its commands' : 'shows how to use it'})`);
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(withInlineQueries(argv));
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;

@@ -75,6 +75,15 @@ describe('the commands of the command line', () => {
     expect((JSON.parse(shown.stdout) as { status: string }[]).map((r) => r.status)).toEqual(['shipped', 'shipped']);
     const badLimit = await cliIn(['show', 'fct_orders', '--limit', '0', '--project', dir]);
     expect(badLimit.code).toBe(2);
+    // An inline query may start with a -- comment (the depends_on one errors suggest), after --inline or after the model's place.
+    const commented = "-- depends_on: {{ ref('fct_orders') }}\nselect count(*)::INTEGER as n from {{ ref('fct_orders') }}";
+    for (const args of [['--inline', commented], [`--inline=${commented}`], ['--inline', '--', commented]]) {
+      const r = await cliIn(['show', '--json', '--project', dir, ...args]);
+      expect(r.code, explain(r)).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual([{ n: 6 }]);
+    }
+    const both = await cliIn(['show', 'fct_orders', '--inline', 'select 1', '--project', dir]);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('names two things to show: give one')]);
   });
 
   it('compile prints the SQL byte for byte, one model or several: a CRLF file keeps its carriage returns, which it runs with', async () => {
