@@ -2081,11 +2081,12 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     if (raw.readsState || hasHooks(analyzed.config)) existed.set(name, existing);
     if (raw.readsState) askIsIncremental.add(name);
     modelConfigDiagnostics.add(name, analyzed.configDiagnostics, m.resource);
-    for (const u of analyzed.unused) unusedSettings.note(u.key, u.location);
     if (!analyzed.config.enabled) {
       disabled.set(name, analyzed.disabledAt ?? { file: m.source.file });
       continue;
     }
+    // A disabled model's settings are nothing pipe leaves out: dbt reads none of them either.
+    for (const u of analyzed.unused) unusedSettings.note(u.key, u.location);
     const config = analyzed.config;
     const entry = m.properties;
     // Read each time (not cached with the render): the properties file's columns may change alone.
@@ -3175,12 +3176,12 @@ function seedNode(
   if (y && !ctx.dbtSchema) checkKeys(y.data, SEED_KEYS, 'seed', (key) => ({ file: y.file, line: y.keyLine(key) }), diagnostics);
   const node = { name: seed.name, fqn, file: seed.file, kind: 'seed' as const };
   const merged = mergeConfig('seed', base, {}, (key) => ({ file: y?.file ?? seed.file, line: y?.keyLine(key) }), dbtNamesOf(ctx, node), diagnostics);
-  for (const u of merged.unused) ctx.unused.note(u.key, u.location);
   const data = merged.record;
   const at = (key: string): Location => merged.dbtLocations.get(key) ?? { file: y?.file ?? seed.file, line: y?.keyLine(key) };
   const bad = (key: string, message: string, hint?: string) => diagnostics.push(error('bad-config', message, at(key), hint === undefined ? undefined : { hint }));
   if (data.enabled !== undefined && typeof data.enabled !== 'boolean') bad('enabled', 'enabled must be true or false');
   if (data.enabled === false) return { disabledAt: at('enabled') };
+  for (const u of merged.unused) ctx.unused.note(u.key, u.location);
   const columnTypes: Record<string, string> = {};
   const columnTypeLocations: Record<string, Location> = {};
   if (data.column_types !== undefined) {

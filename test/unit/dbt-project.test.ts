@@ -664,6 +664,24 @@ describe('the notice of what pipe does not use', () => {
     expect(a.diagnostics.find((d) => d.code === 'not-used')?.hint).toBe('these do not change what pipe builds');
   });
 
+  it("leaves out the settings of disabled models and seeds, which dbt does not read either", () => {
+    const a = run({
+      'dbt_project.yml': "name: shop\nmodels:\n  shop:\n    extra:\n      +enabled: \"{{ var('with_extra', false) }}\"\n      +transient: false\nseeds:\n  shop:\n    +enabled: false\n    +grants:\n      select: [loader]\n",
+      'models/a.sql': 'select 1 as x',
+      'models/extra/b.sql': "{{ config(indexes=[{'columns': ['x']}]) }}\nselect 2 as x",
+      'seeds/s.csv': 'a\n1\n',
+    });
+    expect(a.diagnostics.filter((d) => d.code === 'not-used')).toEqual([]);
+    const on = run({
+      'dbt_project.yml': "name: shop\nvars:\n  with_extra: true\nmodels:\n  shop:\n    extra:\n      +enabled: \"{{ var('with_extra', false) }}\"\n      +transient: false\n",
+      'models/a.sql': 'select 1 as x',
+      'models/extra/b.sql': "{{ config(indexes=[{'columns': ['x']}]) }}\nselect 2 as x",
+    });
+    expect(on.diagnostics.filter((d) => d.code === 'not-used').map((d) => d.message)).toEqual([
+      'pipe does not use: config transient (dbt_project.yml:8), config indexes (models/extra/b.sql:1)',
+    ]);
+  });
+
   it('says that the semantic layer it names goes unchecked, which dbt parse checks', () => {
     // A metric of a measure no semantic model has: dbt refuses the project at parse.
     const yml = 'version: 2\nsemantic_models:\n  - name: orders\n    model: ref(\'a\')\nmetrics:\n  - name: revenue\n    type: simple\n    type_params: {measure: nosuch}\n';
