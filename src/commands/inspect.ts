@@ -26,6 +26,8 @@ import { openProject, templateCacheOf, type Project } from './open-project.js';
 import { readStoredParams, type StoredParams } from './stored-params.js';
 import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
 import { isBuilt } from '../plan/materializations.js';
+import { NO_TABLE } from '../analyze/model-kinds.js';
+import { intervalLabel } from '../dates/dates.js';
 import { sequentialOrder } from '../plan/sequential-order.js';
 import { planTest, type TestFilter } from '../plan/plan.js';
 import { testFilter } from './test-selection.js';
@@ -148,11 +150,31 @@ export async function compile(
       );
       models.push(shown);
     }
+    // Named or selected, as dbt compiles them; a compile of the whole project prints what a run executes.
+    if (options.model !== undefined || options.selector !== undefined || options.select?.length) models.push(...selectedEphemerals(planned));
   } finally {
     prepared.warehouse?.close();
   }
   if (options.model !== undefined && models.length === 0) throw new DiagnosticError([prepared.leftOut?.get(options.model) ?? noQuery(analysis, options.model)]);
   return { models, warnings };
+}
+
+/**
+ * The selected ephemeral models' own queries, refs resolved and the ephemeral models they read
+ * inlined, as dbt compiles one: a run builds none (it inlines each into what reads it), so the
+ * plan has no task of theirs.
+ */
+function selectedEphemerals({ prepared, interval }: RunPlan): CompiledModel[] {
+  const { analysis } = prepared;
+  const out: CompiledModel[] = [];
+  for (const name of prepared.selected) {
+    const n = analysis.nodes.get(name);
+    if (n?.kind !== 'model' || isBuilt(n.config.kind) || prepared.leftOut?.has(name)) continue;
+    const r = analysis.renderer.sql(name, interval, NO_TABLE);
+    if ('severity' in r) throw new DiagnosticError([r]);
+    out.push({ model: name, file: n.file, materialized: n.config.materialized, ds: intervalLabel(interval), refs: n.upstream, sql: r.sql, sql_hash: r.hash });
+  }
+  return out;
 }
 
 /**

@@ -117,15 +117,15 @@ describe('pipe compile shows the SQL pipe run executes', () => {
     expect(await recorded(dir, r2.runId)).toEqual(given);
   });
 
-  it('refuses a seed or an ephemeral model, which have no query of their own, and names a model that shows the ephemeral one inlined', async () => {
+  it('refuses a seed, which has no query; an ephemeral model named or selected is its own query, as dbt compiles it, and a compile of all leaves it inlined', async () => {
     const dir = dailyProject();
-    const refusal = async (model: string) => {
-      const thrown = await compile({ project: dir, model, date: '2024-01-02' }).catch((e: unknown) => e);
-      expect(thrown).toBeInstanceOf(DiagnosticError);
-      return (thrown as DiagnosticError).diagnostics;
-    };
-    expect(await refusal('eph')).toMatchObject([{ code: 'no-query', location: { file: 'models/eph.sql' }, hint: 'pipe compile t shows it inlined' }]);
-    expect(await refusal('s')).toMatchObject([{ code: 'no-query', message: 's is a seed: it is loaded from seeds/s.csv, with no query to compile' }]);
+    const thrown = await compile({ project: dir, model: 's', date: '2024-01-02' }).catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(DiagnosticError);
+    expect((thrown as DiagnosticError).diagnostics).toMatchObject([{ code: 'no-query', message: 's is a seed: it is loaded from seeds/s.csv, with no query to compile' }]);
+    const own = { model: 'eph', file: 'models/eph.sql', materialized: 'ephemeral', ds: '2024-01-02', refs: ['v'], sql: '\nselect id from "main"."v"' };
+    expect((await compile({ project: dir, model: 'eph', date: '2024-01-02' })).models).toMatchObject([own]);
+    expect((await compile({ project: dir, select: ['eph+'], date: '2024-01-02' })).models.map((m) => m.model)).toEqual(['t', 'eph']);
+    expect((await compile({ project: dir, date: '2024-01-02' })).models.map((m) => m.model)).not.toContain('eph');
   });
 
   it('compiles a selection the run would refuse for an upstream not built yet, warning at the ref() that needs it', async () => {
