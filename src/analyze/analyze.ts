@@ -308,6 +308,9 @@ const HOOK_CALL_KEYS: ReadonlySet<string> = new Set(['pre_hook', 'post_hook', 'p
 const hookList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
 const NO_STALE_READS: ReadonlyMap<string, unknown> = new Map();
+/** How a model's error for a var nobody sets reads after its name (see ModelRenderer.varsUnsetRender). */
+const VAR_UNSET = 'is not set and has no default;';
+
 /** The date variables' names, as a kept render's names are checked against them. */
 const DATE_NAMES: ReadonlySet<string> = new Set(DATE_VARIABLE_NAMES);
 
@@ -774,6 +777,27 @@ export class ModelRenderer {
     return result;
   }
 
+  /** Set while varsUnsetRender renders: var() of a var nobody sets gives none. */
+  private unsetVarsAsNone = false;
+
+  /**
+   * A render of `name` that failed on a var nobody sets, again as dbt's parse renders it (the
+   * var as none): what it reads and how it is configured, for the graph, so that the commands
+   * which do not build it go on (dbt ls, parse, a run of other models), the error stopping those
+   * that do. Never kept: no task is made from it.
+   */
+  varsUnsetRender(name: string, interval: Interval, state: TableState, failed: Diagnostic): RawRender | undefined {
+    if (failed.code !== 'template-render' || !failed.message.startsWith("var '") || !failed.message.includes(VAR_UNSET)) return undefined;
+    this.unsetVarsAsNone = true;
+    try {
+      const r = this.renderUncached(name, interval, state);
+      // What it says of the none it read (a None printed) is not said: the error is.
+      return 'severity' in r ? undefined : { ...r, messages: [] };
+    } finally {
+      this.unsetVarsAsNone = false;
+    }
+  }
+
   /** Renders kept between processes (see kept-renders.ts); none for a unit test's renderer. */
   private kept: KeptRenders | undefined;
 
@@ -896,8 +920,10 @@ export class ModelRenderer {
         var: (n, fallback, hasFallback) => {
           if (Object.hasOwn(vars, n)) return vars[n];
           if (hasFallback) return fallback;
+          // dbt's parse reads a var nobody sets as none (see varsUnsetRender).
+          if (this.unsetVarsAsNone) return null;
           throw new Error(
-            `var '${n}' is not set and has no default; ${this.project.dbt ? `pass --vars '{${n}: VALUE}' or set it under vars: in dbt_project.yml` : `pass --var ${n}=VALUE or set it under vars: in pipe.yaml or the pipeline`}`,
+            `var '${n}' ${VAR_UNSET} ${this.project.dbt ? `pass --vars '{${n}: VALUE}' or set it under vars: in dbt_project.yml` : `pass --var ${n}=VALUE or set it under vars: in pipe.yaml or the pipeline`}`,
           );
         },
         isIncremental: () => {
@@ -2067,10 +2093,14 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       continue;
     }
     const existing = options.existingRelations?.has(m.relation) ?? false;
-    const raw = analysisRender(renderer, name, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false });
+    const state = { tableExists: existing, fullRefresh: options.fullRefresh ?? false };
+    let raw = analysisRender(renderer, name, options.interval, state);
     if ('severity' in raw) {
-      diagnostics.push(raw);
-      continue;
+      // A var nobody sets stops what builds the model, not what reads the project (dbt's parse reads it as none).
+      const parsed = renderer.varsUnsetRender(name, options.interval, state, raw);
+      diagnostics.push(parsed ? { ...raw, blocks: [name] } : raw);
+      if (!parsed) continue;
+      raw = parsed;
     }
     const y = m.source.yaml;
     let analyzed = m.entry.analyzed;

@@ -208,10 +208,15 @@ export async function openFor(
 }
 
 /** What the planners need from a prepared run. */
+/** What a command plans of its selection: not what it leaves out (see Analyzed.leftOut), a model whose query cannot be made (a var nobody sets) among them. */
+export function plannedSelection({ selected, leftOut }: Pick<Prepared, 'selected' | 'leftOut'>): ReadonlySet<string> {
+  return leftOut === undefined || leftOut.size === 0 ? selected : new Set([...selected].filter((n) => !leftOut.has(n)));
+}
+
 export function planContext(prepared: Prepared, runId: string, fullRefresh = false): PlanContext {
   return {
     analysis: prepared.analysis,
-    selected: prepared.selected,
+    selected: plannedSelection(prepared),
     ...(prepared.excludedSeeds ? { excludedSeeds: prepared.excludedSeeds } : {}),
     catalog: prepared.catalog,
     seedHashes: prepared.seedHashes,

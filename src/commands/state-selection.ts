@@ -16,8 +16,10 @@ export async function selectByState(
   options: { readonly clock?: Clock; readonly emit?: EventSink },
 ): Promise<Set<string>> {
   const { analysis, catalog, seedHashes, pipeline } = prepared;
-  const judge = (session: WarehouseSession | undefined) =>
-    assessCoverage({ analysis, selected: new Set(analysis.nodes.keys()), catalog, seedHashes, pipeline, session, clock: options.clock });
+  // Not the nodes an error stops, whose query may not be made (a var nobody sets): they are no state, and what selects them is refused.
+  const stopped = new Set(analysis.diagnostics.flatMap((d) => (d.severity === 'error' ? (d.blocks ?? []) : [])));
+  const judged = new Set([...analysis.nodes.keys()].filter((n) => !stopped.has(n)));
+  const judge = (session: WarehouseSession | undefined) => assessCoverage({ analysis, selected: judged, catalog, seedHashes, pipeline, session, clock: options.clock });
   const coverage = prepared.warehouse ? await prepared.warehouse.engine.withSession(judge) : await judge(undefined);
   if (coverage.nothingBuilt) {
     const why = prepared.access === 'none' ? `the warehouse ${prepared.dbPath} was not read` : `nothing is built in ${prepared.dbPath} yet`;

@@ -4,7 +4,7 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { assessCoverage, type Coverage } from './assess-coverage.js';
 import { backfillIntervals } from './backfill.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { prepare } from './lifecycle.js';
+import { plannedSelection, prepare } from './lifecycle.js';
 import { pipelineInterval } from '../analyze/project-settings.js';
 
 /** `pipe status`: how current each selected seed and model is, read from the warehouse, which it never writes. */
@@ -35,7 +35,7 @@ export async function status(options: StatusOptions): Promise<Status> {
     // An hourly pipeline's range is judged hour by hour: counted so against the most one command plans, as its backfill counts it.
     if (options.start !== undefined && options.end !== undefined && pipelineInterval(prepared.pipeline) === 'hourly') backfillIntervals(options.start, options.end, 'hourly', 'pipe status');
     const judge = (session: WarehouseSession | undefined) =>
-      assessCoverage({ ...prepared, session, range, clock: options.clock, judgedAtMost: options.judgedAtMost });
+      assessCoverage({ ...prepared, selected: plannedSelection(prepared), session, range, clock: options.clock, judgedAtMost: options.judgedAtMost });
     const coverage = prepared.warehouse ? await prepared.warehouse.engine.withSession(judge) : await judge(undefined);
     return { ...coverage, warehouse: prepared.dbPath };
   } finally {

@@ -63,7 +63,10 @@ async function feedWhen(fifo: string, running: Promise<unknown>, ready: () => bo
     // Non-blocking: a FIFO nobody reads refuses the writer (ENXIO) instead of holding it.
     const writer = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
     if (writer) {
-      await writer.writeFile(rows);
+      // A reader that goes away between the open and the write (its query ended) breaks the pipe: the next turn writes again.
+      await writer.writeFile(rows).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE' && e.code !== 'EAGAIN') throw e;
+      });
       await writer.close();
     }
     await sleep(20);

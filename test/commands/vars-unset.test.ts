@@ -1,0 +1,58 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { explain, queryRows, warehouseOf } from '../e2e/helpers.js';
+import { compileIn, nodesIn, runIn, statusIn } from '../support/in-process.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+
+afterAll(removeProjects);
+
+/**
+ * A var nobody sets, read by one model: dbt's parse reads it as none, so dbt ls, parse and a
+ * run of other models go on, and only what builds that model stops. So in pipe: the error
+ * stops the commands that would build the model, and the others say it is left out.
+ */
+
+const FILES = {
+  'dbt_project.yml': 'name: shop\n',
+  'models/stg.sql': "select '{{ var(\"ldts\") }}' as ldts",
+  'models/other.sql': 'select 1 as x',
+  'models/down.sql': "select * from {{ ref('stg') }}",
+};
+
+const VAR_ERROR = "var 'ldts' is not set and has no default; pass --vars '{ldts: VALUE}' or set it under vars: in dbt_project.yml";
+
+describe('a var nobody sets', () => {
+  it('stops what builds the model that reads it, at the call; ls, compile, status and a run of other models go on', async () => {
+    const dir = tempProject(FILES);
+    const all = await runIn(dir, { date: '2024-01-02' });
+    expect(all.code).toBe(2);
+    expect(all.stderr).toContain(`models/stg.sql:1:12: error: ${VAR_ERROR}`);
+    expect(all.events.some((e) => e.type === 'task-started')).toBe(false);
+
+    // The graph is the parse render's, the var read as none: what reads the model is downstream of it.
+    const listed = await nodesIn(dir);
+    expect(listed.code, explain(listed)).toBe(0);
+    expect(listed.nodes.map((n) => [n.name, n.upstream])).toEqual([
+      ['other', []],
+      ['stg', []],
+      ['down', ['stg']],
+    ]);
+    expect(listed.stderr).toContain(`warning: ${VAR_ERROR}; stg is left out of what this command builds`);
+    // Nothing of the none it read is said: the error is.
+    expect(listed.stderr).not.toContain('None');
+
+    const compiled = await compileIn(dir, { date: '2024-01-02' });
+    expect(compiled.code, explain(compiled)).toBe(0);
+    expect(compiled.models.map((m) => m.model)).toEqual(['other', 'down']);
+    const status = await statusIn(dir, { json: true });
+    expect(status.code, explain(status)).toBe(0);
+
+    const other = await runIn(dir, { date: '2024-01-02', select: ['other'] });
+    expect(other.code, explain(other)).toBe(0);
+    const downstream = await runIn(dir, { date: '2024-01-02', select: ['stg+'] });
+    expect([downstream.code, downstream.stderr]).toEqual([2, expect.stringContaining(VAR_ERROR)]);
+
+    const given = await runIn(dir, { date: '2024-01-02', vars: { ldts: '2024-01-02' } });
+    expect(given.code, explain(given)).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT ldts FROM down')).toEqual([{ ldts: '2024-01-02' }]);
+  });
+});
