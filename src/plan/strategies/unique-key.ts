@@ -21,6 +21,11 @@ export function uniqueKeyStrategy(input: StrategyInput, keys: readonly string[],
   const named = `unique_key (${keys.join(', ')})`;
   const nullKey = keys.map((k) => `${quoteIdent(k)} IS NULL`).join(' OR ');
   const shared = `SELECT ${columns}, count(*) AS staged_rows FROM ${staging} GROUP BY ${columns} HAVING count(*) > 1`;
+  // A first build merges into no table: the key would name several of its rows, which no later run could tell apart.
+  const why =
+    input.existing === undefined || input.fullRefresh
+      ? 'the table would hold several rows of one key, and every later run would merge the key\'s new row into one of them chosen by chance'
+      : 'a merge updates a row with one of them chosen by chance';
   return [
     { kind: 'statement', sql: SQL.stageTempTable(input.stagingName, input.sql), countsRows: true, rowsOf: staging },
     // A key the rows lack would otherwise fail the next statement in the engine's words about pipe's own SQL.
@@ -39,8 +44,8 @@ export function uniqueKeyStrategy(input: StrategyInput, keys: readonly string[],
             kind: 'assert-empty' as const,
             sql: `${shared} ORDER BY ${columns} LIMIT 5`,
             countSql: `SELECT count(*) AS n FROM (${shared}) AS shared`,
-            message: `values of ${named} that more than one staged row has: a merge updates a row with one of them chosen by chance; make the query return one row per key, or use incremental_strategy 'delete+insert', which keeps them all`,
-            one: `value of ${named} that more than one staged row has: a merge updates a row with one of them chosen by chance; make the query return one row per key, or use incremental_strategy 'delete+insert', which keeps them all`,
+            message: `values of ${named} that more than one staged row has: ${why}; make the query return one row per key, or use incremental_strategy 'delete+insert', which keeps them all`,
+            one: `value of ${named} that more than one staged row has: ${why}; make the query return one row per key, or use incremental_strategy 'delete+insert', which keeps them all`,
             location: input.uniqueKeyAt,
           },
         ]
