@@ -209,6 +209,8 @@ export interface AnalyzeOptions {
   readonly interval: Interval;
   /** Pipeline whose vars apply; validated separately by the caller. */
   readonly pipeline?: string;
+  /** The vars are a run's whole root vars as resolved then (a retry's): the files' do not add to them (see VarSources.exact). */
+  readonly varsAsRun?: boolean;
   /** `--var` values; they win over pipeline and project vars. */
   readonly vars?: Readonly<Record<string, unknown>>;
   /** Relations that exist in the warehouse (`"schema"."name"`), for is_incremental(). */
@@ -1649,8 +1651,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 
 /** The options and settings an analysis depends on, as one string to compare. */
 function reuseKey(options: AnalyzeOptions, validated: ValidatedSettings): string {
-  const { interval, pipeline, vars, fullRefresh, invocation } = options;
-  return keyJson([interval.start, interval.end, pipeline ?? null, vars ?? null, fullRefresh ?? false, invocation ?? null, validated.settings, validated.settingsDiagnostics]);
+  const { interval, pipeline, vars, varsAsRun, fullRefresh, invocation } = options;
+  return keyJson([interval.start, interval.end, pipeline ?? null, vars ?? null, varsAsRun ?? false, fullRefresh ?? false, invocation ?? null, validated.settings, validated.settingsDiagnostics]);
 }
 
 /**
@@ -1770,8 +1772,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   // pipe.yaml's vars win over dbt_project.yml's (and those over a package's, for its nodes); a pipeline's and --var over both.
   checkPackageProjects(files.packages?.installed ?? [], diagnostics);
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
-  const over = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
-  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], over });
+  const over = options.varsAsRun ? { ...(options.vars ?? {}) } : { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
+  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], over, exact: options.varsAsRun });
   const vars = scopes.root;
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 

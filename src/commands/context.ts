@@ -188,6 +188,8 @@ export function analyzeAndSelect(
     templateCache?: TemplateCodeCache;
     /** The command builds no node (run-operation): an error that keeps one node from being built is only told. */
     buildsNothing?: boolean;
+    /** `vars` are a run's whole root vars (a retry's): see AnalyzeOptions.varsAsRun. */
+    varsAsRun?: boolean;
   },
   cache?: AnalysisCache,
 ): Analyzed {
@@ -213,6 +215,7 @@ export function analyzeAndSelect(
     interval: options.interval,
     pipeline: options.pipeline,
     vars: options.vars,
+    ...(options.varsAsRun ? { varsAsRun: true } : {}),
     existingRelations: options.existingRelations,
     fullRefresh: options.fullRefresh,
     validated,

@@ -120,6 +120,8 @@ export async function prepare(
       selectedByRun?: boolean;
       /** The command builds no node (run-operation; see analyzeAndSelect). */
       buildsNothing?: boolean;
+      /** A retry: `vars` are its run's whole root vars (see AnalyzeOptions.varsAsRun). */
+      varsAsRun?: boolean;
       /** What a long-lived caller (pipe ui) keeps to analyze the project again cheaply. */
       kept?: KeptAnalysis;
     },

@@ -328,6 +328,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
         db: options.db,
         pipeline,
         vars,
+        // The run's vars as they resolved then, whole: one it had none of (its default read) stays so, whatever the files say now.
+        varsAsRun: params.resolved_vars !== undefined,
         select: params.select,
         exclude: params.exclude,
         selector: params.selector,

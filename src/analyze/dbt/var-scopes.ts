@@ -47,6 +47,12 @@ export interface VarSources {
   readonly packages: readonly InstalledPackage[];
   /** pipe.yaml's, the pipeline's and `--var` vars, over everything else. */
   readonly over: Readonly<Record<string, unknown>>;
+  /**
+   * `over` is the root's vars whole, as a run resolved them (a retry's): the files' vars do not
+   * add to them, so a var the run had none of stays unset. A package's nodes still read the
+   * package's own vars from the files.
+   */
+  readonly exact?: boolean;
 }
 
 export function varScopes(s: VarSources): VarScopes {
@@ -57,5 +63,5 @@ export function varScopes(s: VarSources): VarScopes {
     const own = split(templateValue(p.project, ['vars']));
     packages.set(p.name, { ...own.global, ...own.scoped(p.name), ...root.global, ...root.scoped(p.name), ...s.over });
   }
-  return new VarScopes({ ...root.global, ...root.scoped(s.project), ...s.over }, packages);
+  return new VarScopes(s.exact ? { ...s.over } : { ...root.global, ...root.scoped(s.project), ...s.over }, packages);
 }
