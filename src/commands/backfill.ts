@@ -10,7 +10,7 @@ import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, plan
 import { commonParams, flagParam, type BackfillParams } from './stored-params.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
-import { openProject } from './open-project.js';
+import { openProject, selectorsOf } from './open-project.js';
 import { resolveThreads } from './threads.js';
 import { coverageOf, notCurrent, readRecorded } from './task-coverage.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
@@ -75,7 +75,7 @@ export function backfillIntervals(start: string, end: string, granularity: Sched
 /** An hourly pipeline is backfilled hour by hour, as its schedule runs it. */
 const granularityOf = (prepared: Prepared) => pipelineInterval(prepared.pipeline);
 
-function backfillParams(options: BackfillOptions, prepared: Prepared): BackfillParams {
+function backfillParams(options: BackfillOptions, prepared: Prepared, selectors: Readonly<Record<string, unknown>> | null): BackfillParams {
   return {
     kind: 'backfill',
     start: options.start,
@@ -85,7 +85,7 @@ function backfillParams(options: BackfillOptions, prepared: Prepared): BackfillP
     order: options.order ?? 'oldest',
     max_failures: options.maxFailures ?? null,
     retries: options.retries ?? 0,
-    ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName),
+    ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName, selectors),
     full_refresh: options.fullRefresh ?? false,
     ...flagParam('force', options.force),
     ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,
@@ -196,7 +196,7 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | Not
   const launchOptions: LaunchOptions = {
     runId,
     pipeline: options.pipeline,
-    params: backfillParams(options, prepared),
+    params: backfillParams(options, prepared, selectorsOf(project)),
     plan: p,
     threads,
     emit: options.emit,

@@ -28,6 +28,11 @@ export interface Project extends ValidatedSettings {
   readonly warehousePath: string;
 }
 
+/** selectors.yml as data, null when the project has none: what a run records for its retries (see CommonParams.selectors_yml). */
+export function selectorsOf(project: Project): Readonly<Record<string, unknown>> | null {
+  return project.files.selectorsFile?.data ?? null;
+}
+
 /** The name a project goes by, as its analysis names it: dbt_project.yml's, else pipe.yaml's, else its folder's. */
 export function projectName(project: Project): string {
   const dbtName = project.files.dbtProject?.data.name;

@@ -20,6 +20,8 @@ import { launch, letGoUnused, newRunId, type LaunchOptions, type Prepared, pipeC
 import { jsonDumps } from '../analyze/jinja/json-yaml.js';
 import { isFingerprint } from '../secrets/secrets.js';
 import { openProject, type Project } from './open-project.js';
+import { yamlSource } from '../project/yaml-file.js';
+import { readSelectorDefinitions } from '../analyze/selector-definitions.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { retryVars } from './secret-vars.js';
 import { parseStoredParams, type OriginalParams, type RunParams, type StoredParams } from './stored-params.js';
@@ -275,6 +277,17 @@ function projectOfRun(project: Project, options: RetryOptions, runId: string, pa
 }
 
 /**
+ * The project with the selectors of selectors.yml as its run read the file (none where it had
+ * none): `--selector`, a pipeline's `selector:` and the default selector select as they did,
+ * whatever the file says now. A run of an earlier version, which did not record them, reads the file.
+ */
+function withRunSelectors(project: Project, params: OriginalParams): Project {
+  if (params.selectors_yml === undefined) return project;
+  const yaml = params.selectors_yml === null ? undefined : yamlSource('selectors.yml', params.selectors_yml, new Map());
+  return { ...project, selectors: readSelectorDefinitions(yaml, []) };
+}
+
+/**
  * A full-refresh backfill is retried model by model: a model whose swap committed is done
  * (what reads it reads its published table); one whose swap has not committed runs again
  * whole, reset, every date and swap, even the dates that succeeded. Its staging table may be
@@ -311,7 +324,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const pipeline = run.pipeline ?? undefined;
   const inFiles = { ...project.settings.vars, ...((pipeline && project.pipelines.get(pipeline)?.vars) ?? {}) };
   const vars = retryVars(run.run_id, params.resolved_vars ?? params.vars, options.vars ?? {}, inFiles);
-  const ofRun = projectOfRun(project, options, run.run_id, params, vars);
+  const ofRun = withRunSelectors(projectOfRun(project, options, run.run_id, params, vars), params);
 
   const intervals =
     params.kind === 'backfill'

@@ -26,7 +26,7 @@ import {
 } from './lifecycle.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
-import { openProject, type Project } from './open-project.js';
+import { openProject, selectorsOf, type Project } from './open-project.js';
 import { commonParams, flagParam, type RunParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 
@@ -230,7 +230,7 @@ export async function run(options: RunOptions): Promise<RunOutcome | NothingToDo
     ds: dateVariables(interval).ds,
     hour,
     scheduled_at: options.scheduledAt !== undefined ? new Date(options.scheduledAt).toISOString() : undefined,
-    ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName),
+    ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName, selectorsOf(project)),
     full_refresh: options.fullRefresh ?? false,
     ...flagParam('force', options.force),
     ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,

@@ -26,6 +26,12 @@ export interface CommonParams {
   readonly pipeline_selection?: PipelineSelection;
   /** The dbt profile's target the run built on (`--target`, else the profile's default): what a retry builds on. */
   readonly target?: string;
+  /**
+   * selectors.yml as the run read it (its YAML as data), null when the project had none: the
+   * selectors a retry selects by (`--selector`, a pipeline's `selector:`, the default selector),
+   * whatever the file says then. Absent in runs of earlier versions, whose retries read the file.
+   */
+  readonly selectors_yml?: Readonly<Record<string, unknown>> | null;
 }
 
 /** A pipeline's `select:`, `exclude:` and `selector:`. */
@@ -98,9 +104,12 @@ export function commonParams(
   resolvedVars: Readonly<Record<string, unknown>>,
   pipeline?: PipelineSelection,
   target?: string,
+  /** selectors.yml's data, null for none (see CommonParams.selectors_yml). */
+  selectors?: Readonly<Record<string, unknown>> | null,
 ): CommonParams {
   return {
     ...(target === undefined ? {} : { target }),
+    ...(selectors === undefined ? {} : { selectors_yml: selectors }),
     vars: options.vars ?? {},
     resolved_vars: resolvedVars,
     select: options.select ?? [],
@@ -235,6 +244,7 @@ export function parseStoredParams(run: StoredRun): StoredParams {
 }
 
 function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
+  const selectors = f.objectOrNull('selectors_yml');
   const common: CommonParams = {
     vars: f.object('vars') ?? {},
     resolved_vars: f.object('resolved_vars'),
@@ -244,6 +254,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
     threads: f.positiveInt('threads') ?? null,
     ...pipelineSelectionOf(f),
     ...(f.string('target') === undefined ? {} : { target: f.string('target') }),
+    ...(selectors === undefined ? {} : { selectors_yml: selectors }),
   };
   const hourOf = () => {
     const hour = f.integer('hour');
@@ -369,6 +380,11 @@ class Fields {
 
   object(key: string): Record<string, unknown> | undefined {
     return this.read(key, isObject, 'a mapping');
+  }
+
+  /** A mapping, or null recorded as such (an absent field is undefined). */
+  objectOrNull(key: string): Record<string, unknown> | null | undefined {
+    return this.o[key] === null ? null : this.object(key);
   }
 
   /** One of `values`; `fallback` when absent (or wrong, which is a problem). */

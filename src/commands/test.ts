@@ -2,7 +2,7 @@ import { dateVariables, intervalLabel } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { planTest } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions } from './context.js';
-import { openProject } from './open-project.js';
+import { openProject, selectorsOf } from './open-project.js';
 import { runInterval } from './run.js';
 import { DiagnosticError, error, hasErrors, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { partitionColumn } from '../plan/materializations.js';
@@ -53,7 +53,7 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,
-    params: { kind: 'test', ds, hour, ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName), ...flagParam('store_failures', options.storeFailures) },
+    params: { kind: 'test', ds, hour, ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName, selectorsOf(project)), ...flagParam('store_failures', options.storeFailures) },
     plan,
     threads: resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings }),
     emit: options.emit,
