@@ -134,7 +134,34 @@ function laterOf(task: Task, later: Later | undefined): LaterPublication | undef
   const of = spec?.laterRunSupersedes ? later?.byNode : spec?.intervals.per === 'interval' ? later?.byTask : undefined;
   const key = spec?.laterRunSupersedes ? task.node : task.id;
   // Only what was written where this task writes: a later run may have built the node elsewhere (another schema).
-  return of?.get(laterKey(key, task.relation)) ?? of?.get(key);
+  const same = of?.get(laterKey(key, task.relation)) ?? of?.get(key);
+  if (same || spec?.intervals.per !== 'interval' || !later || task.interval === undefined) return same;
+  // Of an hourly model, a later run of the whole day replaced this hour too (and a later hour's run, part of this day: see partlyReplaced).
+  const { start, end } = task.interval;
+  return laterIntervalsOf(task, later).find((p) => p.intervalStart! <= start && p.intervalEnd! >= end);
+}
+
+/** A later publication of part of `task`'s interval alone (an hour of the day it rebuilds): rebuilt whole, the interval would put older rows over it. */
+function partlyReplaced(task: Task, later: Later | undefined): LaterPublication | undefined {
+  if (!later || task.interval === undefined || taskMaterialization(task.kind)?.intervals.per !== 'interval') return undefined;
+  const { start, end } = task.interval;
+  return laterIntervalsOf(task, later).find((p) => p.intervalStart! < end && p.intervalEnd! > start && !(p.intervalStart! <= start && p.intervalEnd! >= end));
+}
+
+/** The later publications of `task`'s model's intervals, of whatever length, where it writes; each with its interval. */
+const intervalsKept = new WeakMap<Later, Map<string, LaterPublication[]>>();
+function laterIntervalsOf(task: Task, later: Later): LaterPublication[] {
+  let byNode = intervalsKept.get(later);
+  if (!byNode) {
+    byNode = new Map();
+    for (const [key, p] of later.byTask) {
+      if (p.intervalStart === undefined || p.intervalEnd === undefined) continue;
+      const [id, relation] = key.split('\u0000');
+      pushTo(byNode, laterKey(nodeOfTaskId(id), relation), p);
+    }
+    intervalsKept.set(later, byNode);
+  }
+  return byNode.get(laterKey(task.node, task.relation)) ?? byNode.get(task.node) ?? [];
 }
 
 /** The built nodes `node` reads: its upstream, through ephemeral models (which publish nothing). */
@@ -173,6 +200,8 @@ function readThrough(analysis: Analysis, node: string): Map<string, string | und
 
 function superseded(task: Task, later: Later | undefined, writtenSince: (node: string) => boolean, inputs: readonly string[]): Task {
   const by = laterOf(task, later);
+  const part = by ? undefined : partlyReplaced(task, later);
+  if (part) return { ...task, steps: [{ kind: 'refuse', message: partlyNewer(task, part), location: { file: task.file } }] };
   if (!by) return task;
   // Its own earlier steps (a full refresh's reset, the date before) are no input of another node's.
   const missed = inputs.find((node) => node !== task.node && writtenSince(node));
@@ -180,6 +209,10 @@ function superseded(task: Task, later: Later | undefined, writtenSince: (node: s
   const asNew = task.interval !== undefined && by.intervalEnd !== undefined && task.interval.end >= by.intervalEnd;
   if (asNew || (task.sqlHash !== undefined && task.sqlHash === by.sqlHash)) return task;
   return { ...task, steps: [{ kind: 'refuse', message: missesRows(task, by, missed), location: { file: task.file } }] };
+}
+
+function partlyNewer(task: Task, by: LaterPublication): string {
+  return `run ${by.runId} has rebuilt ${by.ds ?? 'part of this interval'} of ${task.node} since: retried, ${task.ds} would be built whole and put this run's older rows over it; pipe run --select ${task.node} --date ${(task.ds ?? '').slice(0, 10)} rebuilds the whole interval as the project is now`;
 }
 
 function missesRows(task: Task, by: LaterPublication, missed: string): string {

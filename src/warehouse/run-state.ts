@@ -794,7 +794,10 @@ export const UP_TO_DATE = 'up to date';
 /** The detail of a superseded task: who published the relation (later, or for a newer interval), and how to rebuild it anyway. */
 export function supersededDetail(task: { readonly node: string; readonly ds?: string }, by: { readonly runId: string; readonly ds?: string | null }, how: 'later' | 'for a newer interval'): string {
   const when = how === 'later' ? ` published it later${by.ds ? ` (${by.ds})` : ''}` : ` published it for a newer interval${by.ds ? ` (${by.ds})` : ''}`;
-  return `${SUPERSEDED}: run ${by.runId}${when}; pipe run --select ${task.node}${task.ds ? ` --date ${task.ds}` : ''} rebuilds it for this date`;
+  // An hour's label (2024-01-02T13) is given to pipe run as its date and hour.
+  const hour = task.ds === undefined ? undefined : /^(\d{4}-\d{2}-\d{2})T(\d{2})$/.exec(task.ds);
+  const date = hour ? ` --date ${hour[1]} --hour ${Number(hour[2])}` : task.ds ? ` --date ${task.ds}` : '';
+  return `${SUPERSEDED}: run ${by.runId}${when}; pipe run --select ${task.node}${date} rebuilds it for this ${hour ? 'hour' : 'date'}`;
 }
 
 /**
@@ -826,7 +829,7 @@ export async function laterPublications(
        )
        SELECT ${key} AS k, ${relation} AS relation, arg_max(x.run_id, x.ended_at) AS run_id, ${latest('t.ds')} AS ds,
          ${session.dialect.epochMs(latest('x.started_at'))} AS started_at, ${latest('t.sql_hash')} AS sql_hash,
-         ${session.dialect.epochMs(latest('t.interval_end'))} AS interval_end
+         ${session.dialect.epochMs(latest('t.interval_start'))} AS interval_start, ${session.dialect.epochMs(latest('t.interval_end'))} AS interval_end
        FROM ${STATE_SCHEMA}.task_results x
        JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
        ${relations ? `LEFT JOIN ${BUILDS_TABLE} b ON b.run_id = x.run_id AND b.task_id = x.task_id AND b.kind = 'build'` : ''}
@@ -845,6 +848,7 @@ export async function laterPublications(
           ds: r.ds === null ? null : String(r.ds),
           startedAt: known(r.started_at) === undefined ? undefined : Number(r.started_at),
           sqlHash: known(r.sql_hash) === undefined ? undefined : String(r.sql_hash),
+          intervalStart: known(r.interval_start) === undefined ? undefined : Number(r.interval_start),
           intervalEnd: known(r.interval_end) === undefined ? undefined : Number(r.interval_end),
         },
       ]),
@@ -881,7 +885,8 @@ export interface LaterPublication {
   /** When its task began to read what it was built from (ms since the epoch). */
   readonly startedAt?: number;
   readonly sqlHash?: string;
-  /** The end of the interval it was built for (ms since the epoch). */
+  /** The interval it was built for (ms since the epoch). */
+  readonly intervalStart?: number;
   readonly intervalEnd?: number;
 }
 

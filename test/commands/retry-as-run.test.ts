@@ -59,4 +59,44 @@ describe('pipe retry builds as its run would have', () => {
     expect(again.code, explain(again)).toBe(0);
     expect(await queryRows(warehouseOf(named), 'SELECT x FROM reader')).toEqual([{ x: 1 }]);
   });
+
+  it('of an hourly model, leaves an hour a later run of its whole day rebuilt, and refuses a day a later run rebuilt an hour of', async () => {
+    const fct = (broken: boolean) =>
+      "{{ config(materialized='incremental', partition_by='ts') }}\n" +
+      `select id, ts, '{{ var('tag', 'old') }}' as tag from ${broken ? 'no_such_table' : "{{ ref('events') }}"} where ts >= '{{ interval_start }}' and ts < '{{ interval_end }}'`;
+    const files = {
+      'pipe.yaml': 'name: shop\n',
+      'seeds/events.csv': 'id,ts\n1,2024-01-02 13:10:00\n2,2024-01-02 14:10:00\n',
+      'pipelines/hourly.yaml': 'select: [+fct]\nschedule: "5 * * * *"\ninterval: hourly\n',
+      'models/fct.sql': fct(true),
+    };
+    const hour13 = (dir: string) => queryRows(warehouseOf(dir), 'SELECT tag FROM fct WHERE hour(ts) = 13');
+    const runOf = (r: { events: readonly Record<string, unknown>[] }) => String(eventsOfType(r.events as never, 'run-started')[0].runId);
+
+    // The hour fails; a later run of the day rebuilds it: the retry leaves it, superseded.
+    const a = tempProject(files);
+    const hour = await runIn(a, { pipeline: 'hourly', date: '2024-01-02', hour: 13 });
+    expect(hour.code, explain(hour)).toBe(1);
+    writeProjectFiles(a, { 'models/fct.sql': fct(false) });
+    expect((await runIn(a, { pipeline: 'hourly', date: '2024-01-02', vars: { tag: 'new' } })).code).toBe(0);
+    const left = await retryIn(a, { runId: runOf(hour) });
+    expect(left.code, explain(left)).toBe(0);
+    expect(left.stdout).toContain('~ fct 2024-01-02T13 superseded');
+    expect(left.stdout).toContain('pipe run --select fct --date 2024-01-02 --hour 13 rebuilds it for this hour');
+    expect(await hour13(a)).toEqual([{ tag: 'new' }]);
+
+    // The day fails; a later run rebuilds its hour 13: retried whole, the day would put the old hour back, and is refused.
+    const b = tempProject(files);
+    const day = await runIn(b, { pipeline: 'hourly', date: '2024-01-02' });
+    expect(day.code, explain(day)).toBe(1);
+    writeProjectFiles(b, { 'models/fct.sql': fct(false) });
+    const later = await runIn(b, { pipeline: 'hourly', date: '2024-01-02', hour: 13, vars: { tag: 'new' } });
+    expect(later.code, explain(later)).toBe(0);
+    const refused = await retryIn(b, { runId: runOf(day) });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(
+      `run ${runOf(later)} has rebuilt 2024-01-02T13 of fct since: retried, 2024-01-02 would be built whole and put this run's older rows over it; pipe run --select fct --date 2024-01-02 rebuilds the whole interval as the project is now`,
+    );
+    expect(await hour13(b)).toEqual([{ tag: 'new' }]);
+  });
 });
