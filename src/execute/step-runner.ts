@@ -309,8 +309,8 @@ export class StepRunner {
           throw refused(e);
         }
         const nullRow = empty ? columns.map((c) => c.name) : undefined;
-        // The view reads the file under its temporary name while the post-hooks and the tests of
-        // the published model run: the file is renamed into place once they passed, before the commit.
+        // The view reads the file under its temporary name while the tests of the published model
+        // run: the file is renamed into place once they passed, before the post-hooks and the commit.
         state.alter = [...dialect.dropRelation(step.view, step.existing === 'table' ? 'table' : undefined), dialect.fileView(step.view, step.temp, step.format, nullRow)];
         state.fileInPlace = async () => {
           try {
@@ -460,14 +460,25 @@ export class StepRunner {
     /** What runs after the statements, before the commit: post-hooks and comments, then checks. */
     const beforeCommit = async () => {
       inStatements = false;
-      await interrupter.during(session, async () => {
+      const hooks = async () => {
         for (const s of after) await this.step(task, s as Exclude<Step, { kind: 'publish' }>, session, state);
+      };
+      const placed = state.fileInPlace;
+      await interrupter.during(session, async () => {
+        // An external model's file is put in place once its checks passed, before its post-hooks,
+        // which read it where it is written (as dbt-duckdb's do); they cannot change its rows.
+        if (!placed) await hooks();
         for (const c of checks) {
           if (signal?.aborted) throw new Error('interrupted');
           results.push(await this.runCheck(task, c, session, state));
         }
       });
       failIfBlocking();
+      if (placed) {
+        state.fileInPlace = undefined;
+        await placed();
+        await interrupter.during(session, hooks);
+      }
     };
     /** The rows a statement wrote when the engine does not say (a PIVOT): counted in what it wrote. */
     const counted = async (count: number | undefined): Promise<number | undefined> => {

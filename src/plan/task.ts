@@ -109,8 +109,8 @@ export type Step =
   /**
    * An external model's file: the staged rows written to `temp` beside `path`, a view over it
    * opening the publishing transaction, renamed over `path` (a reader of the file sees the old
-   * one or the new one, never part of one) once the post-hooks and checks in that transaction
-   * passed, and the view then made over `path`, before the commit.
+   * one or the new one, never part of one) once the checks in that transaction passed, and the
+   * view then made over `path`, before the post-hooks and the commit.
    */
   | {
       readonly kind: 'write-file';

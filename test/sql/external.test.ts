@@ -121,10 +121,13 @@ describe('external models', () => {
     expect(await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n FROM main.events')).toEqual([{ n: 2 }]);
     // Nothing of the failed builds is left: no temporary file, no file of the model never published.
     expect(readdirSync(join(dir, 'out'))).toEqual(['events.parquet']);
-    // Passing again, the new file is put in place and the view reads it there, not the temporary name.
-    writeProjectFiles(dir, { 'models/events.sql': model('(1), (2), (3)') });
+    // Passing again, the new file is put in place and the view reads it there, not the temporary
+    // name; a post-hook reading the file where it is written reads the new rows, as dbt-duckdb's does.
+    const hook = `{{ config(post_hook="create or replace table main.audit as select max(id) as m from read_parquet('${file}')") }}\n`;
+    writeProjectFiles(dir, { 'models/events.sql': hook + model('(1), (2), (3)') });
     expect((await runIn(dir, { date: '2024-01-04', select: ['events'] })).code).toBe(0);
     expect(await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n FROM main.events')).toEqual([{ n: 3 }]);
+    expect(await queryRows(warehouseOf(dir), 'SELECT m FROM main.audit')).toEqual([{ m: 3 }]);
     expect(await queryRows(warehouseOf(dir), "SELECT sql FROM duckdb_views() WHERE view_name = 'events'")).toEqual([
       { sql: `CREATE VIEW events AS SELECT * FROM read_parquet('${file}', (union_by_name = CAST('f' AS BOOLEAN)));` },
     ]);

@@ -8,11 +8,12 @@ import { SQL, type StrategyInput } from './strategy.js';
  * view over the file is published under the model's name. pipe writes the file under a
  * temporary name in the same folder and renames it over the old one, so a reader of the file
  * sees the old rows or the new ones, never part of a file. The checks of the staged rows run
- * before the file is written; the post-hooks and the tests of the published model read the
- * view over the temporary file inside the publishing transaction, and the file is renamed into
- * place once they passed, just before the commit (see the write-file step): a failed check
- * leaves the old file. Only a failed commit, after the rename, rolls back the view and the run
- * state and not the file (dbt-duckdb writes the file in place, with no rollback at all).
+ * before the file is written; the tests of the published model read the view over the
+ * temporary file inside the publishing transaction, and the file is renamed into place once
+ * they passed, before the post-hooks (which read it where it is written) and the commit (see
+ * StepRunner.publish): a failed check leaves the old file. A failed post-hook or commit, after
+ * the rename, rolls back the view and the run state and not the file (dbt-duckdb writes the
+ * file in place, with no rollback at all).
  */
 
 /**
