@@ -310,6 +310,15 @@ const HOOK_CALL_KEYS: ReadonlySet<string> = new Set(['pre_hook', 'post_hook', 'p
 const hookList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
 const NO_STALE_READS: ReadonlyMap<string, unknown> = new Map();
+/** A source no seed or model of the project writes. */
+const unwrittenSource = (n: PipeNode | undefined): boolean => n?.kind === 'source' && n.upstream.length === 0;
+
+/** What reading `name` outside the graph would do to the task (see ModelRenderer.readOutsideGraph): a source or an ephemeral model has no build to wait for. */
+function readOutsideConsequence(n: PipeNode | undefined, name: string): string {
+  const built = n !== undefined && (n.kind === 'seed' || (n.kind === 'model' && isBuilt(n.config.kind)));
+  return built ? `its task would not wait for ${name}'s build, nor be out of date when ${name} changes` : `its task would not be out of date when ${name} changes`;
+}
+
 /** How a model's error for a var nobody sets reads after its name (see ModelRenderer.varsUnsetRender). */
 const VAR_UNSET = 'is not set and has no default;';
 
@@ -1058,6 +1067,21 @@ export class ModelRenderer {
   }
 
   /**
+   * `judge` run with renders that read outside the graph allowed: what judges builds already
+   * made (pipe status, over dates whose runs each took their graph from their own date) runs
+   * nothing, so nothing waits wrongly; a run refuses them (see readOutsideGraph).
+   */
+  judgingBuilds<T>(judge: () => T): T {
+    const made = this.graphRender;
+    this.graphRender = undefined;
+    try {
+      return judge();
+    } finally {
+      this.graphRender = made;
+    }
+  }
+
+  /**
    * A render that reads (itself or through the ephemeral models it inlines) a node that is not
    * upstream of the model in the graph: refused, as its task would not wait for that node's
    * build, nor be out of date when the node changes (a template choosing its ref() by date, or
@@ -1090,18 +1114,34 @@ export class ModelRenderer {
     }
     for (const r of renders) {
       const read = [...r.refs.map((ref) => ({ name: ref, at: (m: RenderModel) => m.sites.ref(ref), call: `ref('${ref}')` })), ...r.sources.map((s) => ({ name: sourceName(s.source, s.table), at: (m: RenderModel) => m.sites.sourceCall(s.source, s.table), call: `source('${s.source}', '${s.table}')` }))];
-      const unseen = read.find((x) => x.name !== name && !allowed.has(x.name));
+      // A source nothing of the project writes has no build to wait for, and dbt reads one whichever render named it (its currency is judged from the next run's graph).
+      const unseen = read.find((x) => x.name !== name && !allowed.has(x.name) && !unwrittenSource(this.nodes.get(x.name)));
       if (unseen === undefined) continue;
       const model = this.models.get(r === raw ? name : ctes[renders.indexOf(r) - 1].model)!;
       const incremental = r.readsState ? ` (is_incremental() ${state.tableExists && !state.fullRefresh ? 'true' : 'false'})` : '';
       return error(
         'ref-by-date',
-        `${unseen.call} is read by ${name}${model.source.name === name ? '' : ` through ${model.source.name}`} when its task of ${intervalLabel(interval)} renders${incremental}, but not in its render for ${intervalLabel(made.interval)}, which its upstream was taken from: its task would not wait for ${unseen.name}'s build, nor be out of date when ${unseen.name} changes`,
+        `${unseen.call} is read by ${name}${model.source.name === name ? '' : ` through ${model.source.name}`} when its task of ${intervalLabel(interval)} renders${incremental}, but not in its render for ${intervalLabel(made.interval)}, which its upstream was taken from: ${readOutsideConsequence(this.nodes.get(unseen.name), unseen.name)}`,
         { file: model.source.file, ...unseen.at(model) },
         { hint: `name it where every render sees it, e.g. a comment at the top of ${model.source.file}: -- depends_on: {{ ${unseen.call} }}` },
       );
     }
     return undefined;
+  }
+
+  /** A hook's render for another date or state that refs a node its model's graph render did not (see readOutsideGraph): refused. */
+  private hookReadsOutsideGraph(model: string, refs: readonly string[], interval: Interval, at: Location): Diagnostic | undefined {
+    const made = this.graphRender;
+    const node = this.nodes.get(model);
+    if (made === undefined || node?.kind !== 'model') return undefined;
+    const unseen = refs.find((r) => r !== model && !node.refs.some((site) => site.name === r));
+    if (unseen === undefined) return undefined;
+    return error(
+      'ref-by-date',
+      `ref('${unseen}') is read by a hook of ${model} when its task of ${intervalLabel(interval)} renders, but not in its render for ${intervalLabel(made.interval)}, which its upstream was taken from: ${readOutsideConsequence(this.nodes.get(unseen), unseen)}`,
+      at,
+      { hint: `name it where every render sees it, e.g. a comment at the top of ${this.models.get(model)?.source.file ?? node.file}: -- depends_on: {{ ref('${unseen}') }}` },
+    );
   }
 
   /** Where each ephemeral model's SQL stands in `sql`, which withCtes made of `ctes`, with its file: a database error in it is at that file's line. */
@@ -1349,6 +1389,8 @@ export class ModelRenderer {
     if (typeof rendered !== 'string') return rendered;
     const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
     if (unreadable) return unreadable;
+    const outside = this.hookReadsOutsideGraph(model, refs, interval, template.location);
+    if (outside) return outside;
     return { sql: this.resolveRefs(rendered, relations), refs };
   }
 

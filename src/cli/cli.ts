@@ -739,7 +739,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         const inlined = typeof o.inline === 'string' ? o.inline : undefined;
         if (argument !== undefined && inlined !== undefined) throw new DiagnosticError([error('bad-option', `pipe show ${argument} --inline ${JSON.stringify(inlined)} names two things to show: give one`)]);
         const given = argument ?? inlined;
-        if (given !== undefined && o.select !== undefined && given !== o.select) throw new DiagnosticError([error('bad-option', `pipe show ${given} --select ${o.select} names two things to show: give one`)]);
+        const named = inlined === undefined ? given : `--inline ${JSON.stringify(inlined)}`;
+        if (given !== undefined && o.select !== undefined && given !== o.select) throw new DiagnosticError([error('bad-option', `pipe show ${named} --select ${o.select} names two things to show: give one`)]);
         const model = given ?? o.select;
         if (model === undefined) throw new DiagnosticError([error('bad-option', 'pipe show needs what to show: a model, seed or source (pipe show orders), or a query with --inline')]);
         const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline !== undefined, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });

@@ -81,10 +81,9 @@ export async function assessCoverage(input: AssessInput): Promise<Coverage> {
   const range = input.range ?? { start: Math.max(earliest, floor), end: yesterday };
   const cut = input.range === undefined && earliest < floor ? { from: formatDate(floor), history: formatDate(earliest), most } : undefined;
   const intervals = rangeIntervals(range.start, range.end, granularity);
-  const plan = planBackfill(
-    { analysis, selected, catalog: input.catalog, seedHashes: input.seedHashes, fullRefresh: false, runId: 'status', pipeline: input.pipeline },
-    intervals,
-    'oldest',
+  // Dates a model's render chose other refs for, built by runs of their own dates, are judged as built: nothing runs here.
+  const plan = analysis.renderer.judgingBuilds(() =>
+    planBackfill({ analysis, selected, catalog: input.catalog, seedHashes: input.seedHashes, fullRefresh: false, runId: 'status', pipeline: input.pipeline }, intervals, 'oldest'),
   );
   // A selected model whose upstream is not built is judged all the same (never built); other plan errors are the project's.
   const errors = plan.diagnostics.filter((d) => d.severity === 'error' && d.code !== 'upstream-not-built');

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execOn, explain, queryRows, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
-import { backfillIn, runIn } from '../support/in-process.js';
+import { backfillIn, runIn, statusIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
@@ -45,12 +45,20 @@ describe('a ref() a render reaches outside the graph', () => {
     expect(row).toEqual({ b: 428571 + 200, c: 428571 + 200 });
   });
 
-  it('a run of one date takes its upstream from that date: not refused', async () => {
+  it('a run of one date takes its upstream from that date: not refused; status judges the dates such runs built', async () => {
     const dir = tempProject(PICKED_BY_DATE);
     const r = await runIn(dir, { date: '2024-01-05' });
     expect(r.code, explain(r)).toBe(0);
     const [row] = await queryRows(warehouseOf(dir), 'SELECT (SELECT x FROM c) AS c, (SELECT x FROM b) AS b');
     expect(row.c).toBe(row.b);
+    // Kept by date, each date built by a run of its own: status judges them all, running nothing.
+    const dated = tempProject({ ...PICKED_BY_DATE, 'models/c.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, x::BIGINT as x from {{ pick() }}\n" });
+    for (const date of ['2024-01-01', '2024-01-05']) {
+      const built = await runIn(dated, { date });
+      expect(built.code, explain(built)).toBe(0);
+    }
+    const status = await statusIn(dated, { start: '2024-01-01', end: '2024-01-05', json: true });
+    expect(status.code, explain(status)).toBe(0);
   });
 
   it("in an is_incremental() branch of a microbatch model's first build, refused at the ref's line", async () => {
@@ -79,6 +87,32 @@ describe('a ref() a render reaches outside the graph', () => {
     expect(await queryRows(warehouseOf(dir), 'SELECT v, count(*)::INTEGER AS n FROM mb GROUP BY v ORDER BY v')).toEqual([
       { v: 0, n: 1 },
       { v: 5, n: 3 },
+    ]);
+  });
+
+  it('in a hook chosen by date: refused too, at the hook; a source nothing of the project writes is read as dbt reads it', async () => {
+    const dir = tempProject({
+      ...PICKED_BY_DATE,
+      'models/c.sql': "{{ config(post_hook=\"select count(*) from {{ ref('b') if ds > '2024-01-02' else ref('a') }}\") }}\nselect 1 as x",
+    });
+    const r = await backfillIn(dir, RANGE);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      "models/c.sql:1:11: error: ref('b') is read by a hook of c when its task of 2024-01-05 renders, but not in its render for 2024-01-01, which its upstream was taken from: its task would not wait for b's build, nor be out of date when b changes",
+    );
+    // A source loaded by another tool, read from the third date on: no build to wait for, read as dbt reads it.
+    const sourced = tempProject({
+      'pipe.yaml': 'name: shop\n',
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: late\n',
+      'models/d.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, {% if ds > '2024-01-02' %}(select count(*) from {{ source('raw', 'late') }}){% else %}0::BIGINT{% endif %} as n",
+    });
+    await execOn(warehouseOf(sourced), 'CREATE TABLE main.late AS SELECT 1 AS id');
+    const built = await backfillIn(sourced, { start: '2024-01-01', end: '2024-01-03' });
+    expect(built.code, explain(built)).toBe(0);
+    expect(await queryRows(warehouseOf(sourced), "SELECT strftime(d, '%Y-%m-%d') AS d, n::INTEGER AS n FROM d ORDER BY d")).toEqual([
+      { d: '2024-01-01', n: 0 },
+      { d: '2024-01-02', n: 0 },
+      { d: '2024-01-03', n: 1 },
     ]);
   });
 });

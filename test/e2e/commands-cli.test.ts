@@ -84,6 +84,8 @@ describe('the commands of the command line', () => {
     }
     const both = await cliIn(['show', 'fct_orders', '--inline', 'select 1', '--project', dir]);
     expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('names two things to show: give one')]);
+    const selected = await cliIn(['show', '--inline', commented, '-s', 'fct_orders', '--project', dir]);
+    expect([selected.code, selected.stderr]).toEqual([2, expect.stringContaining(`error: pipe show --inline ${JSON.stringify(commented)} --select fct_orders names two things to show: give one`)]);
   });
 
   it('compile prints the SQL byte for byte, one model or several: a CRLF file keeps its carriage returns, which it runs with', async () => {
