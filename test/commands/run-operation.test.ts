@@ -83,6 +83,49 @@ models:
     expect(eventsOfType(json.events, 'template-message').map((e) => e.message)).toEqual(['version: 2\nmodels:\n  - name: orders\n', 'second: orders']);
   });
 
+  it("prints a run_query() result's print_table() as dbt-duckdb prints it (agate's layout, checked against dbt 1.11)", async () => {
+    const dir = tempProject({
+      ...FILES,
+      'macros/show.sql': `{% macro show_it() %}
+{% set r = run_query("select 1234567 as big, 3.14159::double as pi, 'hello' as word, null::varchar as nothing, 2.5::decimal(10,2) as dec, true as flag union all select 5, 10.0, 'a much longer text value than twenty', 'x', 1.00, false") %}
+{% do r.print_table() %}
+{% set m = run_query("select range as i, 'r' || range as label, 1 as a, 2 as b, 3 as c, 4 as d, 5 as e from range(25)") %}
+{% do m.print_table() %}
+{% endmacro %}`,
+    });
+    const r = await cliIn(['run-operation', 'show_it', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toEqual([
+      '|     big |      pi | word                 | nothing | dec |  flag |',
+      '| ------- | ------- | -------------------- | ------- | --- | ----- |',
+      '| 1234567 |  3.142… | hello                |         | 2.5 |  True |',
+      '|       5 | 10.000… | a much longer tex... | x       | 1.0 | False |',
+      '|  i | label | a | b | c | d | ... |',
+      '| -- | ----- | - | - | - | - | --- |',
+      '|  0 | r0    | 1 | 2 | 3 | 4 | ... |',
+      '|  1 | r1    | 1 | 2 | 3 | 4 | ... |',
+      '|  2 | r2    | 1 | 2 | 3 | 4 | ... |',
+      '|  3 | r3    | 1 | 2 | 3 | 4 | ... |',
+      '|  4 | r4    | 1 | 2 | 3 | 4 | ... |',
+      '|  5 | r5    | 1 | 2 | 3 | 4 | ... |',
+      '|  6 | r6    | 1 | 2 | 3 | 4 | ... |',
+      '|  7 | r7    | 1 | 2 | 3 | 4 | ... |',
+      '|  8 | r8    | 1 | 2 | 3 | 4 | ... |',
+      '|  9 | r9    | 1 | 2 | 3 | 4 | ... |',
+      '| 10 | r10   | 1 | 2 | 3 | 4 | ... |',
+      '| 11 | r11   | 1 | 2 | 3 | 4 | ... |',
+      '| 12 | r12   | 1 | 2 | 3 | 4 | ... |',
+      '| 13 | r13   | 1 | 2 | 3 | 4 | ... |',
+      '| 14 | r14   | 1 | 2 | 3 | 4 | ... |',
+      '| 15 | r15   | 1 | 2 | 3 | 4 | ... |',
+      '| 16 | r16   | 1 | 2 | 3 | 4 | ... |',
+      '| 17 | r17   | 1 | 2 | 3 | 4 | ... |',
+      '| 18 | r18   | 1 | 2 | 3 | 4 | ... |',
+      '| 19 | r19   | 1 | 2 | 3 | 4 | ... |',
+      '| ... | ...   | ... | ... | ... | ... | ... |',
+    ]);
+  });
+
   it('reads the relations of ref() and source() as they are, building nothing', async () => {
     const dir = tempProject(FILES);
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);

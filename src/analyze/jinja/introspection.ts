@@ -12,6 +12,7 @@ import type { QueryTable } from '../../warehouse/warehouse.js';
 import { DbtRelation, Relation } from './relation.js';
 import { isStr, pyFloat, PyObject, strOf, tuple } from './values.js';
 import { PyDate, PyDateTime, yamlTimestamp } from './datetime.js';
+import { AGATE_PRINT_DEFAULTS, printedTable } from './agate-print.js';
 
 /**
  * dbt's two render phases, as templates see them. A model is first rendered to build the
@@ -291,7 +292,7 @@ const NO_COLUMN = new AgateColumn('', '', [], () => NO_ROW[0]);
  */
 export type AgateTable = AgateRow[] & { readonly rows: AgateRow[]; readonly columns: AgateColumn[]; readonly column_names: string[] };
 
-export function agateTable(result: QueryTable, lenient = false): AgateTable {
+export function agateTable(result: QueryTable, lenient = false, print?: (text: string) => void): AgateTable {
   const names = result.columns.map((c) => c.name);
   const cells = withPythonValues(result);
   const rows = cells.map((r) => agateRow(names, r));
@@ -309,12 +310,21 @@ export function agateTable(result: QueryTable, lenient = false): AgateTable {
     columns: lenient ? passing(columns, NO_COLUMN) : columns,
     column_names: tuple([...names]),
     column_types: tuple(result.columns.map((c) => c.type)),
-    // dbt prints the table to its log; pipe's templates have no log to print to.
-    print_table: () => '',
+    // As dbt prints it, where what the template says goes (run-operation prints it); nothing at parse time, where no query ran.
+    print_table: (...args: unknown[]) => {
+      const a = bindArgs('print_table', PRINT_TABLE_PARAMS, args);
+      const limit = (key: string, fallback: number) => (typeof a[key] === 'number' && Number.isInteger(a[key]) ? (a[key] as number) : fallback);
+      const d = AGATE_PRINT_DEFAULTS;
+      print?.(printedTable(result.columns, cells, { maxRows: limit('max_rows', d.maxRows), maxColumns: limit('max_columns', d.maxColumns), maxColumnWidth: limit('max_column_width', d.maxColumnWidth), maxPrecision: limit('max_precision', d.maxPrecision) }));
+      return '';
+    },
     toString: () => '',
   }) as AgateTable;
   return lenient ? passing(table, NO_ROW) : table;
 }
+
+/** agate's `print_table()` arguments; `output` and `locale` are taken and read as the defaults (the console, en-US). */
+const PRINT_TABLE_PARAMS = [param('max_rows', 20), param('max_columns', 6), param('output', null), param('max_column_width', 20), param('locale', null), param('max_precision', 3)];
 
 /**
  * The rows with their values as dbt's agate table holds them: a float column's whole values as
@@ -476,7 +486,8 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
   const table = (p: RenderPhase, sql: unknown): AgateTable => {
     const a = p.answer({ kind: 'query', sql: p.resolve(String(sql)) });
     if (a.kind !== 'query') throw new Error('internal error: a query answered as something else');
-    return agateTable(a.table, !p.execute);
+    const report = p.report;
+    return agateTable(a.table, !p.execute, report && ((text) => report({ kind: 'print', message: text, at: currentCallSite() })));
   };
   env.addGlobal('run_query', (...args: unknown[]) => table(phase(), bindArgs('run_query', [param('sql')], args).sql));
   // dbt's macros that read a query's columns without running it: none at parse time, as in dbt.
