@@ -30,6 +30,8 @@ export interface LoggedTask {
   readonly worker: number | null;
   /** Its start to the millisecond (started_at is to the second), when the log tells it. */
   readonly started_ms?: number;
+  /** How long it ran, to the millisecond, as its end's event tells it (started_at and ended_at are to the second). */
+  readonly duration_ms?: number;
 }
 
 export interface LoggedRun {
@@ -157,9 +159,9 @@ function taskOutcome(l: EventLine): { id: string; change: Partial<LoggedTask> } 
     case 'task-retrying':
       return { id: l.task.id, change: { status: 'running', attempts: l.attempt, error: l.error.message } };
     case 'task-succeeded':
-      return { id: l.task.id, change: { status: 'succeeded', attempts: l.attempts, rows: l.rows ?? null, ended_at: shown(l.time), error: null } };
+      return { id: l.task.id, change: { status: 'succeeded', attempts: l.attempts, rows: l.rows ?? null, ended_at: shown(l.time), error: null, duration_ms: l.ms } };
     case 'task-failed':
-      return { id: l.task.id, change: { status: 'failed', attempts: l.attempts, ended_at: shown(l.time), error: l.error.message } };
+      return { id: l.task.id, change: { status: 'failed', attempts: l.attempts, ended_at: shown(l.time), error: l.error.message, duration_ms: l.ms } };
     case 'task-skipped':
       // As the run state records it (see DONE_SKIPS): a task found current succeeded.
       return { id: l.task.id, change: { status: DONE_SKIPS.has(l.reason) ? 'succeeded' : 'skipped', ended_at: shown(l.time), detail: l.detail } };

@@ -118,6 +118,8 @@ describe('run logs', () => {
     expect(live).toMatchObject({ status: 'running', succeeded: 1, running: 1, pending: 1, elapsed_ms: 60_000 });
     const gone = foldRunLog(lines, { alive: dead, now })!;
     expect(gone).toMatchObject({ status: 'interrupted', succeeded: 1, running: 0, pending: 2, elapsed_ms: null });
+    // Its times are shown to the second; how long it ran is its end's word, to the millisecond (not 1 s).
+    expect(gone.task_rows.find((t) => t.task_id === 'a')).toMatchObject({ started_at: '2024-01-02 03:00:00', ended_at: '2024-01-02 03:00:01', duration_ms: 5 });
     expect(gone.task_rows.find((t) => t.task_id === 'b')!.status).toBe('pending');
     // A line cut short by the crash is left out, the lines before it still read.
     expect(parseRunLog(`${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"type":"task-succ`)).toHaveLength(4);

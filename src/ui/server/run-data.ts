@@ -354,12 +354,14 @@ export async function readNodeTasks<C>(
     const out: UiModelTask[] = [];
     for (const run of readRunLogs(at.warehouse, { alive, limit: 50 })) {
       for (const t of run.task_rows) {
-        if (t.node !== node || t.status === 'pending' || out.length >= limit) continue;
-        const duration = t.started_at && t.ended_at ? epoch(t.ended_at) - epoch(t.started_at) : null;
+        if (t.node !== node || t.status === 'pending') continue;
+        // The times shown are to the second: the duration is the one its end's event tells, to the millisecond.
+        const duration = t.duration_ms ?? (t.started_at && t.ended_at ? epoch(t.ended_at) - epoch(t.started_at) : null);
         out.push({ run_id: run.run_id, task_id: t.task_id, status: t.status, rows: t.rows, duration_ms: duration, ended_at: t.ended_at });
       }
     }
-    return out;
+    // Newest first, as the warehouse's list: the logs of several runs, each in its order.
+    return out.sort((a, b) => (b.ended_at ?? '').localeCompare(a.ended_at ?? '')).slice(0, limit);
   });
   return { ...tasks, also: alsoRead };
 }
