@@ -1,7 +1,7 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { CALENDAR_KEPT, type PinnedSetting } from '../warehouse/duckdb/session-changes.js';
 import { GUARDED_SETTING } from '../warehouse/duckdb/optimizer-guard.js';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { warning, type Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
@@ -304,6 +304,8 @@ export class StepRunner {
         };
         try {
           mkdirSync(dirname(step.path), { recursive: true });
+          // A run killed while it wrote (kill -9) left its temporary file: no other process writes this warehouse's files, so none is another's.
+          if (this.ctx.engine.ownsWarehouse) removeLeftTemps(step.path, step.temp);
           await session.exec(dialect.copyToFile(step.staging, step.temp, step.format, step.delimiter));
         } catch (e) {
           throw refused(e);
@@ -960,4 +962,15 @@ async function fullRefreshCommand(
 function newRowsGuard(rule: NewRowsOnly, staging: string, target: string, staged: readonly Column[], dialect: Dialect): Extract<Step, { kind: 'assert-empty' }> {
   const held = dialect.rowsAlreadyIn(staging, target, staged.map((c) => c.name));
   return { kind: 'assert-empty', sql: `SELECT * FROM ${held} AS "__pipe_held" LIMIT 5`, countSql: `SELECT count(*) AS n FROM ${held} AS "__pipe_held"`, message: rule.message, one: rule.one };
+}
+
+/** The temporary files of `path` (see externalTempPath) but `keep`, which earlier runs that died left beside it. */
+function removeLeftTemps(path: string, keep: string): void {
+  const folder = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  for (const name of readdirSync(folder)) {
+    if (!name.startsWith(prefix) || !name.endsWith('.pipe-tmp')) continue;
+    const file = join(folder, name);
+    if (file !== keep) rmSync(file, { force: true });
+  }
 }
