@@ -461,6 +461,14 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   const layout = projectLayout(dbtProject, diagnostics);
   if (dbtProject) for (const d of missingFolders(dbtProject, layout, (dir) => fs.exists(join(root, dir)))) diagnostics.push(d);
   const selectorsFile = dbtProject ? optionalYaml('selectors.yml') : undefined;
+  // dbt's file in a pipe project: its selectors would be unknown to --selector, the file there all the same.
+  if (!dbtProject && fs.exists(join(root, 'selectors.yml'))) {
+    diagnostics.push(
+      warning('not-read', 'selectors.yml is read in a dbt project only (beside dbt_project.yml): its selectors are not known here', { file: 'selectors.yml' }, {
+        hint: 'in a pipe project a pipeline names a selection: select: and exclude: in pipelines/NAME.yaml, run with pipe run NAME',
+      }),
+    );
+  }
   const properties: YamlSource[] = [];
   const unused: UnusedFile[] = [];
   const packageFiles: YamlSource[] = [];

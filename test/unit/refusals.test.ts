@@ -143,6 +143,13 @@ describe('files whose name is refused', () => {
     expect(thrownBy(() => analyzeAndSelect(files, { interval: day, select: ['2024data+'] })).map((d) => d.code)).toEqual(['bad-name']);
   });
 
+  it("selectors.yml in a pipe project is said not to be read (pipelines name selections there), not left for --selector to call unknown", () => {
+    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'selectors.yml': 'selectors:\n  - name: marts\n    definition: a\n' });
+    expect(a.diagnostics.map((d) => [d.code, d.severity, d.location?.file, d.message])).toEqual([
+      ['not-read', 'warning', 'selectors.yml', 'selectors.yml is read in a dbt project only (beside dbt_project.yml): its selectors are not known here'],
+    ]);
+  });
+
   it('with an extension in capitals are not read, and said so: orders.SQL, raw.CSV, a.YAML', () => {
     const a = analyzed({
       'models/a.sql': 'select 1 as id',
