@@ -9,6 +9,7 @@ import { validateSettings, type Pipeline, type ValidatedSettings } from '../anal
 import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
+import type { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { chooseSelection, mayBuild, pythonModelsBuilt, type Broken, type BuildResults, type Chosen } from './choose-selection.js';
 import type { NodeState } from '../graph/selection-spec.js';
 import type { ProjectFiles } from '../project/load-project.js';
@@ -72,9 +73,15 @@ export function heldWait(options: WaitOptions): HeldWait {
     onLent: (held) => {
       if (told) return;
       told = true;
-      options.emit?.({ type: 'notice', message: `${held.inUse}, which lends it: asked for it, waiting up to ${formatDuration(LEND_WAIT_MS, { long: true })} for it to let go (at the end of its build in progress)`, waitsFor: 'warehouse' });
+      lentNotice(options.emit)(held);
     },
   };
+}
+
+/** What a command waiting for a process that lends the warehouse (pipe watch --keep-open, building) says of the wait (see OpenOptions.onLent). */
+export function lentNotice(emit: EventSink | undefined): (held: WarehouseLockedError) => void {
+  return (held) =>
+    emit?.({ type: 'notice', message: `${held.inUse}, which lends it: asked for it, waiting up to ${formatDuration(LEND_WAIT_MS, { long: true })} for it to let go (at the end of its build in progress)`, waitsFor: 'warehouse' });
 }
 
 /** `--date`, or yesterday by the clock. */

@@ -17,7 +17,7 @@ import { listRuns, runExists, runTasks, stateExists, type Catalog, type RunSumma
 import { WarehouseLockedError, type WarehouseSession } from '../warehouse/warehouse.js';
 import { readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
 import { processAlive } from '../util/process-alive.js';
-import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
+import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, lentNotice, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { readBuildResults } from './build-results.js';
 import { openFor, planContext, type KeptAnalysis } from './lifecycle.js';
 import { selectByState } from './state-selection.js';
@@ -327,7 +327,7 @@ export async function listNodes(options: GraphOptions): Promise<ListedNode[]> {
   const templateCache = templateCacheOf(project);
   let opened: { warehouse?: EngineHandle; catalog: Catalog } | undefined;
   try {
-    opened = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
+    opened = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup, onLent: lentNotice(options.emit) });
   } catch {
     // Held by a run, or not a warehouse to read (damaged, another file): listed as a first
     // build would render, as before any run; a selection by state: or result: says why.
@@ -406,7 +406,8 @@ export async function history(options: HistoryOptions): Promise<History> {
   }
   let warehouse: EngineHandle;
   try {
-    warehouse = await Engine.open(dbPath, { readOnly: true, setup });
+    // A process that lends the file (pipe watch --keep-open) is not asked for it: its run logs are read, as while any holds it.
+    warehouse = await Engine.open(dbPath, { readOnly: true, setup, ask: false });
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
     return fromRunLogs(dbPath, e, options);

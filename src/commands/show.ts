@@ -9,7 +9,7 @@ import { readCatalog } from '../warehouse/run-state.js';
 import { catalogName } from '../warehouse/warehouse-file.js';
 import { WarehouseError, type QueryTable, type WarehouseSession } from '../warehouse/warehouse.js';
 import { quoteLiteral } from '../sql/sql-text.js';
-import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions } from './context.js';
+import { analyzeAndSelect, emitAnalysisNotes, lentNotice, resolveInterval, type ProjectOptions } from './context.js';
 import { compile } from './inspect.js';
 import { withInlineModel, looksLikeQuery } from './inline-model.js';
 import { openProject, templateCacheOf, type Project } from './open-project.js';
@@ -79,7 +79,7 @@ export async function show(asked: ShowOptions): Promise<Shown> {
   if (!built && !options.inline) {
     throw new DiagnosticError([notBuilt(node, `the warehouse ${project.warehousePath} does not exist yet`, runCommand)]);
   }
-  const warehouse = built ? await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup }) : await Engine.inMemory(project.warehouseSetup, project.warehouseSetup?.lake ? undefined : catalogName(project.warehousePath));
+  const warehouse = built ? await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup, onLent: lentNotice(options.emit) }) : await Engine.inMemory(project.warehouseSetup, project.warehouseSetup?.lake ? undefined : catalogName(project.warehousePath));
   try {
     const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand, analyzed.analysis) : await inlineQuery({ ...options, model }, node, runCommand, given ? project : undefined);
     return await warehouse.engine.withSession(async (session) => {

@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { copyExample, Live, ModelGate, queryRows, removeTempDirs, tempDir, writeProjectFiles } from './helpers.js';
 import { WatchIn } from '../support/watch-in-process.js';
 import { cliIn } from '../support/cli-in-process.js';
-import { runIn } from '../support/in-process.js';
+import { historyIn, runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -303,6 +303,10 @@ describe('pipe watch', () => {
     // A save of a model that waits at the gate: the build holds the file until the gate opens.
     writeProjectFiles(dir, { 'models/marts/gated.sql': `select ${gate.sql} as n` });
     const letGo = await gate.reached();
+    // pipe history does not ask for it: it reads the run logs, as while any process holds the file.
+    const logged = await historyIn(dir);
+    expect(logged.code).toBe(0);
+    expect(logged.stdout).toMatch(/^\d{8}T\d{6}-[0-9a-f]{4} +watch +running /m);
     const told: string[] = [];
     const ran = runIn(dir, { date: '2024-01-02', select: ['dim_customers'], waitMs: 0, onEvent: (e) => e.type === 'notice' && told.push(e.message) });
     await expect.poll(() => told.length).toBe(1);
