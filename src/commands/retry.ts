@@ -12,7 +12,7 @@ import { isBuilt } from '../analyze/model-kinds.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
-import { getRun, lastPublished, laterKey, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type LaterPublication, type RunRow } from '../warehouse/run-state.js';
+import { getRun, lastPublished, laterKey, laterPublications, latestUnfinishedRun, nodesBuiltBy, stateExists, supersededDetail, unfinishedTasks, type LaterPublication, type RunRow } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
@@ -448,7 +448,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   if (changed.length > 0) {
     options.emit({
       type: 'notice',
-      message: `changed since run ${run.run_id} planned them, and retried as they are now: ${changed.join(', ')}${params.kind === 'backfill' ? "; the dates that run built keep that run's version (pipe status shows them)" : ''}`,
+      // A full refresh's retry builds every date of a model not swapped in yet: none keeps the run's version.
+      message: `changed since run ${run.run_id} planned them, and retried as they are now: ${changed.join(', ')}${params.kind === 'backfill' && !params.full_refresh ? "; the dates that run built keep that run's version (pipe status shows them)" : ''}`,
     });
   }
   const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id) && !rebuilt.has(nodeOfTaskId(id)));
@@ -467,8 +468,11 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // A model edited since to read one the run did not build: its task would fail on a table that is not there.
   // (A test reads only its own model, which a test of a model not built fails on its own.)
   const retried = params.kind === 'test' ? [] : [...new Set(tasks.filter((t) => !t.noop).map((t) => t.node))].flatMap((name) => prepared.analysis.nodes.get(name) ?? []);
+  // What the run built, which the warehouse may have lost since (a table dropped by hand).
+  const builtByRun = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => nodesBuiltBy(s, run.run_id)) : new Set<string>();
   const unbuilt = missingUpstream(ctx, retried, {
     why: `not part of run ${run.run_id}`,
+    gone: (upstream) => (builtByRun.has(upstream) ? `run ${run.run_id} built, but the warehouse no longer holds (dropped since)` : undefined),
     hint: (_model, upstream) => `build it first (${build(upstream)}), then pipe retry ${run.run_id}`,
   });
   const threads = resolveThreads({
@@ -538,7 +542,8 @@ function storedEventTime(params: RunParams): Interval | undefined {
 
 /** Why a run has nothing to retry: its tasks all succeeded, in it or in its retries. */
 function allDone(run: RunRow): string {
-  return `nothing to retry: every task of run ${run.run_id} has succeeded${run.status === 'succeeded' ? '' : ', those it left undone in a retry of it'}`;
+  // Superseded tasks count as done: a later run published what they would have.
+  return `nothing to retry: every task of run ${run.run_id} is done (succeeded, or superseded by a later run)${run.status === 'succeeded' ? '' : ', those it left undone in a retry of it'}`;
 }
 
 /** What a run repeats: its own parameters, or, for a retry, those of the first run of its family. */

@@ -237,6 +237,8 @@ function withSourceTests(ctx: PlanContext, nodes: readonly (SeedNode | ModelNode
 export interface UnbuiltUpstream {
   readonly why: string;
   readonly hint: (model: string, upstream: string) => string;
+  /** What the warehouse lacks said otherwise than "not built yet" (a retry's: its run built it, dropped since). */
+  readonly gone?: (upstream: string) => string | undefined;
 }
 
 const NOT_SELECTED: UnbuiltUpstream = { why: 'not selected', hint: (model) => `select it too, e.g. --select +${model}` };
@@ -255,7 +257,7 @@ export function missingUpstream(ctx: Pick<PlanContext, 'analysis' | 'catalog'>, 
       if (planned.has(u) || ctx.catalog.has(up.relation)) continue;
       const site = n.refs.find((r) => r.name === u);
       out.push(
-        error('upstream-not-built', `${n.name} reads ${u}, which is not built yet and ${said.why}`, site?.location ?? { file: n.file }, {
+        error('upstream-not-built', `${n.name} reads ${u}, which ${said.gone?.(u) ?? `is not built yet and ${said.why}`}`, site?.location ?? { file: n.file }, {
           hint: said.hint(n.name, u),
         }),
       );

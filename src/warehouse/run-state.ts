@@ -721,6 +721,20 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
   return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus, ...(r.sql_hash == null ? {} : { sqlHash: String(r.sql_hash) }) }));
 }
 
+/** The nodes a run (or a retry of it) published a task of: what it built, which the warehouse holds unless it was dropped since. */
+export async function nodesBuiltBy(session: WarehouseSession, runId: string): Promise<Set<string>> {
+  const rows = await session.query(
+    `WITH RECURSIVE family(run_id) AS (
+        SELECT ${quoteLiteral(runId)}
+        UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
+     )
+     SELECT DISTINCT t.node FROM ${STATE_SCHEMA}.task_results x
+     JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
+     WHERE x.run_id IN (SELECT run_id FROM family) AND x.status = 'succeeded'`,
+  );
+  return new Set(rows.map((r) => String(r.node)));
+}
+
 /**
  * How each node's tasks ended in the latest build that had a task for it (a run, backfill,
  * watch build or retry of one; `pipe test` builds nothing): each task's latest attempt, and

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventsOfType, explain, queryRows, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { eventsOfType, execOn, explain, queryRows, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { retryIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
@@ -98,5 +98,21 @@ describe('pipe retry builds as its run would have', () => {
       `run ${runOf(later)} has rebuilt 2024-01-02T13 of fct since: retried, 2024-01-02 would be built whole and put this run's older rows over it; pipe run --select fct --date 2024-01-02 rebuilds the whole interval as the project is now`,
     );
     expect(await hour13(b)).toEqual([{ tag: 'new' }]);
+  });
+
+  it('says a table its run built and the warehouse lost since was dropped, not that the run never built it', async () => {
+    const dir = tempProject({
+      'pipe.yaml': 'name: shop\n',
+      'models/base.sql': 'select 1 as x',
+      'models/reader.sql': `select * from {{ ref('base') }} ${'where x::INTEGER = 1 and cast(\'a\' as int) = 1'}`,
+    });
+    const failed = await runIn(dir, { date: '2024-01-03' });
+    expect(failed.code, explain(failed)).toBe(1);
+    writeProjectFiles(dir, { 'models/reader.sql': "select * from {{ ref('base') }}" });
+    await execOn(warehouseOf(dir), 'DROP TABLE main.base');
+    const runId = String(eventsOfType(failed.events, 'run-started')[0].runId);
+    const r = await retryIn(dir, { runId });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error: reader reads base, which run ${runId} built, but the warehouse no longer holds (dropped since)`);
   });
 });

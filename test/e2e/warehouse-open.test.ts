@@ -215,7 +215,7 @@ describe('a warehouse another process holds', () => {
     expect(ran).toHaveLength(1);
     expect(eventsOfType(ran[0].events, 'run-finished')[0]).toMatchObject({ status: 'succeeded', succeeded: 1 });
     const other = a === ran[0] ? b : a;
-    expect(other.stdout + other.stderr).toMatch(/nothing to retry: every task of run \S+ has succeeded, those it left undone in a retry of it, while this one waited for the warehouse/);
+    expect(other.stdout + other.stderr).toMatch(/nothing to retry: every task of run \S+ is done \(succeeded, or superseded by a later run\), those it left undone in a retry of it, while this one waited for the warehouse/);
     const reader = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
     try {
       const c = await reader.connect();
