@@ -650,6 +650,18 @@ describe('an empty tests: key of a properties file', () => {
     ]);
     expect(a.nodes.has('m')).toBe(true);
   });
+
+  it('and an empty columns: key too, of a model and of a source table', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/m.sql': 'select 1 as id',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    columns:\nsources:\n  - name: raw\n    tables:\n      - name: t\n        columns:\n',
+    });
+    expect(a.diagnostics.map((d) => [d.severity, d.code, d.location?.line, d.message])).toEqual([
+      ['warning', 'empty-columns', 4, "columns: is empty: dbt refuses this file for it (None is not of type 'array'); pipe reads no column there"],
+      ['warning', 'empty-columns', 9, "columns: is empty: dbt refuses this file for it (None is not of type 'array'); pipe reads no column there"],
+    ]);
+  });
 });
 
 describe('the notice of what pipe does not use', () => {

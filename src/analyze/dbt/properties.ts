@@ -392,7 +392,7 @@ function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], a
     if (entry[key] !== undefined && !config.has(key)) config.set(key, { value: entry[key], location: at([...path, key]) });
   }
   const on = { kind, name };
-  const columns = readColumns(entry.columns, on, path, at, diagnostics);
+  const columns = readColumns(entry, on, path, at, diagnostics);
   const relation = kind === 'snapshot' && entry.relation !== undefined ? snapshotRelation(entry.relation, at([...path, 'relation']), diagnostics) : undefined;
   return {
     ...(relation ? { relation } : {}),
@@ -435,8 +435,9 @@ function snapshotRelation(value: unknown, location: Location, diagnostics: Diagn
   return undefined;
 }
 
+/** The `columns:` of an entry (a node's, a source table's). */
 function readColumns(
-  value: unknown,
+  owner: Readonly<Record<string, unknown>>,
   on: DbtTestSpec['on'],
   path: (string | number)[],
   at: At,
@@ -444,7 +445,11 @@ function readColumns(
 ): { columns: ColumnProperties[]; tests: DbtTestSpec[] } {
   const columns: ColumnProperties[] = [];
   const tests: DbtTestSpec[] = [];
-  listOf(value, 'columns', at([...path, 'columns']), diagnostics).forEach((c, i) => {
+  // Written with nothing after it: dbt refuses the file, as for tests (see readTests).
+  if (Object.hasOwn(owner, 'columns') && owner.columns === null) {
+    diagnostics.push(warning('empty-columns', "columns: is empty: dbt refuses this file for it (None is not of type 'array'); pipe reads no column there", at([...path, 'columns']), { hint: 'list the columns under it, or remove columns:' }));
+  }
+  listOf(owner.columns, 'columns', at([...path, 'columns']), diagnostics).forEach((c, i) => {
     const cp = [...path, 'columns', i];
     if (!isMapping(c) || typeof c.name !== 'string' || c.name === '') {
       diagnostics.push(error('bad-properties', 'each column needs a name:', at(cp)));
@@ -590,7 +595,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     const meta = isMapping(t.meta) ? t.meta : {};
     const name = `${source}.${t.name}`;
     const on = { kind: 'source' as const, name };
-    const columns = readColumns(t.columns, on, tp, at, diagnostics);
+    const columns = readColumns(t, on, tp, at, diagnostics);
     const location = at(tp);
     const merged = dbtDuckdbMeta(sourceMeta, sourceConfig, meta, config);
     const externalLocation = text(merged.external_location);
