@@ -151,12 +151,22 @@ export async function compile(
       models.push(shown);
     }
     // Named or selected, as dbt compiles them; a compile of the whole project prints what a run executes.
-    if (options.model !== undefined || options.selector !== undefined || options.select?.length) models.push(...selectedEphemerals(planned));
+    if (options.model !== undefined || options.selector !== undefined || options.select?.length) withEphemerals(models, selectedEphemerals(planned), analysis);
   } finally {
     prepared.warehouse?.close();
   }
   if (options.model !== undefined && models.length === 0) throw new DiagnosticError([prepared.leftOut?.get(options.model) ?? noQuery(analysis, options.model)]);
   return { models, warnings };
+}
+
+/** Puts each ephemeral model's query in dependency order among `models`: before the first that comes after it in the graph's order. */
+function withEphemerals(models: CompiledModel[], ephemerals: readonly CompiledModel[], analysis: Analysis): void {
+  if (ephemerals.length === 0) return;
+  const place = new Map(topologicalOrder(analysis.graph).map((n, i) => [n, i]));
+  for (const e of ephemerals) {
+    const at = models.findIndex((m) => (place.get(m.model) ?? -1) > place.get(e.model)!);
+    models.splice(at === -1 ? models.length : at, 0, e);
+  }
 }
 
 /**

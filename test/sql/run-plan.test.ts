@@ -124,7 +124,8 @@ describe('pipe compile shows the SQL pipe run executes', () => {
     expect((thrown as DiagnosticError).diagnostics).toMatchObject([{ code: 'no-query', message: 's is a seed: it is loaded from seeds/s.csv, with no query to compile' }]);
     const own = { model: 'eph', file: 'models/eph.sql', materialized: 'ephemeral', ds: '2024-01-02', refs: ['v'], sql: '\nselect id from "main"."v"' };
     expect((await compile({ project: dir, model: 'eph', date: '2024-01-02' })).models).toMatchObject([own]);
-    expect((await compile({ project: dir, select: ['eph+'], date: '2024-01-02' })).models.map((m) => m.model)).toEqual(['t', 'eph']);
+    // In dependency order: the ephemeral model before what reads it.
+    expect((await compile({ project: dir, select: ['eph+'], date: '2024-01-02' })).models.map((m) => m.model)).toEqual(['eph', 't']);
     expect((await compile({ project: dir, date: '2024-01-02' })).models.map((m) => m.model)).not.toContain('eph');
   });
 
