@@ -443,6 +443,22 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it("shows a model's rows once the run holding the warehouse ends, without a reload", async () => {
+    const { dir, gate } = gatedProject();
+    const live = await serve(dir, ASSETS);
+    try {
+      const { running } = await runUntilHeld(dir);
+      await page.goto(`${live.url}#/models/first`);
+      const preview = page.getByTestId('preview');
+      await expect.poll(() => preview.textContent()).toMatch(/in use by another process/);
+      gate.open();
+      await expect.poll(() => preview.locator('tbody tr').allInnerTexts(), { timeout: 20_000 }).toEqual(['1']);
+      expect((await running.exited).code).toBe(0);
+    } finally {
+      await live.close();
+    }
+  });
+
   it('shows a run killed with kill -9 as interrupted, without a reload, on the runs page and on its own', async () => {
     const { dir } = gatedProject();
     const live = await serve(dir, ASSETS);

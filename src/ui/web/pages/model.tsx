@@ -7,7 +7,7 @@ import { go, href } from '../router.js';
 import { Sql } from '../sql-highlight.js';
 import { docsIndex } from '../static-data.js';
 import { TaskChart } from '../task-chart.js';
-import { useData, useRunsChanged } from '../use-data.js';
+import { heldPid, useData, useLive, useRunsChanged } from '../use-data.js';
 
 export function ModelPage({ name }: { name: string }) {
   const [loaded, reload] = useData<UiModel>(`/api/models/${encodeURIComponent(name)}`);
@@ -37,7 +37,10 @@ function Model({ data }: { data: UiModel }) {
   const { node } = data;
   // The written pages (pipe docs generate) have no runs and no rows.
   const live = !docsIndex();
-  const [preview] = useData<UiPreview>(node.kind === 'ephemeral' || !live ? null : `/api/models/${encodeURIComponent(node.name)}/preview`);
+  const [preview, previewAgain] = useData<UiPreview>(node.kind === 'ephemeral' || !live ? null : `/api/models/${encodeURIComponent(node.name)}/preview`);
+  // Read while a run held the warehouse, the rows wait for it: read again once its holder is gone.
+  const holder = live ? heldPid(data.source) : undefined;
+  useLive(holder === undefined ? null : `free=${holder}`, previewAgain, { catchUp: true });
   return (
     <>
       <h1>
