@@ -55,7 +55,8 @@ export function formatHistory(h: History, json: boolean): string {
           `${r.command}${r.pipeline ? ` ${r.pipeline}` : ''}`,
           r.retried_by ? `${r.status}, retried (${r.retry_status})` : r.completed_by ? `${r.status}, completed by ${r.completed_by}` : r.status,
           r.started_at,
-          r.duration_ms === null ? '' : formatDuration(r.duration_ms),
+          // An interrupted run's process died: when it stopped is not known, only its last recorded moment.
+          r.duration_ms === null || r.status === 'interrupted' ? '' : formatDuration(r.duration_ms),
           datesOf(params),
           String(r.tasks),
           String(r.succeeded),

@@ -479,6 +479,10 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('interrupted');
       // Every task counted, as the command's summary counts them: the one it never finished too.
       expect(await other.locator('p', { hasText: 'tasks' }).first().textContent()).toMatch(/1 of 2 tasks\s*succeeded, 0 failed, 0 skipped, 1 not started/);
+      // Recovered by the next run, its record ends at its last word: how long it ran is not known, and not shown as if it were.
+      expect((await runIn(dir, { date: DAY, select: ['first'] })).code).toBe(0);
+      const runs = (await (await fetch(new URL('/api/runs', live.url))).json()) as { runs: { run_id: string; status: string; duration_ms: number | null }[] };
+      expect(runs.runs.find((r) => r.run_id === runId)).toMatchObject({ status: 'interrupted', duration_ms: null });
     } finally {
       await other.close();
       await live.close();

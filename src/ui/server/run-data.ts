@@ -63,7 +63,9 @@ function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, r
   // Parameters pipe retry cannot read back (another version's, or changed by hand): it refuses the run, as pipe history warns.
   const read = r.params === null ? undefined : readStoredParams({ run_id, command, params: r.params });
   const params_problem = read !== undefined && 'problem' in read ? read.problem.message : null;
-  return { run_id, command, pipeline, status, dates, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending, params_problem, ...followed };
+  // An interrupted run's process died: its end is only its last word's time, not how long it ran.
+  const known = status === 'interrupted' ? null : duration;
+  return { run_id, command, pipeline, status, dates, started_at, ended_at, duration_ms: known, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending, params_problem, ...followed };
 }
 
 /**
