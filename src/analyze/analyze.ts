@@ -310,6 +310,13 @@ const HOOK_CALL_KEYS: ReadonlySet<string> = new Set(['pre_hook', 'post_hook', 'p
 const hookList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
 const NO_STALE_READS: ReadonlyMap<string, unknown> = new Map();
+/** Whether a config() value holds a none anywhere (a var nobody sets, read as dbt's parse reads it). */
+function holdsNone(v: unknown): boolean {
+  if (v === null) return true;
+  if (Array.isArray(v)) return v.some(holdsNone);
+  return typeof v === 'object' && v !== undefined && Object.getPrototypeOf(v) === Object.prototype && Object.values(v as Record<string, unknown>).some(holdsNone);
+}
+
 /** A source no seed or model of the project writes. */
 const unwrittenSource = (n: PipeNode | undefined): boolean => n?.kind === 'source' && n.upstream.length === 0;
 
@@ -802,8 +809,10 @@ export class ModelRenderer {
     this.unsetVarsAsNone = true;
     try {
       const r = this.renderUncached(name, interval, state);
+      // A none in its config (tags=['daily', var('x')]) would decide what selects or builds it: the error stands for every command, as dbt's parse refuses it.
+      if ('severity' in r || holdsNone(r.configCalls)) return undefined;
       // What it says of the none it read (a None printed) is not said: the error is.
-      return 'severity' in r ? undefined : { ...r, messages: [] };
+      return { ...r, messages: [] };
     } finally {
       this.unsetVarsAsNone = false;
     }

@@ -55,4 +55,12 @@ describe('a var nobody sets', () => {
     expect(given.code, explain(given)).toBe(0);
     expect(await queryRows(warehouseOf(dir), 'SELECT ldts FROM down')).toEqual([{ ldts: '2024-01-02' }]);
   });
+
+  it("read into the model's config (its tags), stops every command, as dbt's parse refuses it: a selection by tag would leave the model out without a word", async () => {
+    const dir = tempProject({ ...FILES, 'models/stg.sql': "{{ config(tags=['daily', var('extra_tag')]) }}\nselect 1 as x" });
+    for (const r of [await runIn(dir, { date: '2024-01-02', select: ['tag:daily'] }), await nodesIn(dir)]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("error: var 'extra_tag' is not set and has no default");
+    }
+  });
 });
