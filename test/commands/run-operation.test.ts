@@ -91,8 +91,21 @@ models:
 {% do r.print_table() %}
 {% set m = run_query("select range as i, 'r' || range as label, 1 as a, 2 as b, 3 as c, 4 as d, 5 as e from range(25)") %}
 {% do m.print_table() %}
+{% endmacro %}
+{% macro nums() %}
+{% set r = run_query("select 99999999999999999999::hugeint as h, 9007199254740993::bigint as b, 12345678901234567.891::decimal(38,3) as d, 1e-10::double as tiny, 1234.5::double as f, -0.0::double as nz, 3::float as fl, -7 as neg union all select 1, 2, 3.5, 2.25, -1234567.25, 1, 4, -12") %}
+{% do r.print_table(max_columns=10) %}
 {% endmacro %}`,
     });
+    // Exact numbers (never through a double), decimals as their most precise value has them, grouped where there are any.
+    const nums = await cliIn(['run-operation', 'nums', '--project', dir]);
+    expect(nums.code, explain(nums)).toBe(0);
+    expect(nums.stdout.trimEnd().split('\n')).toEqual([
+      '|                    h |                b |                    d |   tiny |             f | nz | fl | neg |',
+      '| -------------------- | ---------------- | -------------------- | ------ | ------------- | -- | -- | --- |',
+      '| 99999999999999999999 | 9007199254740993 | 12,345,678,901,23... | 0.000… |      1,234.50 | -0 |  3 |  -7 |',
+      '|                    1 |                2 |                3.500 | 2.250… | -1,234,567.25 |  1 |  4 | -12 |',
+    ]);
     const r = await cliIn(['run-operation', 'show_it', '--project', dir]);
     expect(r.code, explain(r)).toBe(0);
     expect(r.stdout.trimEnd().split('\n')).toEqual([

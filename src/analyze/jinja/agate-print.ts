@@ -4,8 +4,9 @@ import { pyStr } from './values.js';
  * The text of agate's `Table.print_table()`, which dbt's `run_query()` results print with (a
  * macro's `{% do results.print_table() %}` in `pipe run-operation`), laid out as dbt-duckdb's
  * prints it: a header, a rule, then a row a line; text left-aligned, any other value right-aligned;
- * a number column with the decimals of its most precise value, at most `max_precision` of them
- * (then each ends in `…`); a value wider than `max_column_width` cut with `...`; rows past
+ * a number exact (never through a double), its column with the decimals of its most precise
+ * value (trailing zeros left out), at most `max_precision` of them (then each ends in `…`), and
+ * thousands separators where it has any; a value wider than `max_column_width` cut with `...`; rows past
  * `max_rows` and columns past `max_columns` as `...`.
  */
 
@@ -41,29 +42,73 @@ export function printedTable(columns: readonly { readonly name: string; readonly
   return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(line)].join('\n');
 }
 
-/** Python's repr of a number's decimals (`10.0` has one): how many agate counts. */
-function places(v: unknown): number {
+/** A number's exact text (an integer or decimal as it is, never through a double; -0 keeps its sign, as Python's does). */
+function exactText(v: unknown): string | undefined {
+  if (typeof v === 'bigint') return String(v);
+  if (typeof v === 'string') return /^-?\d+(\.\d+)?$/.test(v) ? v : undefined;
   const n = Number(typeof v === 'object' && v !== null ? (v as { valueOf(): unknown }).valueOf() : v);
-  if (!Number.isFinite(n)) return 0;
-  if (typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && !isFloatValue(v))) return 0;
-  const text = String(n);
-  if (text.includes('e')) return 0;
-  const dot = text.indexOf('.');
-  return dot === -1 ? (isFloatValue(v) ? 1 : 0) : text.length - dot - 1;
+  if (!Number.isFinite(n)) return undefined;
+  return Object.is(n, -0) ? '-0' : String(n);
 }
 
-/** A float whose value is whole (pipe's WholeFloat, DOUBLE 10.0), which Python writes `10.0`. */
-function isFloatValue(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as { valueOf(): unknown }).valueOf() === 'number';
+/** How many decimals a number has, as agate counts them: its value's, trailing zeros left out (`2.50` has one, `1.0` none, `1e-10` ten). */
+function places(text: string): number {
+  const [mantissa, exponent] = text.toLowerCase().split('e');
+  const dot = mantissa.indexOf('.');
+  const decimals = dot === -1 ? 0 : mantissa.slice(dot + 1).replace(/0+$/, '').length;
+  return Math.max(0, decimals - Number(exponent ?? 0));
+}
+
+/** `text` (plain digits, maybe signed, maybe with decimals, maybe with an exponent) rounded half up to `decimals` places, exactly. */
+function rounded(text: string, decimals: number): string {
+  const [mantissa, exponent] = text.toLowerCase().split('e');
+  const negative = mantissa.startsWith('-');
+  let [whole, fraction = ''] = (negative ? mantissa.slice(1) : mantissa).split('.');
+  // Shift the point by the exponent.
+  const shift = Number(exponent ?? 0);
+  if (shift > 0) {
+    fraction = fraction.padEnd(shift, '0');
+    whole += fraction.slice(0, shift);
+    fraction = fraction.slice(shift);
+  } else if (shift < 0) {
+    whole = whole.padStart(-shift + 1, '0');
+    fraction = whole.slice(whole.length + shift) + fraction;
+    whole = whole.slice(0, whole.length + shift);
+  }
+  const up = (fraction[decimals] ?? '0') >= '5';
+  let digits = (whole + fraction.padEnd(decimals, '0').slice(0, decimals)).replace(/^0+(?=\d)/, '');
+  if (up) {
+    const chars = digits.split('');
+    let i = chars.length - 1;
+    while (i >= 0 && chars[i] === '9') chars[i--] = '0';
+    if (i < 0) chars.unshift('1');
+    else chars[i] = String(Number(chars[i]) + 1);
+    digits = chars.join('');
+  }
+  digits = digits.padStart(decimals + 1, '0');
+  const int = digits.slice(0, digits.length - decimals);
+  const out = decimals > 0 ? `${int}.${digits.slice(-decimals)}` : int;
+  return negative ? `-${out}` : out;
+}
+
+/** Thousands separators in the whole part, as agate prints a number with decimals. */
+function grouped(text: string): string {
+  const [whole, fraction] = text.split('.');
+  const sign = whole.startsWith('-') ? '-' : '';
+  const digits = sign ? whole.slice(1) : whole;
+  const withCommas = digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${sign}${withCommas}${fraction === undefined ? '' : `.${fraction}`}`;
 }
 
 function numberFormatter(values: readonly unknown[], maxPrecision: number): (v: unknown) => string {
-  const most = Math.max(0, ...values.filter((v) => v !== null && v !== undefined).map(places));
+  const texts = values.map((v) => (v === null || v === undefined ? undefined : exactText(v)));
+  const most = Math.max(0, ...texts.map((t) => (t === undefined ? 0 : places(t))));
   const decimals = Math.min(most, maxPrecision);
   const tail = most > maxPrecision ? NUMBER_CUT : '';
   return (v) => {
-    if (typeof v === 'bigint') return `${v}${decimals > 0 ? `.${'0'.repeat(decimals)}` : ''}${tail}`;
-    const n = Number(typeof v === 'object' && v !== null ? (v as { valueOf(): unknown }).valueOf() : v);
-    return Number.isFinite(n) ? `${n.toFixed(decimals)}${tail}` : pyStr(v);
+    const text = exactText(v);
+    if (text === undefined) return pyStr(v);
+    const shown = rounded(text, decimals);
+    return `${most > 0 ? grouped(shown) : shown}${tail}`;
   };
 }
