@@ -97,18 +97,19 @@ models:
 {% do r.print_table(max_columns=10) %}
 {% endmacro %}`,
     });
+    const printed = async (macro: string) => {
+      const r = await cliIn(['run-operation', macro, '--project', dir]);
+      expect(r.code, explain(r)).toBe(0);
+      return r.stdout.trimEnd().split('\n');
+    };
     // Exact numbers (never through a double), decimals as their most precise value has them, grouped where there are any.
-    const nums = await cliIn(['run-operation', 'nums', '--project', dir]);
-    expect(nums.code, explain(nums)).toBe(0);
-    expect(nums.stdout.trimEnd().split('\n')).toEqual([
+    expect(await printed('nums')).toEqual([
       '|                    h |                b |                    d |   tiny |             f | nz | fl | neg |',
       '| -------------------- | ---------------- | -------------------- | ------ | ------------- | -- | -- | --- |',
       '| 99999999999999999999 | 9007199254740993 | 12,345,678,901,23... | 0.000… |      1,234.50 | -0 |  3 |  -7 |',
       '|                    1 |                2 |                3.500 | 2.250… | -1,234,567.25 |  1 |  4 | -12 |',
     ]);
-    const r = await cliIn(['run-operation', 'show_it', '--project', dir]);
-    expect(r.code, explain(r)).toBe(0);
-    expect(r.stdout.trimEnd().split('\n')).toEqual([
+    expect(await printed('show_it')).toEqual([
       '|     big |      pi | word                 | nothing | dec |  flag |',
       '| ------- | ------- | -------------------- | ------- | --- | ----- |',
       '| 1234567 |  3.142… | hello                |         | 2.5 |  True |',
