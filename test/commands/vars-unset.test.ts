@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { explain, queryRows, warehouseOf } from '../e2e/helpers.js';
-import { compileIn, nodesIn, runIn, statusIn } from '../support/in-process.js';
+import { compileIn, nodesIn, runIn, statusIn, testIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
@@ -62,5 +62,13 @@ describe('a var nobody sets', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("error: var 'extra_tag' is not set and has no default");
     }
+  });
+
+  it("lets pipe test run the tests of the model that reads it, on its published table, as dbt test does", async () => {
+    const dir = tempProject({ ...FILES, 'models/stg.yml': 'version: 2\nmodels:\n  - name: stg\n    columns:\n      - name: ldts\n        data_tests: [not_null]\n' });
+    expect((await runIn(dir, { date: '2024-01-02', vars: { ldts: 'x' }, select: ['stg'] })).code).toBe(0);
+    const r = await testIn(dir, { date: '2024-01-02', select: ['stg'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toContain('PASS  stg 2024-01-02 not_null_stg_ldts models/stg.yml:6');
   });
 });
