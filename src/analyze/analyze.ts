@@ -211,6 +211,8 @@ export interface AnalyzeOptions {
   readonly pipeline?: string;
   /** The vars are a run's whole root vars as resolved then (a retry's): the files' do not add to them (see VarSources.exact). */
   readonly varsAsRun?: boolean;
+  /** With varsAsRun: each package's nodes' vars as the run resolved them (see VarSources.exactPackages). */
+  readonly packageVarsAsRun?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** `--var` values; they win over pipeline and project vars. */
   readonly vars?: Readonly<Record<string, unknown>>;
   /** Relations that exist in the warehouse (`"schema"."name"`), for is_incremental(). */
@@ -234,6 +236,8 @@ export interface Analysis {
   readonly nodes: ReadonlyMap<string, PipeNode>;
   readonly graph: Graph;
   readonly vars: Readonly<Record<string, unknown>>;
+  /** The vars of each installed package's nodes, by package (see VarScopes.packageScopes). */
+  readonly packageVars: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly renderer: ModelRenderer;
   /** Models, seeds and source tables switched off with `enabled: false`, and where: they are not in the graph. */
   readonly disabled: ReadonlyMap<string, Location>;
@@ -1702,8 +1706,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 
 /** The options and settings an analysis depends on, as one string to compare. */
 function reuseKey(options: AnalyzeOptions, validated: ValidatedSettings): string {
-  const { interval, pipeline, vars, varsAsRun, fullRefresh, invocation } = options;
-  return keyJson([interval.start, interval.end, pipeline ?? null, vars ?? null, varsAsRun ?? false, fullRefresh ?? false, invocation ?? null, validated.settings, validated.settingsDiagnostics]);
+  const { interval, pipeline, vars, varsAsRun, packageVarsAsRun, fullRefresh, invocation } = options;
+  return keyJson([interval.start, interval.end, pipeline ?? null, vars ?? null, varsAsRun ?? false, packageVarsAsRun ?? null, fullRefresh ?? false, invocation ?? null, validated.settings, validated.settingsDiagnostics]);
 }
 
 /**
@@ -1824,7 +1828,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   checkPackageProjects(files.packages?.installed ?? [], diagnostics);
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const over = options.varsAsRun ? { ...(options.vars ?? {}) } : { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
-  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], over, exact: options.varsAsRun });
+  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], over, exact: options.varsAsRun, exactPackages: options.packageVarsAsRun });
   const vars = scopes.root;
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
@@ -2349,6 +2353,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     nodes,
     graph,
     vars,
+    packageVars: scopes.packageScopes(),
     renderer,
     disabled,
     emptyFiles,

@@ -85,7 +85,7 @@ function backfillParams(options: BackfillOptions, prepared: Prepared, selectors:
     order: options.order ?? 'oldest',
     max_failures: options.maxFailures ?? null,
     retries: options.retries ?? 0,
-    ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName, selectors),
+    ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName, selectors, prepared.analysis.packageVars),
     full_refresh: options.fullRefresh ?? false,
     ...flagParam('force', options.force),
     ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,

@@ -197,6 +197,8 @@ export function analyzeAndSelect(
     buildsNothing?: boolean;
     /** `vars` are a run's whole root vars (a retry's): see AnalyzeOptions.varsAsRun. */
     varsAsRun?: boolean;
+    /** With varsAsRun: its packages' nodes' vars (see AnalyzeOptions.packageVarsAsRun). */
+    packageVarsAsRun?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   },
   cache?: AnalysisCache,
 ): Analyzed {
@@ -222,7 +224,7 @@ export function analyzeAndSelect(
     interval: options.interval,
     pipeline: options.pipeline,
     vars: options.vars,
-    ...(options.varsAsRun ? { varsAsRun: true } : {}),
+    ...(options.varsAsRun ? { varsAsRun: true, ...(options.packageVarsAsRun ? { packageVarsAsRun: options.packageVarsAsRun } : {}) } : {}),
     existingRelations: options.existingRelations,
     fullRefresh: options.fullRefresh,
     validated,

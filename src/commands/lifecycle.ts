@@ -122,6 +122,8 @@ export async function prepare(
       buildsNothing?: boolean;
       /** A retry: `vars` are its run's whole root vars (see AnalyzeOptions.varsAsRun). */
       varsAsRun?: boolean;
+      /** A retry: its run's packages' nodes' vars (see AnalyzeOptions.packageVarsAsRun). */
+      packageVarsAsRun?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
       /** What a long-lived caller (pipe ui) keeps to analyze the project again cheaply. */
       kept?: KeptAnalysis;
     },

@@ -23,7 +23,7 @@ import { openProject, type Project } from './open-project.js';
 import { yamlSource } from '../project/yaml-file.js';
 import { readSelectorDefinitions } from '../analyze/selector-definitions.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
-import { retryVars } from './secret-vars.js';
+import { retryPackageVars, retryVars } from './secret-vars.js';
 import { parseStoredParams, type OriginalParams, type RunParams, type StoredParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { pushTo } from '../util/multi-map.js';
@@ -376,6 +376,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
         vars,
         // The run's vars as they resolved then, whole: one it had none of (its default read) stays so, whatever the files say now.
         varsAsRun: params.resolved_vars !== undefined,
+        packageVarsAsRun: retryPackageVars(params.resolved_package_vars, vars),
         select: params.select,
         exclude: params.exclude,
         selector: params.selector,

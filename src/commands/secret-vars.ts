@@ -12,16 +12,33 @@ const VAR_PARAMS = ['vars', 'resolved_vars'] as const;
 /** Run params as stored: every secret var among them as its fingerprint. */
 export function paramsToStore(params: Readonly<Record<string, unknown>>, secretNames: readonly string[]): Record<string, unknown> {
   const out = { ...params };
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   for (const key of VAR_PARAMS) {
     const vars = out[key];
-    if (vars && typeof vars === 'object' && !Array.isArray(vars)) out[key] = fingerprintVars(vars as Record<string, unknown>, secretNames);
+    if (isMap(vars)) out[key] = fingerprintVars(vars, secretNames);
   }
+  // Each package's nodes' vars hold the secret vars too (the root's reach every scope).
+  const scopes = out.resolved_package_vars;
+  if (isMap(scopes)) out.resolved_package_vars = Object.fromEntries(Object.entries(scopes).map(([pkg, vars]) => [pkg, isMap(vars) ? fingerprintVars(vars, secretNames) : vars]));
   // The text of a float kept beside the vars (see stored-params.ts) is its value: never a secret's.
   if (Array.isArray(out.floats)) {
-    const secret = (at: unknown) => Array.isArray(at) && (VAR_PARAMS as readonly unknown[]).includes(at[0]) && secretNames.includes(String(at[1]));
+    const secret = (at: unknown) =>
+      Array.isArray(at) &&
+      (((VAR_PARAMS as readonly unknown[]).includes(at[0]) && secretNames.includes(String(at[1]))) || (at[0] === 'resolved_package_vars' && secretNames.includes(String(at[2]))));
     out.floats = out.floats.filter((f: { at?: unknown }) => !secret(f?.at));
   }
   return out;
+}
+
+/** A run's packages' vars as a retry renders with them: each secret's fingerprint replaced by its value given again (in `vars`, see retryVars). */
+export function retryPackageVars(
+  stored: Readonly<Record<string, Readonly<Record<string, unknown>>>> | undefined,
+  vars: Readonly<Record<string, unknown>>,
+): Record<string, Record<string, unknown>> | undefined {
+  if (stored === undefined) return undefined;
+  return Object.fromEntries(
+    Object.entries(stored).map(([pkg, scope]) => [pkg, Object.fromEntries(Object.entries(scope).map(([name, value]) => [name, isFingerprint(value) ? vars[name] : value]))]),
+  );
 }
 
 /**

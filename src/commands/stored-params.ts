@@ -16,6 +16,8 @@ export interface CommonParams {
   readonly vars: Readonly<Record<string, unknown>>;
   /** Every var the run rendered with, resolved the same way; absent in runs of early versions. */
   readonly resolved_vars?: Readonly<Record<string, unknown>>;
+  /** The vars of each installed package's nodes, resolved so, by package; absent where there is none (and in earlier runs). */
+  readonly resolved_package_vars?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly select: readonly string[];
   readonly exclude: readonly string[];
   /** `--selector`, when given. */
@@ -106,9 +108,12 @@ export function commonParams(
   target?: string,
   /** selectors.yml's data, null for none (see CommonParams.selectors_yml). */
   selectors?: Readonly<Record<string, unknown>> | null,
+  /** Each package's nodes' vars (see CommonParams.resolved_package_vars). */
+  packageVars?: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
 ): CommonParams {
   return {
     ...(target === undefined ? {} : { target }),
+    ...(packageVars === undefined || Object.keys(packageVars).length === 0 ? {} : { resolved_package_vars: packageVars }),
     ...(selectors === undefined ? {} : { selectors_yml: selectors }),
     vars: options.vars ?? {},
     resolved_vars: resolvedVars,
@@ -131,7 +136,7 @@ export function storedJson(p: StoredParams): Record<string, unknown> {
     case 'test':
     case 'backfill': {
       const { kind: _kind, ...fields } = p;
-      const floats = keptFloats({ vars: p.vars, resolved_vars: p.resolved_vars });
+      const floats = keptFloats({ vars: p.vars, resolved_vars: p.resolved_vars, resolved_package_vars: p.resolved_package_vars });
       // Flags a run did not use are left out, as runs have always recorded them.
       return Object.fromEntries(
         Object.entries({ ...fields, ...(floats.length > 0 ? { floats } : {}) }).filter(
@@ -245,9 +250,12 @@ export function parseStoredParams(run: StoredRun): StoredParams {
 
 function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
   const selectors = f.objectOrNull('selectors_yml');
+  const packageVars = f.object('resolved_package_vars');
+  if (packageVars !== undefined) for (const [name, v] of Object.entries(packageVars)) if (!isObject(v)) f.problems.push(`resolved_package_vars.${name}: expected a mapping, got ${JSON.stringify(v)}`);
   const common: CommonParams = {
     vars: f.object('vars') ?? {},
     resolved_vars: f.object('resolved_vars'),
+    ...(packageVars === undefined ? {} : { resolved_package_vars: packageVars as Record<string, Record<string, unknown>> }),
     select: f.strings('select') ?? [],
     exclude: f.strings('exclude') ?? [],
     selector: f.string('selector'),

@@ -54,7 +54,7 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,
-    params: { kind: 'test', ds, hour, ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName, selectorsOf(project)), ...flagParam('store_failures', options.storeFailures) },
+    params: { kind: 'test', ds, hour, ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName, selectorsOf(project), prepared.analysis.packageVars), ...flagParam('store_failures', options.storeFailures) },
     plan,
     threads: resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings }),
     emit: options.emit,

@@ -115,4 +115,19 @@ describe('pipe retry builds as its run would have', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`error: reader reads base, which run ${runId} built, but the warehouse no longer holds (dropped since)`);
   });
+
+  it("with its packages' vars whole too: a var dbt_project.yml sets for a package's model since (global or in the package's scope) changes nothing", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'dbt_packages/pk/dbt_project.yml': 'name: pk\nvars:\n  pv: pkg-default\n',
+      'dbt_packages/pk/models/pm.sql': "{{ config(materialized='table') }}\nselect '{{ var(\"pv\") }}' as pv, '{{ var(\"gv\", \"gdef\") }}' as gv, x from main.src_t",
+    });
+    const failed = await runIn(dir, { date: '2024-01-01' });
+    expect(failed.code, explain(failed)).toBe(1);
+    await execOn(warehouseOf(dir), 'CREATE TABLE main.src_t AS SELECT 1 AS x');
+    writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\nvars:\n  gv: root-later\n  pk:\n    pv: scoped-later\n' });
+    const r = await retryIn(dir, { runId: String(eventsOfType(failed.events, 'run-started')[0].runId) });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT pv, gv FROM pm')).toEqual([{ pv: 'pkg-default', gv: 'gdef' }]);
+  });
 });

@@ -6,7 +6,7 @@ import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { readPipeline, readProjectSettings } from '../../src/analyze/project-settings.js';
 import { TemplateEngine } from '../../src/analyze/template-engine.js';
 import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
-import { paramsToStore, retryVars } from '../../src/commands/secret-vars.js';
+import { paramsToStore, retryPackageVars, retryVars } from '../../src/commands/secret-vars.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { fingerprint, MIN_SECRET_LENGTH, redactUrl, SecretRegistry, secrets } from '../../src/secrets/secrets.js';
 import { JsonLogger } from '../../src/logging/json-logger.js';
@@ -162,6 +162,25 @@ describe('secret vars in run params', () => {
     const kept = paramsToStore({ ds: '2024-01-02', vars: { pin }, resolved_vars: { pin, rate: 1 }, floats }, ['pin']);
     expect(kept.floats).toEqual([{ at: ['resolved_vars', 'rate'], value: '1.0' }]);
     expect(JSON.stringify(kept)).not.toContain('12345678');
+  });
+
+  it("fingerprints a secret in each package's vars too, and its float's text there; a retry gives the value again", () => {
+    const pin = 12345678.0;
+    const kept = paramsToStore(
+      {
+        ds: '2024-01-02',
+        vars: {},
+        resolved_vars: { token: 'tok-abcdef', pin },
+        resolved_package_vars: { pk: { token: 'tok-abcdef', pin, pv: 'x' } },
+        floats: [{ at: ['resolved_package_vars', 'pk', 'pin'], value: '12345678.0' }],
+      },
+      ['token', 'pin'],
+    );
+    expect(kept.resolved_package_vars).toEqual({ pk: { token: fingerprint('token', 'tok-abcdef'), pin: fingerprint('pin', pin), pv: 'x' } });
+    expect(kept.floats).toEqual([]);
+    expect(JSON.stringify(kept)).not.toContain('tok-abcdef');
+    expect(JSON.stringify(kept)).not.toContain('12345678');
+    expect(retryPackageVars(kept.resolved_package_vars as never, { token: 'tok-abcdef', pin })).toEqual({ pk: { token: 'tok-abcdef', pin, pv: 'x' } });
   });
 
   const resolved = stored.resolved_vars as Record<string, unknown>;

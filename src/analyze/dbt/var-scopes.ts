@@ -18,6 +18,11 @@ export class VarScopes {
     private readonly packages: ReadonlyMap<string, Readonly<Record<string, unknown>>> = new Map(),
   ) {}
 
+  /** Each installed package's nodes' vars, by package: what a run records, with `root`, for its retries. */
+  packageScopes(): Record<string, Readonly<Record<string, unknown>>> {
+    return Object.fromEntries(this.packages);
+  }
+
   /** The vars of a node of `pkg` (undefined: the project's own). */
   of(pkg: string | undefined): Readonly<Record<string, unknown>> {
     return (pkg === undefined ? undefined : this.packages.get(pkg)) ?? this.root;
@@ -49,10 +54,12 @@ export interface VarSources {
   readonly over: Readonly<Record<string, unknown>>;
   /**
    * `over` is the root's vars whole, as a run resolved them (a retry's): the files' vars do not
-   * add to them, so a var the run had none of stays unset. A package's nodes still read the
-   * package's own vars from the files.
+   * add to them, so a var the run had none of stays unset; so are a package's nodes' vars when
+   * `exactPackages` holds them (a run of an earlier version recorded none: read from the files).
    */
   readonly exact?: boolean;
+  /** With `exact`: each package's nodes' vars whole, as the run resolved them (a package absent then reads its files). */
+  readonly exactPackages?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 export function varScopes(s: VarSources): VarScopes {
@@ -61,7 +68,8 @@ export function varScopes(s: VarSources): VarScopes {
   for (const p of s.packages) {
     // A package's bad vars: are reported by checkPackageVars (dbt-project.ts).
     const own = split(templateValue(p.project, ['vars']));
-    packages.set(p.name, { ...own.global, ...own.scoped(p.name), ...root.global, ...root.scoped(p.name), ...s.over });
+    const asRun = s.exact ? s.exactPackages?.[p.name] : undefined;
+    packages.set(p.name, asRun ? { ...asRun } : { ...own.global, ...own.scoped(p.name), ...root.global, ...root.scoped(p.name), ...s.over });
   }
   return new VarScopes(s.exact ? { ...s.over } : { ...root.global, ...root.scoped(s.project), ...s.over }, packages);
 }
