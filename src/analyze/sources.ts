@@ -133,8 +133,8 @@ export function sourceCallProblem(
  */
 export function renderedPlace(t: SourceTable, render: (text: string, location: Location) => unknown): SourceTable {
   const templated = (v: unknown): v is string => typeof v === 'string' && (v.includes('{{') || v.includes('{%'));
-  const one = (v: string | undefined) => (templated(v) ? String(render(v, t.location)) : v);
-  const [database, schema, identifier] = [one(t.database), one(t.schema), one(t.identifier)];
+  const one = (v: string | undefined, key: 'database' | 'schema' | 'identifier') => (templated(v) ? String(render(v, t.placeAt?.[key] ?? t.location)) : v);
+  const [database, schema, identifier] = [one(t.database, 'database'), one(t.schema, 'schema'), one(t.identifier, 'identifier')];
   const externalLocation = templated(t.externalLocation) ? String(render(t.externalLocation, t.externalLocationAt ?? t.location)) : t.externalLocation;
   const metaKeys = Object.keys(t.meta).filter((k) => templated(t.meta[k]));
   // A single expression keeps its type, as dbt's native rendering of YAML does (`{{ 5 }}` is 5).

@@ -704,6 +704,19 @@ describe('the notice of what pipe does not use', () => {
   });
 });
 
+describe("a source's schema: and identifier: written with Jinja", () => {
+  it('are reported at their own line when they fail to render, not at the table', () => {
+    const errorsOf = (yml: string) =>
+      run({ 'dbt_project.yml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/src.yml': yml })
+        .diagnostics.filter((d) => d.severity === 'error')
+        .map((d) => [d.message, d.location?.line]);
+    expect(errorsOf("version: 2\nsources:\n  - name: src\n    description: hi\n    schema: \"{{ var('src_schema') }}\"\n    tables:\n      - name: t\n")).toEqual([
+      ["var 'src_schema' is not set and has no default", 5],
+    ]);
+    expect(errorsOf("version: 2\nsources:\n  - name: src\n    tables:\n      - name: t\n        identifier: \"{{ var('tid') }}\"\n")).toEqual([["var 'tid' is not set and has no default", 6]]);
+  });
+});
+
 describe("a source table's enabled: written with Jinja", () => {
   it('is rendered, with var() as the file\'s project sets it: a table it switches off is no node, its tests do not run, reading it is an error', () => {
     const files = {

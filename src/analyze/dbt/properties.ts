@@ -119,6 +119,8 @@ export interface SourceTable {
   readonly externalLocation?: string;
   /** Where that `external_location` is written (the table's config or meta, else its source's): what it renders to is reported there. */
   readonly externalLocationAt?: Location;
+  /** Where its `database:`, `schema:` and `identifier:` are written (the table's, else its source's): what they render to is reported there. */
+  readonly placeAt?: { readonly database?: Location; readonly schema?: Location; readonly identifier?: Location };
   /**
    * The `meta:` and the other `config:` keys of the source and the table, merged as dbt-duckdb
    * reads them: the table's over the source's, config over meta. `external_location` is
@@ -626,6 +628,9 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       database: text(t.database) ?? text(entry.database),
       schema: text(t.schema) ?? text(entry.schema) ?? source,
       identifier: text(t.identifier) ?? t.name,
+      placeAt: Object.fromEntries(
+        (['database', 'schema', 'identifier'] as const).flatMap((key) => (text(t[key]) !== undefined ? [[key, at([...tp, key])]] : key !== 'identifier' && text(entry[key]) !== undefined ? [[key, at([...path, key])]] : [])),
+      ),
       externalLocation,
       ...(externalLocation !== undefined && written ? { externalLocationAt: at([...written[1], 'external_location']) } : {}),
       meta: merged,
