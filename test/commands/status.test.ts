@@ -213,7 +213,7 @@ where o.order_date = '{{ ds }}'
 `,
     });
     const text = await statusIn(dir, { clock });
-    expect(text.stdout).toMatch(/fct_orders\s+incremental\s+modified 2024-01-01…2024-01-05 \(model changed\)\n/);
+    expect(text.stdout).toMatch(/fct_orders\s+incremental\s+modified 2024-01-01…2024-01-05 \(its SQL changed: its file, a macro or a var\)\n/);
     expect(text.stdout).toMatch(/daily_totals\s+incremental\s+stale 2024-01-01…2024-01-05 \(fct_orders changed\)\n/);
     expect(await missingAgrees(dir)).toEqual([...FIVE.map((d) => `daily_totals@${d}`), ...FIVE.map((d) => `fct_orders@${d}`), 'customer_totals@2024-01-05'].sort());
     expect(await queryRows(warehouseOf(dir), 'SELECT sum(amount)::INTEGER AS a FROM daily_totals')).toEqual([{ a: 126 }]);
