@@ -1113,13 +1113,7 @@ export class ModelRenderer {
     const node = this.nodes.get(name);
     // An execution render is compared with the parse render of its own interval (see sqlAtRun), which this compared with the graph.
     if (made === undefined || phase !== undefined || node?.kind !== 'model') return undefined;
-    // What the graph's render read, upstream or not (a Python model's ref is refused on its own), and what the ephemeral models it inlines read.
-    const allowed = new Set(node.refs.map((r) => r.name));
-    for (const stack = [...allowed]; stack.length > 0; ) {
-      const n = this.nodes.get(stack.pop()!);
-      if (n?.kind !== 'model' || isBuilt(n.config.kind)) continue;
-      for (const u of n.refs) if (!allowed.has(u.name)) stack.push(u.name), allowed.add(u.name);
-    }
+    const allowed = this.readsInGraph(node);
     const renders: RawRender[] = [raw];
     for (const c of ctes) {
       const eph = this.renderRaw(c.model, interval, NO_TABLE, phase);
@@ -1142,12 +1136,30 @@ export class ModelRenderer {
     return undefined;
   }
 
+  /** What each model's graph render read, by node: made once, not for each of its tasks (see readsInGraph). */
+  private readonly graphReads = new WeakMap<ModelNode, ReadonlySet<string>>();
+
+  /** What the graph's render of `node` read, upstream or not (a Python model's ref is refused on its own), and what the ephemeral models it inlines read. */
+  private readsInGraph(node: ModelNode): ReadonlySet<string> {
+    const kept = this.graphReads.get(node);
+    if (kept) return kept;
+    const allowed = new Set(node.refs.map((r) => r.name));
+    for (const stack = [...allowed]; stack.length > 0; ) {
+      const n = this.nodes.get(stack.pop()!);
+      if (n?.kind !== 'model' || isBuilt(n.config.kind)) continue;
+      for (const u of n.refs) if (!allowed.has(u.name)) stack.push(u.name), allowed.add(u.name);
+    }
+    this.graphReads.set(node, allowed);
+    return allowed;
+  }
+
   /** A hook's render for another date or state that refs a node its model's graph render did not (see readOutsideGraph): refused. */
   private hookReadsOutsideGraph(model: string, refs: readonly string[], interval: Interval, at: Location): Diagnostic | undefined {
     const made = this.graphRender;
     const node = this.nodes.get(model);
     if (made === undefined || node?.kind !== 'model') return undefined;
-    const unseen = refs.find((r) => r !== model && !node.refs.some((site) => site.name === r));
+    const reads = this.readsInGraph(node);
+    const unseen = refs.find((r) => r !== model && !reads.has(r));
     if (unseen === undefined) return undefined;
     return error(
       'ref-by-date',

@@ -469,13 +469,15 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // A model edited since to read one the run did not build: its task would fail on a table that is not there.
   // (A test reads only its own model, which a test of a model not built fails on its own.)
   const retried = params.kind === 'test' ? [] : [...new Set(tasks.filter((t) => !t.noop).map((t) => t.node))].flatMap((name) => prepared.analysis.nodes.get(name) ?? []);
-  // What the run built, which the warehouse may have lost since (a table dropped by hand).
-  const builtByRun = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => nodesBuiltBy(s, run.run_id)) : new Set<string>();
-  const unbuilt = missingUpstream(ctx, retried, {
-    why: `not part of run ${run.run_id}`,
-    gone: (upstream) => (builtByRun.has(upstream) ? `run ${run.run_id} built, but the warehouse no longer holds (dropped since)` : undefined),
-    hint: (_model, upstream) => `build it first (${build(upstream)}), then pipe retry ${run.run_id}`,
-  });
+  const unbuiltAs = (builtByRun: ReadonlySet<string>) =>
+    missingUpstream(ctx, retried, {
+      why: `not part of run ${run.run_id}`,
+      gone: (upstream) => (builtByRun.has(upstream) ? `run ${run.run_id} built, but the warehouse no longer holds (dropped since)` : undefined),
+      hint: (_model, upstream) => `build it first (${build(upstream)}), then pipe retry ${run.run_id}`,
+    });
+  let unbuilt = unbuiltAs(new Set());
+  // Something is missing: what the run built, and the warehouse lost since (a table dropped by hand), is said so.
+  if (unbuilt.length > 0 && prepared.warehouse) unbuilt = unbuiltAs(await prepared.warehouse.engine.withSession((s) => nodesBuiltBy(s, run.run_id)));
   const threads = resolveThreads({
     flag: options.threads ?? params.threads,
     pipeline: prepared.pipeline,
