@@ -118,11 +118,11 @@ function rebuiltAnotherWay(tasks: readonly Task[], undone: ReadonlySet<string>):
  * as new as the later one; otherwise the task fails saying which build to make, never leaving
  * a table that misses rows as done.
  */
-function withSuperseded(tasks: readonly Task[], later: Later | undefined, written: ReadonlyMap<string, number> | undefined, analysis: Analysis): Task[] {
+function withSuperseded(tasks: readonly Task[], later: Later | undefined, written: ReadonlyMap<string, number> | undefined, analysis: Analysis, commands: RebuildCommands): Task[] {
   // The nodes whose tasks write in this retry, so far in its order (what a task reads comes first).
   const writing = new Set<string>();
   return tasks.map((task) => {
-    const out = superseded(task, later, (node) => writing.has(node) || ((written?.get(node) ?? -Infinity) > (laterOf(task, later)?.startedAt ?? Infinity)), builtInputs(analysis, task.node));
+    const out = superseded(task, later, (node) => writing.has(node) || ((written?.get(node) ?? -Infinity) > (laterOf(task, later)?.startedAt ?? Infinity)), builtInputs(analysis, task.node), commands);
     if (!out.noop) writing.add(task.node);
     return out;
   });
@@ -198,26 +198,54 @@ function readThrough(analysis: Analysis, node: string): Map<string, string | und
   return out;
 }
 
-function superseded(task: Task, later: Later | undefined, writtenSince: (node: string) => boolean, inputs: readonly string[]): Task {
+function superseded(task: Task, later: Later | undefined, writtenSince: (node: string) => boolean, inputs: readonly string[], commands: RebuildCommands): Task {
   const by = laterOf(task, later);
   const part = by ? undefined : partlyReplaced(task, later);
-  if (part) return { ...task, steps: [{ kind: 'refuse', message: partlyNewer(task, part), location: { file: task.file } }] };
+  if (part) return { ...task, steps: [{ kind: 'refuse', message: partlyNewer(task, part, commands), location: { file: task.file } }] };
   if (!by) return task;
   // Its own earlier steps (a full refresh's reset, the date before) are no input of another node's.
   const missed = inputs.find((node) => node !== task.node && writtenSince(node));
   if (missed === undefined) return { ...task, noop: { reason: 'superseded', detail: supersededDetail(task, by, 'later') } };
   const asNew = task.interval !== undefined && by.intervalEnd !== undefined && task.interval.end >= by.intervalEnd;
   if (asNew || (task.sqlHash !== undefined && task.sqlHash === by.sqlHash)) return task;
-  return { ...task, steps: [{ kind: 'refuse', message: missesRows(task, by, missed), location: { file: task.file } }] };
+  return { ...task, steps: [{ kind: 'refuse', message: missesRows(task, by, missed, commands), location: { file: task.file } }] };
 }
 
-function partlyNewer(task: Task, by: LaterPublication): string {
-  return `run ${by.runId} has rebuilt ${by.ds ?? 'part of this interval'} of ${task.node} since: retried, ${task.ds} would be built whole and put this run's older rows over it; pipe run --select ${task.node} --date ${(task.ds ?? '').slice(0, 10)} rebuilds the whole interval as the project is now`;
+function partlyNewer(task: Task, by: LaterPublication, commands: RebuildCommands): string {
+  return `run ${by.runId} has rebuilt ${by.ds ?? 'part of this interval'} of ${task.node} since: retried, ${task.ds} would be built whole and put this run's older rows over it; ${commands.onDay(task.node, (task.ds ?? '').slice(0, 10))} rebuilds the whole interval as the project is now`;
 }
 
-function missesRows(task: Task, by: LaterPublication, missed: string): string {
+function missesRows(task: Task, by: LaterPublication, missed: string, commands: RebuildCommands): string {
   const date = by.ds ?? undefined;
-  return `${task.node} was published by run ${by.runId}${date ? ` for ${date}` : ''} before ${missed} was written, so that build misses it; rebuilding it for ${task.ds ?? 'this run'} would replace it with an older interval's query${date ? `: pipe run --select ${task.node} --date ${date.slice(0, 10)} rebuilds it` : ''}`;
+  return `${task.node} was published by run ${by.runId}${date ? ` for ${date}` : ''} before ${missed} was written, so that build misses it; rebuilding it for ${task.ds ?? 'this run'} would replace it with an older interval's query${date ? `: ${commands.onDay(task.node, date.slice(0, 10))} rebuilds it` : ''}`;
+}
+
+/** The commands a retry's messages give to build something by hand: with the run's pipeline and its --vars (a secret one left for the user to give again). */
+type RebuildCommands = {
+  /** Builds `nodes` for the run's own dates (or hour). */
+  readonly asRun: (nodes: string) => string;
+  /** Builds `node` for a whole day. */
+  readonly onDay: (node: string, date: string) => string;
+  /** Rebuilds `node` whole for the run's dates. */
+  readonly refresh: (node: string) => string;
+};
+
+function rebuildCommands(params: OriginalParams, pipeline: string | undefined, intervals: readonly Interval[]): RebuildCommands {
+  const shownVars = Object.fromEntries(Object.entries(params.vars).filter(([, v]) => !isFingerprint(v)));
+  const withVars = Object.keys(shownVars).length > 0 ? ` --vars ${shellQuote(jsonDumps(shownVars, { sortKeys: false }))}` : '';
+  const named = pipeline === undefined ? '' : ` ${shellQuote(pipeline)}`;
+  const first = formatDate(intervals[0].start);
+  const last = formatDate(intervals[intervals.length - 1].end - 1);
+  const run = (rest: string) => `pipe run${named} ${rest}${withVars}`;
+  const backfill = (rest: string) => `pipe backfill${named} ${rest}${withVars}`;
+  return {
+    asRun: (nodes) =>
+      params.kind === 'backfill'
+        ? backfill(`--select ${nodes} --start ${params.start} --end ${params.end}`)
+        : run(`--select ${nodes} --date ${first}${params.hour !== undefined ? ` --hour ${params.hour}` : ''}`),
+    onDay: (node, date) => run(`--select ${node} --date ${date}`),
+    refresh: (node) => (params.kind === 'backfill' ? backfill(`--full-refresh --start ${first} --end ${last} --select ${node}`) : run(`--full-refresh --date ${last} --select ${node}`)),
+  };
 }
 
 /**
@@ -267,11 +295,8 @@ function refreshLosesLater(tasks: readonly Task[], swapped: ReadonlySet<string>,
   });
 }
 
-function refreshLosesLaterError({ task, by }: { task: Task; by: LaterPublication }, runId: string, params: OriginalParams, intervals: readonly Interval[]): Diagnostic {
-  const first = formatDate(intervals[0].start);
-  const last = formatDate(intervals[intervals.length - 1].end - 1);
-  const rebuild =
-    params.kind === 'backfill' ? `pipe backfill --full-refresh --start ${first} --end ${last} --select ${task.node}` : `pipe run --full-refresh --date ${last} --select ${task.node}`;
+function refreshLosesLaterError({ task, by }: { task: Task; by: LaterPublication }, runId: string, commands: RebuildCommands): Diagnostic {
+  const rebuild = commands.refresh(task.node);
   const unit = task.ds?.includes('T') ? 'hour' : 'date';
   return error(
     'retry-refresh-superseded',
@@ -423,19 +448,14 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // round) has other tasks: its tasks as it is now stand for those the run left undone.
   const rebuilt = rebuiltAnotherWay(full.tasks, planned);
   const todo = rebuilt.size === 0 ? planned : new Set([...planned, ...[...rebuilt.values()].flat()]);
-  // The run's --vars with them (a secret one's value is not stored: the user gives it again).
-  const shownVars = Object.fromEntries(Object.entries(params.vars).filter(([, v]) => !isFingerprint(v)));
-  const withVars = Object.keys(shownVars).length > 0 ? ` --vars ${shellQuote(jsonDumps(shownVars, { sortKeys: false }))}` : '';
-  const build = (nodes: string) =>
-    params.kind === 'backfill'
-      ? `pipe backfill --select ${nodes} --start ${params.start} --end ${params.end}${withVars}`
-      : `pipe run --select ${nodes} --date ${formatDate(intervals[0].start)}${params.hour !== undefined ? ` --hour ${params.hour}` : ''}${withVars}`;
-  const tasks = readsOtherBuild(withSuperseded(onlyRemaining(full.tasks, todo), later, written, prepared.analysis), full.tasks, later, prepared.analysis, run.run_id, build);
+  const commands = rebuildCommands(params, pipeline, intervals);
+  const build = commands.asRun;
+  const tasks = readsOtherBuild(withSuperseded(onlyRemaining(full.tasks, todo), later, written, prepared.analysis, commands), full.tasks, later, prepared.analysis, run.run_id, build);
   const lost = refresh ? refreshLosesLater(tasks, refresh.swapped, later) : [];
   if (lost.length > 0) {
     letGoUnused(prepared);
     await distributed?.close();
-    throw new DiagnosticError(lost.map((t) => refreshLosesLaterError(t, run.run_id, params, intervals)));
+    throw new DiagnosticError(lost.map((t) => refreshLosesLaterError(t, run.run_id, commands)));
   }
   if (rebuilt.size > 0) {
     options.emit({

@@ -95,7 +95,7 @@ describe('pipe retry builds as its run would have', () => {
     const refused = await retryIn(b, { runId: runOf(day) });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain(
-      `run ${runOf(later)} has rebuilt 2024-01-02T13 of fct since: retried, 2024-01-02 would be built whole and put this run's older rows over it; pipe run --select fct --date 2024-01-02 rebuilds the whole interval as the project is now`,
+      `run ${runOf(later)} has rebuilt 2024-01-02T13 of fct since: retried, 2024-01-02 would be built whole and put this run's older rows over it; pipe run hourly --select fct --date 2024-01-02 rebuilds the whole interval as the project is now`,
     );
     expect(await hour13(b)).toEqual([{ tag: 'new' }]);
   });
