@@ -12,7 +12,7 @@ import { isBuilt } from '../analyze/model-kinds.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
-import { getRun, lastPublished, laterKey, laterPublications, latestUnfinishedRun, nodesBuiltBy, stateExists, supersededDetail, unfinishedTasks, type LaterPublication, type RunRow } from '../warehouse/run-state.js';
+import { getRun, lastPublished, readSeedHashes, laterKey, laterPublications, latestUnfinishedRun, nodesBuiltBy, stateExists, supersededDetail, unfinishedTasks, type LaterPublication, type RunRow } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
@@ -27,6 +27,8 @@ import { retryPackageVars, retryVars } from './secret-vars.js';
 import { parseStoredParams, type OriginalParams, type RunParams, type StoredParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { pushTo } from '../util/multi-map.js';
+import { coverageOf, readRecorded } from './task-coverage.js';
+import { standingReason } from './standing-text.js';
 
 export interface RetryOptions extends ProjectOptions, WaitOptions {
   /** Default: the latest run that did not fully succeed. */
@@ -126,6 +128,39 @@ function withSuperseded(tasks: readonly Task[], later: Later | undefined, writte
     if (!out.noop) writing.add(task.node);
     return out;
   });
+}
+
+/** How many upstream nodes a retry names as changed since they were built; the rest are counted. */
+const SHOWN_CHANGED = 5;
+
+/**
+ * What the retried tasks read, directly or not, that the retry does not build and that is not
+ * current now: its file (a seed's CSV, a model's SQL) or config changed since it was built, or
+ * its own inputs did. A retry re-runs only what its run left undone, so what it builds reads
+ * those tables as they were built; said, so that a fix made upstream (a seed corrected) is not
+ * taken as part of the retry.
+ */
+async function changedAbove(session: WarehouseSession, retried: readonly Task[], planned: readonly Task[], todo: ReadonlySet<string>): Promise<{ node: string; why: string }[]> {
+  const byId = new Map(planned.map((t) => [t.id, t]));
+  const above = new Map<string, Task>();
+  const walk = (ids: readonly string[]) => {
+    for (const id of ids) {
+      const up = byId.get(id);
+      if (!up || todo.has(id) || above.has(id)) continue;
+      above.set(id, up);
+      walk(up.upstream);
+    }
+  };
+  for (const t of retried) if (!t.noop) walk(byId.get(t.id)?.upstream ?? t.upstream);
+  if (above.size === 0) return [];
+  // Judged as pipe status judges them, and said in its words.
+  const coverage = await coverageOf([...above.values()], await readRecorded(session, await readSeedHashes(session)), session);
+  const out = new Map<string, string>();
+  for (const task of planned) {
+    const standing = coverage.get(task.id)?.standing;
+    if ((standing?.kind === 'modified' || standing?.kind === 'stale') && !out.has(task.node)) out.set(task.node, standingReason(standing)!);
+  }
+  return [...out].map(([node, why]) => ({ node, why }));
 }
 
 /** The later publication that would leave `task` as it is (see superseded). */
@@ -484,6 +519,17 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     options.emit({
       type: 'notice',
       message: `not retried, no longer in the project or its selection: ${missing.join(', ')}`,
+    });
+  }
+  const notRebuilt = params.kind === 'test' || !prepared.warehouse ? [] : await prepared.warehouse.engine.withSession((s) => changedAbove(s, tasks, full.tasks, todo));
+  if (notRebuilt.length > 0) {
+    const shown = notRebuilt.slice(0, SHOWN_CHANGED);
+    const more = notRebuilt.length - shown.length;
+    options.emit({
+      type: 'notice',
+      message:
+        `not current, and not rebuilt by this retry (it builds only what run ${run.run_id} left undone): ${shown.map((c) => `${c.node} (${c.why})`).join('; ')}${more > 0 ? `; and ${more} more` : ''}. ` +
+        `What the retry builds reads them as they are; ${build(notRebuilt.map((c) => `${c.node}+`).join(' '))} rebuilds them and what reads them instead`,
     });
   }
   // A model edited since to read one the run did not build: its task would fail on a table that is not there.
