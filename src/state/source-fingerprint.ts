@@ -76,12 +76,16 @@ const SCALAR_TYPE =
  * hashed as its text: hash() XORs the halves' hashes, so an INTERVAL of 1 month hashes as 1
  * day and 30 days, 31 days as 0 days, a HUGEINT -1 (and 2^64+1) as 0, and so do a DECIMAL
  * wider than 18 digits (stored as a HUGEINT: -0.01 as 0.00) and a UUID whose halves match.
+ * A JSON value is hashed as its text, which a model reads (`payload::VARCHAR`): to_json() would
+ * write it anew (`1e2` as `100.0`, without its spaces), and a rewrite of the text go unseen;
+ * a nested value holding JSON is hashed as its text too, beside its JSON.
  */
 function rowHash(columns: readonly [string, string][]): string {
   return `hash(${columns
     .map(([name, type]) => {
       const c = `t.${quoteIdent(name)}`;
-      if (!SCALAR_TYPE.test(type)) return `to_json(${c})`;
+      if (type === 'JSON') return c;
+      if (!SCALAR_TYPE.test(type)) return HOLDS_JSON.test(type) ? `to_json(${c}), ${c}::VARCHAR` : `to_json(${c})`;
       if (FLOAT_TYPE.test(type)) return `${c}, signbit(${c})`;
       return TWO_HALVES_TYPE.test(type) || wideDecimal(type) ? `${c}::VARCHAR` : c;
     })
@@ -89,6 +93,9 @@ function rowHash(columns: readonly [string, string][]): string {
 }
 
 const FLOAT_TYPE = /^(?:FLOAT|DOUBLE)$/;
+
+/** A nested type with a JSON part (`JSON[]`, `STRUCT(a JSON)`, `MAP(VARCHAR, JSON)`). */
+const HOLDS_JSON = /\bJSON\b/;
 
 /** Types DuckDB stores in two 64-bit halves, whose hash() XORs theirs. */
 const TWO_HALVES_TYPE = /^(?:U?HUGEINT|INTERVAL|UUID)$/;
