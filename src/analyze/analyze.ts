@@ -3356,7 +3356,12 @@ function seedNode(
     name: seed.name,
     file: seed.file,
     absPath: seed.absPath,
-    hash: seedHash(seed.hash, { columnTypes: { ...csv.inferredTypes, ...columnTypes }, schema: schema === DEFAULT_SCHEMA ? undefined : schema, delimiter }),
+    hash: seedHash(seed.hash, {
+      columnTypes: { ...csv.inferredTypes, ...columnTypes },
+      schema: schema === DEFAULT_SCHEMA ? undefined : schema,
+      delimiter,
+      ...(alias !== undefined && alias.toLowerCase() !== seed.name.toLowerCase() ? { table: alias.toLowerCase() } : {}),
+    }),
     schema,
     relation: ctx.ownRelation(schema, alias ?? seed.name),
     tags: asStringList(data.tags) ?? [],

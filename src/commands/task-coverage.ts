@@ -4,7 +4,7 @@ import { foresee, type Foreseen } from '../execute/run-currency.js';
 import type { Task } from '../plan/task.js';
 import { UNKNOWN } from '../state/tracking.js';
 import { LatestBuilds, readLatestBuilds } from '../warehouse/build-records.js';
-import { STATE_SCHEMA, stateHas } from '../warehouse/run-state.js';
+import { STATE_SCHEMA, stateHas, WRITTEN_BY } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
@@ -115,8 +115,10 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
 function seedStanding(task: Task, recorded: Recorded): Standing {
   if (task.noop?.reason === 'up-to-date') return { kind: 'current' };
   if (task.alwaysLoads !== undefined && recorded.seedHashes.has(task.node)) return { kind: 'untracked', why: task.alwaysLoads };
-  if (!recorded.seedHashes.has(task.node)) return { kind: 'never-built' };
-  return recorded.seedHashes.get(task.node) === task.sqlHash ? { kind: 'dropped' } : { kind: 'modified', changed: ['file'] };
+  const loaded = recorded.seedHashes.get(task.node);
+  if (loaded === undefined) return { kind: 'never-built' };
+  if (loaded.startsWith(WRITTEN_BY)) return { kind: 'modified', changed: ['file'], writtenBy: loaded.slice(WRITTEN_BY.length) };
+  return loaded === task.sqlHash ? { kind: 'dropped' } : { kind: 'modified', changed: ['file'] };
 }
 
 function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task, judged: (taskId: string) => Standing | undefined): Standing {

@@ -322,6 +322,8 @@ export interface SeedLoadConfig {
   readonly schema?: string;
   /** Absent for a comma. */
   readonly delimiter?: string;
+  /** Its table's name, when not the seed's (an alias): a load into another table is another load. */
+  readonly table?: string;
 }
 
 /**
@@ -332,8 +334,13 @@ export interface SeedLoadConfig {
  */
 export function seedHash(fileHash: string, config: SeedLoadConfig): string {
   const types = Object.entries(config.columnTypes).sort(([a], [b]) => byCodeUnit(a, b));
-  if (types.length === 0 && config.schema === undefined && config.delimiter === undefined) return fileHash;
-  const canonical = JSON.stringify({ column_types: types, schema: config.schema ?? null, ...(config.delimiter === undefined ? {} : { delimiter: config.delimiter }) });
+  if (types.length === 0 && config.schema === undefined && config.delimiter === undefined && config.table === undefined) return fileHash;
+  const canonical = JSON.stringify({
+    column_types: types,
+    schema: config.schema ?? null,
+    ...(config.delimiter === undefined ? {} : { delimiter: config.delimiter }),
+    ...(config.table === undefined ? {} : { table: config.table }),
+  });
   return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);
 }
 

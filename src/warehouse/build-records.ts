@@ -308,9 +308,12 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
   // Who wrote each relation last, of any node (a model enabled again after another took its
   // table's name): recorded by this pipe, an earlier one's builds say no relation.
   if (await buildsRecordRelations(session)) {
+    // A seed's load writes its table too (a seed that took a disabled model's name).
     const writers = await session.query(
-      `SELECT relation, arg_max(node, built_at) AS node, arg_max(run_id, built_at) AS run_id, max(built_at) AS at
-       FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL GROUP BY relation`,
+      `SELECT relation, arg_max(node, written_at) AS node, arg_max(run_id, written_at) AS run_id, max(written_at) AS at FROM (
+         SELECT relation, node, run_id, built_at AS written_at FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL
+         UNION ALL SELECT relation, name, run_id, epoch_ms(loaded_at) FROM _pipe.seeds
+       ) GROUP BY relation`,
     );
     for (const w of writers) out.wrote(String(w.relation), { node: String(w.node), runId: String(w.run_id), builtAt: Number(w.at) });
   }

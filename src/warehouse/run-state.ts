@@ -483,13 +483,28 @@ export async function readRelationsOfRecordedNodes(
   return rows.map((r) => ({ database: String(r.database_name), schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType }));
 }
 
-/** Latest loaded hash of each seed. */
+/**
+ * Latest loaded hash of each seed; for one whose table another seed's load or a model's build
+ * wrote since (one took its name while it was disabled), `WRITTEN_BY` and that node's name,
+ * which no seed's hash is: the table holds that node's rows, and the seed loads again.
+ */
 export async function readSeedHashes(session: WarehouseSession): Promise<Map<string, string>> {
+  const byModels = (await stateHas(session, 'builds')) && (await buildsRecordRelations(session));
   const rows = await session.query(
-    `SELECT name, arg_max(hash, loaded_at) AS hash FROM ${STATE_SCHEMA}.seeds GROUP BY name`,
+    `WITH latest AS (
+       SELECT name, arg_max(hash, loaded_at) AS hash, lower(arg_max(relation, loaded_at)) AS relation, max(loaded_at) AS at FROM ${STATE_SCHEMA}.seeds GROUP BY name
+     ),
+     writes AS (
+       SELECT name AS node, lower(relation) AS relation, loaded_at AS at FROM ${STATE_SCHEMA}.seeds
+       ${byModels ? `UNION ALL SELECT node, lower(relation), make_timestamp(built_at * 1000) FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL` : ''}
+     )
+     SELECT l.name, l.hash, (SELECT arg_max(w.node, w.at) FROM writes w WHERE w.relation = l.relation AND w.node <> l.name AND w.at > l.at) AS written_by FROM latest l`,
   );
-  return new Map(rows.map((r) => [String(r.name), String(r.hash)]));
+  return new Map(rows.map((r) => [String(r.name), r.written_by === null ? String(r.hash) : `${WRITTEN_BY}${String(r.written_by)}`]));
 }
+
+/** What readSeedHashes gives for a seed whose table another node wrote since its load, before that node's name. */
+export const WRITTEN_BY = 'written-by:';
 
 export interface RunSummaryRow extends Row {
   run_id: string;

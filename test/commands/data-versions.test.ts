@@ -7,12 +7,14 @@ import { runDryRun } from '../../src/commands/run.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { notCurrentAgreed } from '../support/status-standings.js';
+import { removeProjects, tempProject } from '../support/projects.js';
 import { analyze } from '../../src/analyze/analyze.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
 import { configHash } from '../../src/plan/config-hash.js';
 
 afterAll(removeTempDirs);
+afterAll(removeProjects);
 
 /** Skipping what is current: a task built from the same SQL, config and input versions is not run again. */
 
@@ -347,6 +349,56 @@ where o.order_date = '{{ ds }}'
     expect(r.code, explain(r)).toBe(0);
     expect(started(r.events)).toContain('m@2024-01-05');
     expect(await queryRows(warehouseOf(dir), 'SELECT who FROM main.m')).toEqual([{ who: 'from m' }]);
+  });
+
+  it("a seed loads again when its table was another seed's or a model's since, or it loaded into another table (an alias set, then dropped)", async () => {
+    const dbt = (files: Record<string, string>) =>
+      tempProject({
+        'dbt_project.yml': "name: shop\nprofile: shop\nmodels:\n  shop:\n    +materialized: table\n",
+        'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+        'seeds/raw.csv': 'id,amt\n1,10\n2,20\n',
+        'models/down.sql': "select sum(amt)::INTEGER as s from {{ ref('raw') }}",
+        ...files,
+      });
+    const sum = async (dir: string) => (await queryRows(warehouseOf(dir), 'SELECT s FROM down'))[0].s;
+    const ok = async (dir: string) => {
+      const r = await runIn(dir, { date: '2024-01-05' });
+      expect(r.code, explain(r)).toBe(0);
+      return r;
+    };
+
+    // A model takes the seed's table while the seed is disabled; the seed back, it loads again.
+    const a = dbt({});
+    await ok(a);
+    writeProjectFiles(a, { 'seeds/props.yml': 'version: 2\nseeds:\n  - name: raw\n    config:\n      enabled: false\n', 'models/raw_m.sql': "{{ config(alias='raw') }}\nselect 1 as id, 999 as amt", 'models/down.sql': "select sum(amt)::INTEGER as s from {{ ref('raw_m') }}" });
+    await ok(a);
+    rmSync(join(a, 'seeds/props.yml'));
+    rmSync(join(a, 'models/raw_m.sql'));
+    writeProjectFiles(a, { 'models/down.sql': "select sum(amt)::INTEGER as s from {{ ref('raw') }}" });
+    expect((await statusIn(a, { date: '2024-01-05' })).stdout).toMatch(/raw\s+seed\s+modified \(its table was written since by raw_m\)/);
+    expect(taskIdsOf((await ok(a)).events, 'task-started')).toContain('raw');
+    expect(await sum(a)).toBe(30);
+
+    // A seed takes a model's table while the model is disabled; the model back, it builds again.
+    const b = dbt({ 'models/mid.sql': "select * from {{ ref('raw') }}", 'models/down.sql': "select sum(amt)::INTEGER as s from {{ ref('mid') }}" });
+    await ok(b);
+    writeProjectFiles(b, { 'models/mid.sql': "{{ config(enabled=false) }}\nselect * from {{ ref('raw') }}", 'seeds/midseed.csv': 'id,amt\n1,0\n', 'seeds/props.yml': 'version: 2\nseeds:\n  - name: midseed\n    config:\n      alias: mid\n', 'models/down.sql': "select sum(amt)::INTEGER as s from {{ ref('midseed') }}" });
+    await ok(b);
+    rmSync(join(b, 'seeds/props.yml'));
+    rmSync(join(b, 'seeds/midseed.csv'));
+    writeProjectFiles(b, { 'models/mid.sql': "select * from {{ ref('raw') }}", 'models/down.sql': "select sum(amt)::INTEGER as s from {{ ref('mid') }}" });
+    expect((await statusIn(b, { date: '2024-01-05' })).stdout).toMatch(/mid\s+table\s+modified \(its table was written since by midseed\)/);
+    expect(taskIdsOf((await ok(b)).events, 'task-started')).toContain('mid@2024-01-05');
+    expect(await sum(b)).toBe(30);
+
+    // The seed loads into another table (an alias) with an edit; the alias dropped, the file as then, it loads again.
+    const c = dbt({});
+    await ok(c);
+    writeProjectFiles(c, { 'seeds/props.yml': 'version: 2\nseeds:\n  - name: raw\n    config:\n      alias: prod_raw\n', 'seeds/raw.csv': 'id,amt\n1,10\n2,25\n' });
+    await ok(c);
+    rmSync(join(c, 'seeds/props.yml'));
+    expect(taskIdsOf((await ok(c)).events, 'task-started')).toContain('raw');
+    expect(await sum(c)).toBe(35);
   });
 
   it('a model whose check reads a table by plain name always runs: that table may change while the model is current', async () => {
