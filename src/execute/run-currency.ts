@@ -328,6 +328,11 @@ export async function foresee(session: WarehouseSession, tasks: readonly Task[],
     }
     // Judged from inputs about to change in ways not known, its own version is not known
     // either; nor is that of a task that always runs (what it publishes is told only as it runs).
+    // A test publishes nothing: what waits for it reads what it reads, as unknown as that, no more.
+    if (task.kind === 'test' || task.kind === 'unit-test') {
+      unforeseen.set(task.id, after !== undefined);
+      return after !== undefined;
+    }
     const foreseeable = after === undefined && judged?.currency.kind !== 'untracked' && (judged !== undefined || task.kind === 'seed');
     if (willRun && foreseeable) currency.foresaw(task, judged);
     unforeseen.set(task.id, willRun && !foreseeable);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { diagnosticsOf, eventsOfType, explain, holdWarehouse, queryRows, removeTempDirs, taskIdsOf, warehouseOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
+import { diagnosticsOf, eventsOfType, execOn, explain, holdWarehouse, queryRows, removeTempDirs, taskIdsOf, warehouseOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
 import { backfillIn, backfillMissingIn, compileIn, runIn, freshnessIn, retryIn, showIn, statusIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
@@ -46,6 +46,20 @@ async function missingAgrees(dir: string): Promise<string[]> {
 }
 
 describe('pipe status', () => {
+  it("a model reading a tested source is current after a run: the source's test, which runs first, publishes nothing", async () => {
+    const dir = versionsProject({
+      'models/sources.yml': 'version: 2\nsources:\n  - name: db\n    schema: raw\n    tables:\n      - name: thing\n        columns:\n          - name: id\n            tests: [unique]\n',
+      'models/reads_thing.sql': "select * from {{ source('db', 'thing') }}",
+    });
+    await execOn(warehouseOf(dir), 'CREATE SCHEMA raw; CREATE TABLE raw.thing AS SELECT 1 AS id');
+    const r = await runIn(dir, { date: '2024-01-05', select: ['reads_thing'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect([...standings((await statusOf(dir, { select: ['reads_thing'] })).nodes)]).toEqual([['reads_thing@2024-01-05', 'current']]);
+    const stale = await cliIn(['ls', '--project', dir, '-s', 'state:stale']);
+    expect(stale.code, explain(stale)).toBe(0);
+    expect(stale.stdout).not.toContain('reads_thing');
+  });
+
   it('on a project never run: every node never built, and it says so', async () => {
     const dir = versionsProject();
     const text = await statusIn(dir, { clock });
