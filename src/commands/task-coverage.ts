@@ -97,7 +97,7 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
     // A day never built whole whose hours were built on their own (an hourly pipeline's): built, by the hour.
     const hours = !b && !isHourLabel(task.tracking.key) ? recorded.builds.overlapping(task.node, task.tracking.key).length : 0;
     // A model that always runs and was never built is, first of all, never built.
-    const standing: Standing =
+    const judgedAs: Standing =
       day && (!f || f.currency.kind === 'never-built')
         ? { kind: 'modified', changed: ['sql'], builtFor: task.tracking.key.slice(0, 10), judgedFor: task.tracking.key }
         : hours > 0 && (!f || f.currency.kind === 'never-built')
@@ -105,6 +105,9 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
           : !f || (f.currency.kind === 'untracked' && !b)
             ? { kind: 'never-built' }
             : standingOf(f, nodeOf, task, judged);
+    // An interval built before whose table is gone is dropped, though a run would build it into a table made anew (its
+    // earlier intervals first, which reset the table's builds), or render its SQL only as it runs, the table being gone.
+    const standing: Standing = judgedAs.kind === 'never-built' && own && !task.tracking.relationExists ? { kind: 'dropped' } : judgedAs;
     out.set(task.id, { task, standing, ...built });
   };
   // What a task reads is judged first, whatever the tasks' order (a plan puts views before the tables they read).

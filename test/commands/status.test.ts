@@ -233,6 +233,15 @@ where o.order_date = '{{ ds }}'
     expect(await queryRows(warehouseOf(dir), 'SELECT sum(amount)::INTEGER AS a FROM daily_totals')).toEqual([{ a: 126 }]);
   });
 
+  it('after a table kept by date is dropped by hand: every date it was built for is dropped, not never built', async () => {
+    const dir = await builtVersionsProject();
+    await execOn(warehouseOf(dir), 'DROP TABLE main.fct_orders');
+    const { nodes } = await statusOf(dir);
+    expect(nodes.get('fct_orders')!.intervals!.map((u) => `${u.interval} ${u.state}`)).toEqual(FIVE.map((d) => `${d} dropped`));
+    const text = await statusIn(dir, { clock, select: ['fct_orders'] });
+    expect(text.stdout).toMatch(/fct_orders\s+incremental\s+dropped 2024-01-01…2024-01-05 \(its relation is gone\)\n/);
+  });
+
   it('after a seed edit: the seed modified, what reads it stale with the seed as the reason', async () => {
     const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'seeds/customers.csv': CUSTOMERS.replace('2,Bob,south', '2,Bob,west') });
