@@ -3,7 +3,7 @@ import { failureWords, type CheckFailure, type TaskError } from '../events/event
 import { csvLoadError } from '../plan/csv-error-location.js';
 import { locateSqlError } from '../plan/sql-error-location.js';
 import type { Task } from '../plan/task.js';
-import type { Dialect } from '../warehouse/dialect.js';
+import type { Dialect, ErrorLine } from '../warehouse/dialect.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
 import { labelWithFileLine, labelWithRenderedLine } from './sql-error-label.js';
 import { diskFull } from '../util/disk-full.js';
@@ -102,6 +102,16 @@ export class StatementError extends Error {
   }
 }
 
+/**
+ * An error whose line the engine named wrongly (see ErrorLine.notOfLine): said without that
+ * line, and where it may come from, never pointing at a line of the model that has no part in it.
+ */
+function withoutLine(message: string, named: ErrorLine): string {
+  const at = message.indexOf(named.marker);
+  const cut = at < 0 ? message : message.slice(0, at).trimEnd();
+  return `${cut}\n(DuckDB named a line of the query, but that line ${named.notOfLine}: the error is of a view the query reads, directly or not)`;
+}
+
 /** The error a task failed with, as events and the run state report it; anything unforeseen is an internal error. */
 export function toTaskError(e: unknown, task?: Task): TaskError {
   if (e instanceof StatementError) {
@@ -110,6 +120,7 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
     if (csv) return { ...base, ...csv };
     const statement = task?.origin ? e.statements.find((s) => s.includes(task.origin!.sql)) : undefined;
     const named = e.dialect.errorLine(e.error.message, statement);
+    if (named?.notOfLine !== undefined) return { ...base, message: withoutLine(base.message, named) };
     const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin) : undefined;
     const message = place?.location ? labelWithFileLine(base.message, named, place.location) : labelWithRenderedLine(base.message, named, place?.context ? place.contextLine : undefined);
     return { ...base, message, location: place?.location, sqlContext: place?.context, ...(place?.lines ? { sqlFromLines: place.lines } : {}) };

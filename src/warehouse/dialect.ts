@@ -33,6 +33,12 @@ export interface ErrorLine {
   readonly line: number;
   /** The marker as it appears in the message (`LINE 14: `), for rewriting it into a file's line. */
   readonly marker: string;
+  /**
+   * The error is not of that line, which the engine named wrongly: raised in a view the
+   * statement reads, the engine numbers the view's text as if it were the statement's. Why, in
+   * a few words (`reads no column sale_time`).
+   */
+  readonly notOfLine?: string;
 }
 
 /** How a seed's CSV file is read. */

@@ -82,6 +82,26 @@ describe('a seed that no longer loads', () => {
   });
 });
 
+describe('a cast failing in a view a model reads', () => {
+  it("is not pinned on a line of the model that DuckDB named wrongly; a model's own failing cast keeps its line", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: t\n',
+      'models/stg.sql': "{{ config(materialized='table') }}\nselect '5/25/2008' as sale_time",
+      'models/int_v.sql': "{{ config(materialized='view') }}\nselect cast(sale_time as date) as d from {{ ref('stg') }}",
+      'models/fct.sql': "{{ config(materialized='table') }}\n\nwith a as (\n\n    select 1 as x\n\n),\n\nb as (\n    select * from {{ ref('int_v') }}\n)\n\nselect * from b\n",
+      'models/own.sql': "{{ config(materialized='table') }}\nselect 1 as x,\n  cast(sale_time as date) as d\nfrom {{ ref('stg') }}\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    const failed = new Map(eventsOfType(r.events, 'task-failed').map((e) => [taskOf(e).model, e.error as { message: string; location?: { file: string; line?: number } }]));
+    expect(failed.get('fct')!.message).toContain('(DuckDB named a line of the query, but that line reads no column sale_time: the error is of a view the query reads, directly or not)');
+    expect(failed.get('fct')!.message).not.toContain('select 1 as x');
+    expect(failed.get('fct')!.location?.line).toBeUndefined();
+    expect(failed.get('own')!.location).toMatchObject({ file: 'models/own.sql', line: 3 });
+  });
+});
+
 describe('an error whose message quotes a value with a line break', () => {
   it('is summed up on one line with the break written \\n, in the run summary and in pipe history', async () => {
     const dir = tempDir();

@@ -160,9 +160,14 @@ function errorLine(message: string, statement?: string): ErrorLine | undefined {
   const quote = message.slice(m.index + m[0].length).split('\n')[0].replace(/^\.\.\.|\.\.\.$/g, '').trim();
   if (statement === undefined || quote === '') return named;
   const lines = statement.split('\n');
-  if (lines[named.line - 1]?.includes(quote)) return named;
-  const holding = lines.flatMap((l, i) => (l.includes(quote) ? [i + 1] : []));
-  return holding.length === 1 ? { ...named, line: holding[0] } : named;
+  const holding = lines[named.line - 1]?.includes(quote) ? [named.line] : lines.flatMap((l, i) => (l.includes(quote) ? [i + 1] : []));
+  const found = holding.length === 1 ? { ...named, line: holding[0] } : named;
+  // A cast that fails in a view the statement reads is numbered as if the view's text were the
+  // statement's: the line named then reads no such column (the cast's next lines neither).
+  const column = /when casting from source column (.+)$/m.exec(message)?.[1].trim();
+  if (column === undefined || holding.length === 0) return found;
+  const near = lines.slice(found.line - 1, found.line + 2).join('\n').toLowerCase();
+  return near.includes(column.toLowerCase()) ? found : { ...found, notOfLine: `reads no column ${column}` };
 }
 
 /** What DuckDB says is wrong with a CSV row. */
