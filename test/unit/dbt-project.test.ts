@@ -704,6 +704,18 @@ describe('the notice of what pipe does not use', () => {
   });
 });
 
+describe('a groups section', () => {
+  it("is read without a notice: pipe selects by a model's group and refuses a ref to another group's private model", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': "{{ config(group='finance', access='private') }}\nselect 1 as x",
+      'models/groups.yml': 'version: 2\ngroups:\n  - name: finance\n    owner: {name: Ann}\n',
+    });
+    expect(a.diagnostics.filter((d) => d.code === 'not-used')).toEqual([]);
+    expect(a.diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
+  });
+});
+
 describe("a source's schema: and identifier: written with Jinja", () => {
   it('are reported at their own line when they fail to render, not at the table', () => {
     const errorsOf = (yml: string) =>
