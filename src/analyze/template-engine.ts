@@ -287,9 +287,19 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
     if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`\\|\\s*${escapeRegExp(filter[1])}\\b`)) ?? {});
   }
   // dbt's context has it, pipe's has not (unsupported-jinja.ts finds it in models; a run hook meets it as it renders).
-  if (/(?<![.\w])dbt_version\b/.test(message)) hint = DBT_VERSION_HINT;
+  if (/(?<![.\w])dbt_version\b/.test(message)) hint = dbtVersionHint(file);
   const code = phase === 'parse' ? 'template-syntax' : hint === HOUR_UNSET ? UNSET_HOUR : 'template-render';
   return error(code, message, { file, line, column }, hint ? { hint } : undefined);
+}
+
+/**
+ * What a template reading dbt_version is told: a package's code is not the user's to edit, and
+ * a var of the package is what turns its hook or macro off (elementary's `edr_cli_run`).
+ */
+function dbtVersionHint(file: string | undefined): string {
+  const pkg = file === undefined ? undefined : /(?:^|\/)dbt_packages\/([^/]+)\//.exec(file)?.[1];
+  if (pkg === undefined) return DBT_VERSION_HINT;
+  return `pipe is not a version of dbt, and this is the installed package ${pkg}'s code: a var of the package may turn this macro or hook off (see its documentation; elementary's: edr_cli_run: true, with its models disabled)`;
 }
 
 /** dbt's own macros that projects and packages call by their bare name, which pipe has none of: said so when one is called. */

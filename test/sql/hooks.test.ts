@@ -508,7 +508,17 @@ on-run-end: "${log('z end')}"
     writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\non-run-start: "select {{ dbt_version.split(\'.\')[0] }}"\n' });
     const version = await runIn(dir, { date: '2024-01-02' });
     expect(version.code).toBe(2);
-    expect(version.stderr).toContain('hint: pipe is not a version of dbt');
+    expect(version.stderr).toContain('hint: pipe is not a version of dbt: pass the version the template should assume with --var');
+    // An installed package's hook: its code is not the user's to edit, a var of the package turns it off.
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\n',
+      'dbt_packages/watcher/dbt_project.yml': "name: watcher\non-run-start: \"{{ watcher.start() }}\"\n",
+      'dbt_packages/watcher/macros/start.sql': "{% macro start() %}\n  select {{ dbt_version.split('.')[0] }}\n{% endmacro %}\n",
+    });
+    const inPackage = await runIn(dir, { date: '2024-01-02' });
+    expect(inPackage.code).toBe(2);
+    expect(inPackage.stderr).toMatch(/^dbt_packages\/watcher\/macros\/start\.sql:2:\d+: error: dbt_version is not supported by pipe/m);
+    expect(inPackage.stderr).toContain("hint: pipe is not a version of dbt, and this is the installed package watcher's code: a var of the package may turn this macro or hook off");
   });
 
   it("run around a seed's load, with its persist_docs, as dbt-duckdb's seeds run them", async () => {
