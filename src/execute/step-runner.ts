@@ -12,7 +12,7 @@ import { queryRows, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, NewRowsOnly, Step, Task, TemplateMessage } from '../plan/task.js';
-import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
+import { WarehouseError, type QueryTable, type WarehouseSession } from '../warehouse/warehouse.js';
 import { PARTITION_OFFSET_ERROR, type CountedStatements, type Dialect } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
 import { insertBuildSql } from '../warehouse/build-records.js';
@@ -692,8 +692,17 @@ interface Judged {
  * lacks) is a mistake in the check: reported at its declaration, not at the model's file.
  */
 async function checkQuery(step: CheckStep, what: 'check' | 'test', session: WarehouseSession, sql: string, checked?: CheckedModel): Promise<Record<string, unknown>[]> {
+  return checkRead(step, what, session, () => session.query(sql), checked);
+}
+
+/** A check's failing rows as its sample, read as checkQuery reads (see sampleRows). */
+async function checkSample(step: CheckStep, what: 'check' | 'test', session: WarehouseSession, sql: string, checked?: CheckedModel): Promise<Record<string, unknown>[]> {
+  return checkRead(step, what, session, async () => sampleRows(await session.table(sql)), checked);
+}
+
+async function checkRead(step: CheckStep, what: 'check' | 'test', session: WarehouseSession, read: () => Promise<Record<string, unknown>[]>, checked?: CheckedModel): Promise<Record<string, unknown>[]> {
   try {
-    return await session.query(sql);
+    return await read();
   } catch (e) {
     if (!(e instanceof WarehouseError && e.errorClass === 'permanent')) throw e;
     // An expression reads the checked rows alone: a column the engine cannot find is one the model lacks.
@@ -714,11 +723,10 @@ interface CheckedModel {
 }
 
 async function judgeByRows(step: CheckStep, session: WarehouseSession, checked?: CheckedModel): Promise<Judged> {
-  const query = (sql: string) => checkQuery(step, 'check', session, sql, checked);
-  const sample = await query(sampleSql(step.sql, step.differences ? 50 : 5));
+  const sample = await checkSample(step, 'check', session, sampleSql(step.sql, step.differences ? 50 : 5), checked);
   let failingRows = 0;
   if (sample.length > 0) {
-    const [{ n }] = await query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
+    const [{ n }] = await checkQuery(step, 'check', session, `SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`, checked);
     failingRows = Number(n);
   }
   return { outcome: rowsOutcome(step.severity, failingRows), failingRows, sample };
@@ -742,7 +750,7 @@ async function judgeByThreshold(step: CheckStep, threshold: Threshold, session: 
   return {
     outcome,
     failingRows: failures,
-    sample: await session.query(sampleSql(step.sql)),
+    sample: sampleRows(await session.table(sampleSql(step.sql))),
     condition: outcome === 'failed' ? threshold.errorIf : threshold.warnIf,
   };
 }
@@ -812,6 +820,16 @@ const TEXT_TYPE = /^(VARCHAR|TEXT|STRING)$/i;
 
 /** A statement dropping a temporary (connection's own) staging table. */
 const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);
+
+/**
+ * A sample's rows by column name, a whole number of a 64- or 128-bit column as a number where
+ * one holds it exactly (`"n_records": 2`, not `"2"`), as text past 2^53 as the JSON form gives it.
+ */
+function sampleRows(table: QueryTable): Record<string, unknown>[] {
+  const whole = table.columns.map((c) => /^U?(?:BIGINT|HUGEINT)$/.test(c.type));
+  const valueOf = (v: unknown, i: number) => (whole[i] && typeof v === 'string' && Number.isSafeInteger(Number(v)) ? Number(v) : v);
+  return table.rows.map((r) => Object.fromEntries(table.columns.map((c, i) => [c.name, valueOf(r[i], i)])));
+}
 
 const sampleSql = (sql: string, limit = 5) => `SELECT * FROM (\n${sql}\n) AS failing LIMIT ${limit}`;
 

@@ -126,7 +126,7 @@ describe('dbt tests in pipe run and pipe test', () => {
         severity: 'error',
         failingRows: 1,
         condition: '!= 0',
-        sample: [{ unique_field: 1, n_records: '2' }],
+        sample: [{ unique_field: 1, n_records: 2 }],
         location: { file: 'models/schema.yml', line: 7 },
       },
     ]);

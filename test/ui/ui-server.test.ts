@@ -66,7 +66,7 @@ describe('pipe ui server', () => {
     expect(body.failures.find((g) => g.tasks.some((t) => t.node === 'bad'))?.tasks).toEqual([{ task_id: `bad@${DAY}`, node: 'bad', at: 'models/bad.sql:3' }]);
     expect(body.failures.find((g) => g.tasks.some((t) => t.node === 'bad'))?.error).toMatch(/nosuchcolumn/);
     expect(body.checks).toEqual([
-      { task_id: `checked@${DAY}`, check: 'expression(id < 2)', severity: 'error', status: 'failed', failing_rows: 1, sample: [{ id: '2', name: 'bob' }] },
+      { task_id: `checked@${DAY}`, check: 'expression(id < 2)', severity: 'error', status: 'failed', failing_rows: 1, sample: [{ id: 2, name: 'bob' }] },
     ]);
     expect(body.retry).toBe(`pipe retry ${fx.failed} --project ${fx.dir}`);
     expect((await get<UiRunDetail>(`/api/runs/${fx.good}`)).body.retry).toBeNull();
@@ -253,7 +253,7 @@ describe('pipe ui server', () => {
       expect(run.body.source.kind).toBe('run-log');
       expect(run.body.tasks.find((t) => t.node === 'bad')).toMatchObject({ status: 'failed', start_ms: expect.any(Number), end_ms: expect.any(Number) });
       expect(run.body.failures.flatMap((g) => g.tasks).find((t) => t.node === 'bad')?.at).toBe('models/bad.sql:3');
-      expect(run.body.checks.map((c) => [c.check, c.sample])).toEqual([['expression(id < 2)', [{ id: '2', name: 'bob' }]]]);
+      expect(run.body.checks.map((c) => [c.check, c.sample])).toEqual([['expression(id < 2)', [{ id: 2, name: 'bob' }]]]);
       const graph = await get<UiGraph>('/api/graph');
       expect(graph.body.nodes.find((n) => n.name === 'bad')?.last_status).toBe('failed');
       const model = await get<UiModel>('/api/models/a');
