@@ -67,15 +67,16 @@ export function evaluate(c: Candidate, latest: LatestBuilds): Currency {
   if (!c.relationExists) return { kind: 'dropped', build };
   // Its table was written since by another node's build (one that took its name while it was
   // disabled, or renamed): what it holds is that node's, whatever this one's record says.
-  const writer = c.relation === undefined ? undefined : latest.writerOf(c.relation);
-  if (writer && writer.node !== c.node && writer.builtAt > build.builtAt) return { kind: 'modified', build, changed: ['sql'], writtenBy: writer };
+  const other = c.relation === undefined ? undefined : latest.otherWriterSince(c.relation, c.node, build.builtAt);
+  if (other) return { kind: 'modified', build, changed: ['sql'], writtenBy: other };
+  const own = c.relation === undefined ? undefined : latest.writeOf(c.relation, c.node);
   // A day built after one of its hours, or an hour after its day, rewrote rows this build wrote:
   // what the interval holds is no longer what this build made.
   const rewrote = latest.overlapping(c.node, c.key).filter((b) => b.builtAt > build.builtAt).sort((a, b) => b.builtAt - a.builtAt)[0];
   if (rewrote) return { kind: 'modified', build: rewrote, changed: ['sql'], builtFor: rewrote.key };
   if (build.untracked !== undefined) return { kind: 'untracked', why: build.untracked };
   // The relation's latest write by this node came before the node's latest build, which so wrote another (another target's schema).
-  if (writer && writer.node === c.node && writer.builtAt < build.builtAt) return { kind: 'modified', build, changed: ['config'], builtElsewhere: true };
+  if (own && own.builtAt < build.builtAt) return { kind: 'modified', build, changed: ['config'], builtElsewhere: true };
   const changed: ('sql' | 'config')[] = [];
   if (build.sqlHash !== c.sqlHash) changed.push('sql');
   if (build.configHash !== c.configHash) changed.push('config');

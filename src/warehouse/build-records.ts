@@ -171,8 +171,8 @@ export interface RelationWriter {
 
 export class LatestBuilds {
   private readonly builds = new Map<string, Map<string, BuildRecord>>();
-  /** The latest writer of each relation, by its name in lower case (DuckDB's names are). */
-  private readonly writers = new Map<string, RelationWriter>();
+  /** The latest write of each node into each relation, by the relation's name in lower case (DuckDB's names are), then by node. */
+  private readonly writers = new Map<string, Map<string, RelationWriter>>();
   private readonly failures = new Map<string, Map<string, FailureRecord>>();
   /** The nodes with a build of an hour on record. */
   private readonly hourly = new Set<string>();
@@ -223,16 +223,31 @@ export class LatestBuilds {
     if (b.relation !== undefined) this.wrote(b.relation, { node: b.node, runId: b.runId, builtAt: b.builtAt });
   }
 
-  /** The latest build that wrote `relation`, of any node, as far as the records tell. */
-  writerOf(relation: string): RelationWriter | undefined {
-    return this.writers.get(relation.toLowerCase());
+  /** The latest write of `node` into `relation`, as far as the records tell. */
+  writeOf(relation: string, node: string): RelationWriter | undefined {
+    return this.writers.get(relation.toLowerCase())?.get(node);
   }
 
-  /** A build of `w.node` wrote `relation`: the latest, if it is later than the one known. */
+  /**
+   * The latest write into `relation` by a node other than `node` after `since`: one that
+   * replaced the table `node`'s builds before it made, whatever `node` wrote since (a model
+   * kept by date rebuilt for one date: its other dates' rows went with the other's write).
+   */
+  otherWriterSince(relation: string, node: string, since: number): RelationWriter | undefined {
+    let latest: RelationWriter | undefined;
+    for (const w of this.writers.get(relation.toLowerCase())?.values() ?? []) {
+      if (w.node !== node && w.builtAt > since && (!latest || w.builtAt >= latest.builtAt)) latest = w;
+    }
+    return latest;
+  }
+
+  /** A build of `w.node` wrote `relation`: its latest, if it is later than the one known. */
   wrote(relation: string, w: RelationWriter): void {
     const key = relation.toLowerCase();
-    const known = this.writers.get(key);
-    if (!known || known.builtAt <= w.builtAt) this.writers.set(key, w);
+    const of = this.writers.get(key) ?? new Map<string, RelationWriter>();
+    const known = of.get(w.node);
+    if (!known || known.builtAt <= w.builtAt) of.set(w.node, w);
+    this.writers.set(key, of);
   }
 
   /** A reset (see the module comment): the node's builds so far stop counting. */
@@ -310,10 +325,10 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
   if (await buildsRecordRelations(session)) {
     // A seed's load writes its table too (a seed that took a disabled model's name).
     const writers = await session.query(
-      `SELECT relation, arg_max(node, written_at) AS node, arg_max(run_id, written_at) AS run_id, max(written_at) AS at FROM (
+      `SELECT relation, node, arg_max(run_id, written_at) AS run_id, max(written_at) AS at FROM (
          SELECT relation, node, run_id, built_at AS written_at FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL
          UNION ALL SELECT relation, name, run_id, epoch_ms(loaded_at) FROM _pipe.seeds
-       ) GROUP BY relation`,
+       ) GROUP BY relation, node`,
     );
     for (const w of writers) out.wrote(String(w.relation), { node: String(w.node), runId: String(w.run_id), builtAt: Number(w.at) });
   }

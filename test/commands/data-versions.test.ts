@@ -401,6 +401,26 @@ where o.order_date = '{{ ds }}'
     expect(await sum(c)).toBe(35);
   });
 
+  it("a model kept by date whose table a seed's load wrote since: every date it built before is not current, after one date is rebuilt too", async () => {
+    const model = "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 'model' as v\n";
+    const dir = tempProject({ 'pipe.yaml': 'name: shop\n', 'models/m.sql': model });
+    const three = { start: '2024-01-01', end: '2024-01-03' };
+    expect((await backfillIn(dir, three)).code).toBe(0);
+    writeProjectFiles(dir, { 'models/m.sql': '{{ config(enabled=false) }}\nselect 1', 'seeds/s.csv': 'd,v\n2024-01-02,seed\n', 'seeds/s.yaml': 'alias: m\n' });
+    expect((await runIn(dir, { date: '2024-01-05' })).code).toBe(0);
+    rmSync(join(dir, 'seeds/s.csv'));
+    rmSync(join(dir, 'seeds/s.yaml'));
+    writeProjectFiles(dir, { 'models/m.sql': model });
+    const states = async () => (await statusIn(dir, { ...three, json: true })).stdout.split('\n').filter((l) => l.includes('"type":"node"')).flatMap((l) => (JSON.parse(l) as { intervals: { interval: string; state: string }[] }).intervals.map((u) => `${u.interval} ${u.state}`));
+    expect(await states()).toEqual(['2024-01-01 modified', '2024-01-02 modified', '2024-01-03 modified']);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect(await states()).toEqual(['2024-01-01 modified', '2024-01-02 current', '2024-01-03 modified']);
+    const again = await backfillIn(dir, three);
+    expect(again.code, explain(again)).toBe(0);
+    expect(started(again.events)).toEqual(['m@2024-01-01', 'm@2024-01-03']);
+    expect(await queryRows(warehouseOf(dir), "SELECT d::VARCHAR AS d, v FROM m ORDER BY d")).toEqual(['2024-01-01', '2024-01-02', '2024-01-03'].map((d) => ({ d, v: 'model' })));
+  });
+
   it('a model whose check reads a table by plain name always runs: that table may change while the model is current', async () => {
     const dir = versionsProject({
       'models/m.sql': "{{ config(materialized='table') }}\nselect 1 as id\n",

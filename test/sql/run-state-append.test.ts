@@ -103,7 +103,8 @@ describe('append-only run state', () => {
     // The relation a build wrote came later too: the earlier builds tell none, this pipe's do.
     await s.exec(insertBuildSql({ ...build('newer', 'b', t0 + 4000), node: 'b', relation: '"main"."A"' }));
     const latest = await readLatestBuilds(s);
-    expect(latest.writerOf('"main"."a"')).toEqual({ node: 'b', runId: 'newer', builtAt: t0 + 4000 });
-    expect(latest.writerOf('"main"."c"')).toBeUndefined();
+    expect(latest.writeOf('"main"."a"', 'b')).toEqual({ node: 'b', runId: 'newer', builtAt: t0 + 4000 });
+    expect(latest.otherWriterSince('"main"."a"', 'a', t0 + 3000)).toEqual({ node: 'b', runId: 'newer', builtAt: t0 + 4000 });
+    expect(latest.writeOf('"main"."c"', 'b')).toBeUndefined();
   });
 });
