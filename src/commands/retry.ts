@@ -158,7 +158,9 @@ async function changedAbove(session: WarehouseSession, retried: readonly Task[],
   const out = new Map<string, string>();
   for (const task of planned) {
     const standing = coverage.get(task.id)?.standing;
-    if ((standing?.kind === 'modified' || standing?.kind === 'stale') && !out.has(task.node)) out.set(task.node, standingReason(standing)!);
+    // One that runs again only after an input that always runs is as its run read it: nothing changed.
+    const changed = standing?.kind === 'modified' || (standing?.kind === 'stale' && !standing.afterAlwaysRuns);
+    if (changed && !out.has(task.node)) out.set(task.node, standingReason(standing)!);
   }
   return [...out].map(([node, why]) => ({ node, why }));
 }
@@ -267,7 +269,9 @@ type RebuildCommands = {
 
 function rebuildCommands(params: OriginalParams, pipeline: string | undefined, intervals: readonly Interval[]): RebuildCommands {
   const shownVars = Object.fromEntries(Object.entries(params.vars).filter(([, v]) => !isFingerprint(v)));
-  const withVars = Object.keys(shownVars).length > 0 ? ` --vars ${shellQuote(jsonDumps(shownVars, { sortKeys: false }))}` : '';
+  // A secret one's value is not stored: its place is shown for the user to fill in.
+  const secrets = Object.keys(params.vars).filter((name) => isFingerprint(params.vars[name]));
+  const withVars = (Object.keys(shownVars).length > 0 ? ` --vars ${shellQuote(jsonDumps(shownVars, { sortKeys: false }))}` : '') + secrets.map((name) => ` --var ${shellQuote(name)}=VALUE`).join('');
   const named = pipeline === undefined ? '' : ` ${shellQuote(pipeline)}`;
   const first = formatDate(intervals[0].start);
   const last = formatDate(intervals[intervals.length - 1].end - 1);

@@ -118,27 +118,31 @@ describe('pipe retry builds as its run would have', () => {
 
   it('says what it reads that changed since it was built and that it does not rebuild: a seed corrected after the failure', async () => {
     const dir = tempProject({
-      'pipe.yaml': 'name: shop\n',
+      'pipe.yaml': 'name: shop\nsecret_vars: [token]\n',
       'seeds/events.csv': 'id,v\n1,1\n2,oops\n',
       'models/stg.sql': "select id, v from {{ ref('events') }}",
       'models/fct.sql': "select id, v::INTEGER as v from {{ ref('stg') }}",
     });
-    const failed = await runIn(dir, { date: '2024-01-03', vars: { k: 'a' } });
+    const failed = await runIn(dir, { date: '2024-01-03', vars: { k: 'a', token: 's3cr3t-value' } });
     expect(failed.code, explain(failed)).toBe(1);
     const runId = String(eventsOfType(failed.events, 'run-started')[0].runId);
     writeProjectFiles(dir, { 'seeds/events.csv': 'id,v\n1,1\n2,2\n' });
-    const r = await retryIn(dir, { runId });
+    const r = await retryIn(dir, { runId, vars: { token: 's3cr3t-value' } });
     // Built as its run would: from the seed as loaded then, which fails again, and the retry says why.
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
       `not current, and not rebuilt by this retry (it builds only what run ${runId} left undone): events (file changed); stg (events changed). ` +
-        `What the retry builds reads them as they are; pipe run --select events+ stg+ --date 2024-01-03 --vars '{"k": "a"}' rebuilds them and what reads them instead`,
+        `What the retry builds reads them as they are; pipe run --select events+ stg+ --date 2024-01-03 --vars '{"k": "a"}' --var token=VALUE rebuilds them and what reads them instead`,
     );
-    const rebuilt = await runIn(dir, { date: '2024-01-03', select: ['events+', 'stg+'], vars: { k: 'a' } });
+    const rebuilt = await runIn(dir, { date: '2024-01-03', select: ['events+', 'stg+'], vars: { k: 'a', token: 's3cr3t-value' } });
     expect(rebuilt.code, explain(rebuilt)).toBe(0);
     expect(await queryRows(warehouseOf(dir), 'SELECT id::INTEGER AS id, v FROM fct ORDER BY id')).toEqual([{ id: 1, v: 1 }, { id: 2, v: 2 }]);
-    // Nothing changed above what a retry builds: nothing said.
-    writeProjectFiles(dir, { 'models/fct.sql': 'select 1 as x from no_such_table' });
+    // Nothing changed above what a retry builds (what reads a model that always runs runs again after it, no more): nothing said.
+    writeProjectFiles(dir, {
+      'models/ticks.sql': 'select now() as t',
+      'models/stg.sql': "select id, v from {{ ref('events') }} where exists (select 1 from {{ ref('ticks') }})",
+      'models/fct.sql': 'select 1 as x from no_such_table',
+    });
     const again = await runIn(dir, { date: '2024-01-04' });
     expect(again.code).toBe(1);
     writeProjectFiles(dir, { 'models/fct.sql': "select id, v::INTEGER as v from {{ ref('stg') }}" });
