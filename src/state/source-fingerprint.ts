@@ -78,13 +78,16 @@ const SCALAR_TYPE =
  * wider than 18 digits (stored as a HUGEINT: -0.01 as 0.00) and a UUID whose halves match.
  * A JSON value is hashed as its text, which a model reads (`payload::VARCHAR`): to_json() would
  * write it anew (`1e2` as `100.0`, without its spaces), and a rewrite of the text go unseen;
- * a nested value holding JSON is hashed as its text too, beside its JSON.
+ * a nested value holding JSON is hashed as its text too, beside its JSON. A VARIANT is hashed
+ * as it is (its type goes in) and as its text.
  */
 function rowHash(columns: readonly [string, string][]): string {
   return `hash(${columns
     .map(([name, type]) => {
       const c = `t.${quoteIdent(name)}`;
       if (type === 'JSON') return c;
+      // to_json() writes a VARIANT as its text, 1 and '1' alike; hash() tells its types apart.
+      if (type === 'VARIANT') return `${c}, ${c}::VARCHAR`;
       if (!SCALAR_TYPE.test(type)) return HOLDS_JSON.test(type) ? `to_json(${c}), ${c}::VARCHAR` : `to_json(${c})`;
       if (FLOAT_TYPE.test(type)) return `${c}, signbit(${c})`;
       return TWO_HALVES_TYPE.test(type) || wideDecimal(type) ? `${c}::VARCHAR` : c;

@@ -292,6 +292,19 @@ where o.order_date = '{{ ds }}'
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
+  it("a source's VARIANT that keeps its text but changes its type is a change", async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: vals\n',
+      { 'models/typed.sql': "{{ config(materialized='table') }}\nselect id, variant_typeof(v) as ty from {{ source('crm', 'vals') }}\n" },
+      'CREATE VIEW raw.vals AS SELECT 1 AS id, 1::INTEGER::VARIANT AS v',
+    );
+    await exec(db, "CREATE OR REPLACE VIEW raw.vals AS SELECT 1 AS id, '1'::VARIANT AS v");
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['typed@2024-01-05']);
+    expect(await queryRows(db, 'SELECT ty FROM typed')).toEqual([{ ty: 'VARCHAR' }]);
+  });
+
   it("a source's float that turns -0.0 (or -NaN) is a change, which DuckDB's hash() does not see", async () => {
     const { dir, db } = await builtOverCrm(
       '      - name: rates\n',
