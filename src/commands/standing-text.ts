@@ -19,7 +19,7 @@ export function standingReason(s: Standing): string | undefined {
       if (s.builtElsewhere) return 'its latest build wrote another relation (another target, another schema)';
       if (s.hours !== undefined) return `built by the hour (${s.hours} of its 24 hours), never as the whole day, whose SQL differs`;
       // Its SQL is the render: the file, a macro it calls or a var it reads may have changed it.
-      const what = s.changed.includes('file') ? 'file changed' : s.changed.length === 2 ? 'its SQL and config changed' : s.changed[0] === 'sql' ? 'its SQL changed: its file, a macro or a var' : 'config changed';
+      const what = s.changed.includes('file') ? 'its file or config changed' : s.changed.length === 2 ? 'its SQL and config changed' : s.changed[0] === 'sql' ? 'its SQL changed: its file, a macro or a var' : 'config changed';
       // The SQL of another date, not another model: say which date it was built for.
       if (s.builtFor === undefined || s.changed.length !== 1 || s.changed[0] !== 'sql') return what;
       // A day one of whose hours was built on its own after it: that hour holds the hour's rows.

@@ -131,7 +131,7 @@ describe('pipe retry builds as its run would have', () => {
     // Built as its run would: from the seed as loaded then, which fails again, and the retry says why.
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
-      `not current, and not rebuilt by this retry (it builds only what run ${runId} left undone): events (file changed); stg (events changed). ` +
+      `not current, and not rebuilt by this retry (it builds only what run ${runId} left undone): events (its file or config changed); stg (events changed). ` +
         `What the retry builds reads them as they are; pipe run --select events+ stg+ --date 2024-01-03 --vars '{"k": "a"}' --var token=VALUE rebuilds them and what reads them instead`,
     );
     const rebuilt = await runIn(dir, { date: '2024-01-03', select: ['events+', 'stg+'], vars: { k: 'a', token: 's3cr3t-value' } });

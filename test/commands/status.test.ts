@@ -246,7 +246,7 @@ where o.order_date = '{{ ds }}'
     const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'seeds/customers.csv': CUSTOMERS.replace('2,Bob,south', '2,Bob,west') });
     const { nodes } = await statusOf(dir);
-    expect(nodes.get('customers')).toMatchObject({ state: 'modified', reason: 'file changed' });
+    expect(nodes.get('customers')).toMatchObject({ state: 'modified', reason: 'its file or config changed' });
     expect(nodes.get('region_names')).toMatchObject({ state: 'stale', reason: 'customers changed' });
     expect(nodes.get('fct_orders')!.intervals!.every((u) => u.state === 'stale' && u.reason === 'customers changed')).toBe(true);
     expect(nodes.get('stg_orders')).toMatchObject({ state: 'current' });
