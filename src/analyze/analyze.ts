@@ -171,6 +171,8 @@ export interface SeedNode {
   readonly eventTime?: string;
   /** The table's name when it is not the seed's (`alias:`). */
   readonly alias?: string;
+  /** In a dbt project, its schema and alias as set (`+schema: raw`), which dbt's `config.` selectors read, not as its naming macros made them. */
+  readonly configuredNames?: { readonly schema: unknown; readonly alias: unknown };
   /** dbt's `quote_columns`: false creates the columns with bare names, so a keyword cannot be one. */
   readonly quoteColumns: boolean;
   /** A dbt project's seed, which dbt-duckdb loads with the quote and escape DuckDB's CSV sniffer finds in it. */
@@ -3370,6 +3372,7 @@ function seedNode(
     inferredTypes: csv.inferredTypes,
     delimiter,
     ...(alias === undefined ? {} : { alias }),
+    ...(merged.setting ? { configuredNames: { schema: merged.setting('schema') ?? null, alias: merged.setting('alias') ?? null } } : {}),
     ...(typeof eventTime === 'string' && eventTime.trim() !== '' ? { eventTime: eventTime.trim() } : {}),
     quoteColumns,
     quoteColumnsAt,

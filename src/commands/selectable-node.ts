@@ -68,7 +68,17 @@ function toSelectable(n: PipeNode): SelectableNode {
         dataTests: n.checks.length > 0,
         dataTestNames: dataTestNames(n.checks),
         resourceType: 'seed',
-        config: { materialized: 'seed', enabled: true, schema: n.schema, tags: n.tags, column_types: n.columnTypes, ...(n.delimiter ? { delimiter: n.delimiter } : {}) },
+        // As a model's: in a dbt project, its schema and alias as set.
+        config: {
+          materialized: 'seed',
+          enabled: true,
+          schema: n.schema,
+          ...(n.alias === undefined ? {} : { alias: n.alias }),
+          tags: n.tags,
+          column_types: n.columnTypes,
+          ...(n.delimiter ? { delimiter: n.delimiter } : {}),
+          ...n.configuredNames,
+        },
       };
     case 'source':
       return { ...base, resourceType: 'source', source: n.source, table: n.table, config: { enabled: true, tags: n.tags } };

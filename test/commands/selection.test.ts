@@ -391,6 +391,18 @@ describe('config. selectors in a dbt project', () => {
     expect(await names('config.strategy:check')).toEqual(['newer', 'snap']);
     expect(await refused('config.schema:snapshots')).toMatch(/no model has config schema = 'snapshots'/);
   });
+
+  it("read a seed's schema and alias as set too", async () => {
+    const { dir, names } = dbtShop('+schema: marts', {
+      'models/m.sql': "select * from {{ ref('codes') }}",
+      'seeds/codes.csv': 'id\n1\n',
+      'seeds/rates.csv': 'id\n1\n',
+      'seeds/props.yml': 'version: 2\nseeds:\n  - name: codes\n    config:\n      schema: raw\n      alias: code_list\n',
+    });
+    expect(await names('config.schema:raw')).toEqual(['codes']);
+    expect(await names('config.alias:code_list')).toEqual(['codes']);
+    expect((await nodesIn(dir, { select: ['config.schema:main_raw'] })).stderr).toMatch(/no model has config schema = 'main_raw'/);
+  });
 });
 
 describe('a disabled model named by a selection', () => {

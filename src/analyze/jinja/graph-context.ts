@@ -275,6 +275,8 @@ export function graphContext(
             column_types: { ...n.columnTypes },
             delimiter: n.delimiter ?? ',',
             quote_columns: n.quoteColumns,
+            // As a model's: the schema and alias as set (null when not).
+            ...n.configuredNames,
             // dbt's default for every node, which packages read of seeds too.
             on_schema_change: 'ignore',
             full_refresh: null,
