@@ -97,7 +97,7 @@ export function formatStatus(s: Status, json: boolean): string {
   const total = [...tally.values()].reduce((a, b) => a + b, 0);
   const current = tally.get('current') ?? 0;
   const lines: string[] = [];
-  if (s.nothingBuilt) lines.push(`nothing is built in ${s.warehouse} yet: every model and seed is never built`, '');
+  if (s.nothingBuilt) lines.push(`nothing is built in ${s.warehouse} yet: no model or seed has been published there`, '');
   if (s.nodes.length === 0) return [...lines, 'nothing selected'].join('\n');
   lines.push(table(['NODE', 'KIND', 'STATUS'], s.nodes.map((n) => [n.node, n.kind, nodeLine(n)])));
   const notCurrent = (Object.keys(LABEL) as StandingKind[]).filter((k) => k !== 'current' && tally.has(k)).map((k) => `${tally.get(k)} ${LABEL[k]}`);

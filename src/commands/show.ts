@@ -5,7 +5,9 @@ import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnost
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Interval } from '../dates/dates.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
-import { readCatalog } from '../warehouse/run-state.js';
+import { readCatalog, stateHas } from '../warehouse/run-state.js';
+import { readLatestBuilds, type FailureRecord } from '../warehouse/build-records.js';
+import { firstLine } from '../util/first-line.js';
 import { catalogName } from '../warehouse/warehouse-file.js';
 import { WarehouseError, type QueryTable, type WarehouseSession } from '../warehouse/warehouse.js';
 import { quoteLiteral } from '../sql/sql-text.js';
@@ -138,13 +140,33 @@ function notBuilt(node: PipeNode, why: string, runCommand: (args: string) => str
   return error('not-built', `${node.name} is not built yet: ${why}`, { file: node.file }, { hint: `${runCommand(`run --select ${node.name}`)} builds it` });
 }
 
+/** The latest failure on record of a node, if it was never published since; none without run state. */
+async function latestFailure(session: WarehouseSession, node: string): Promise<FailureRecord | undefined> {
+  if (!(await stateHas(session, 'builds'))) return undefined;
+  const latest = await readLatestBuilds(session, [node]);
+  const failure = latest.failure(node, '');
+  const built = latest.buildsOf(node).some((b) => failure !== undefined && b.builtAt > failure.at);
+  return built ? undefined : failure;
+}
+
+/** A model whose build failed (its checks, or its query) and was never published: running it again as it is fails again. */
+function failedUnpublished(node: PipeNode, failed: FailureRecord, runCommand: (args: string) => string): Diagnostic {
+  const why = failed.error === undefined ? '' : `: ${firstLine(failed.error)}`;
+  return error('not-built', `${node.name} is not built: its build in run ${failed.runId} failed and published nothing${why}`, { file: node.file }, {
+    hint: `${runCommand(`show ${node.name} --inline`)} runs its query without publishing it; once it is fixed, ${runCommand(`run --select ${node.name}`)} builds it`,
+  });
+}
+
 /** The published relation, checked to be there, as a query (a partition of it for `--date`). */
 async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: ReadFrom, runCommand: (args: string) => string, analysis: Analysis): Promise<string> {
   // A source may read a file or a table function: DuckDB says whether it is there.
   const inCatalog = node.kind !== 'source' || (node.reads.kind === 'relation' && node.reads.database === undefined);
   if (inCatalog) {
     const catalog = await warehouse.engine.withSession(readCatalog);
-    if (!catalog.has(from.relation)) throw new DiagnosticError([notBuilt(node, `the warehouse has no ${from.relation}`, runCommand)]);
+    if (!catalog.has(from.relation)) {
+      const failed = node.kind === 'source' ? undefined : await warehouse.engine.withSession((s) => latestFailure(s, node.name));
+      throw new DiagnosticError([failed ? failedUnpublished(node, failed, runCommand) : notBuilt(node, `the warehouse has no ${from.relation}`, runCommand)]);
+    }
     // A view reads its inputs as it is read: one whose input's table was dropped since cannot be.
     if (node.kind === 'model' && catalog.get(from.relation) === 'view') {
       const gone = node.upstream.filter((u) => {

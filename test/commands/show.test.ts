@@ -222,6 +222,13 @@ describe('pipe show', () => {
     expect(reads.stderr).toMatch(/the query reads what is not built yet: it reads a, which is not built yet[\s\S]*pipe run --select \+a( --project \S+)? builds what it reads/);
     expect(reads.stderr).not.toContain('inline_query');
     expect(existsSync(join(fresh, 'warehouse.duckdb'))).toBe(false);
+    // A model whose checks failed on its first build: not published, which its run said; running it again as it is fails again.
+    const checked = tempProject({ 'models/m.sql': 'select 1 as id union all select null as id\n', 'models/m.yaml': 'checks:\n  not_null: [id]\n' });
+    expect((await runIn(checked, { date: '2024-01-02' })).code).toBe(1);
+    const failed = await showIn(checked, { model: 'm' });
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toMatch(/models\/m\.sql: error: m is not built: its build in run \S+ failed and published nothing: /);
+    expect(failed.stderr).toMatch(/hint: pipe show m --inline( --project \S+)? runs its query without publishing it; once it is fixed, pipe run --select m( --project \S+)? builds it/);
   });
 
   it("says of a view whose input's table was dropped that it cannot be read, and what builds that input", async () => {

@@ -79,7 +79,7 @@ function Coverage({ data, route, reload, note }: { data: Read; route: CoverageRo
     <>
       <h1>Coverage of {data.project.name}</h1>
       {note}
-      {data.nothing_built && <p class="note">Nothing is built in {data.project.warehouse} yet: every model and seed is never built.</p>}
+      {data.nothing_built && <p class="note">Nothing is built in {data.project.warehouse} yet: no model or seed has been published there.</p>}
       {data.history_start !== null && (
         <p class="note" data-testid="cut">
           Dates before {data.start} are not judged: the history on record reaches back to {data.history_start}. Choose the dates to judge them.
