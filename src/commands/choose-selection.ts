@@ -168,6 +168,7 @@ export function chooseSelection(
     states,
     exposures: analysis.exposures,
     freeTests: analysis.freeTests.map(freeTestOf),
+    packages: Object.keys(analysis.packageVars),
   });
   const excludedSeeds = new Set([...excluded].filter((n) => analysis.nodes.get(n)?.kind === 'seed'));
   // Without the states (they are judged once the warehouse is open), state: terms matched nothing yet.

@@ -114,7 +114,7 @@ class Evaluator {
       this.problems.push(
         testsOnly
           ? { criterion: c, message: `only tests have the tag '${c.value}', and a test runs in the build of the node it tests: an exclusion leaves out nodes by their own tags`, candidates: [] }
-          : { criterion: c, ...noMatch(c, this.nodes) },
+          : { criterion: c, ...noMatch(c, this.nodes, this.context) },
       );
     }
     const out = new Set(matched);

@@ -53,6 +53,8 @@ export interface SelectionContext {
   readonly exposures?: ReadonlyMap<string, { readonly nodes: readonly string[] }>;
   /** dbt's tests that name no node: a term that names one selects no node, and is no mistake (see namesFreeTest). */
   readonly freeTests?: readonly FreeTest[];
+  /** The installed packages, those of macros alone too: `package:` of one with no node is said so. */
+  readonly packages?: readonly string[];
 }
 
 /** A test that names no node, as selection sees it. */
@@ -314,7 +316,7 @@ function configEquals(selector: string, caseInsensitive: boolean): (value: unkno
  * The values a method could have matched in this project, for a did-you-mean when it matched
  * nothing, and how to say so.
  */
-export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { message: string; candidates: string[] } {
+export function noMatch(c: Criterion, nodes: readonly SelectableNode[], context: SelectionContext = {}): { message: string; candidates: string[] } {
   const distinct = (values: Iterable<string>) => [...new Set(values)];
   const v = c.value;
   switch (c.method) {
@@ -359,7 +361,9 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       return { message: lacks === undefined ? `the project has no node of resource type '${v}'` : `resource type '${v}' selects nothing: ${lacks}`, candidates };
     }
     case 'package':
-      return { message: `no package named '${v}'`, candidates: distinct(nodes.map((n) => n.fqn[0] ?? '')) };
+      return context.packages?.includes(v)
+        ? { message: `the installed package '${v}' has no model, seed, snapshot or source (its macros are no nodes to select)`, candidates: [] }
+        : { message: `no package named '${v}'`, candidates: distinct([...nodes.map((n) => n.fqn[0] ?? ''), ...(context.packages ?? [])]) };
     case 'group':
       return { message: `no model is in the group '${v}'`, candidates: distinct(nodes.flatMap((n) => (typeof n.config.group === 'string' ? [n.config.group] : []))) };
     case 'access':

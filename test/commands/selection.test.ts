@@ -373,6 +373,19 @@ describe('group: and access: in a dbt project', () => {
   });
 });
 
+describe('package: of an installed package of macros alone', () => {
+  it('says the package has no node to select, not that there is no such package', async () => {
+    const { dir } = dbtShop('+schema: marts', {
+      'dbt_packages/mymacros/dbt_project.yml': "name: mymacros\nversion: '1.0.0'\nconfig-version: 2\n",
+      'dbt_packages/mymacros/macros/one.sql': '{% macro one() %}1{% endmacro %}\n',
+      'models/m.sql': 'select {{ mymacros.one() }} as x',
+    });
+    const r = await nodesIn(dir, { select: ['package:mymacros'] });
+    expect(r.stderr).toContain("selector 'package:mymacros': the installed package 'mymacros' has no model, seed, snapshot or source (its macros are no nodes to select)");
+    expect((await nodesIn(dir, { select: ['package:mymacro'] })).stderr).toMatch(/no package named 'mymacro'[\s\S]*did you mean 'mymacros'\?/);
+  });
+});
+
 describe('config. selectors in a dbt project', () => {
   it("read the schema and alias as set, before the naming macros, and a snapshot's keys, as dbt's do", async () => {
     const { dir, names } = dbtShop('+schema: marts', {
