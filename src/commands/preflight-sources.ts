@@ -55,6 +55,12 @@ export function sourcesQueried(tasks: readonly Task[]): SourceNode[] {
   return [...out.values()];
 }
 
+/** The table name of a relation pipe writes (`"main_raw"."orders"` → `orders`), in lower case as DuckDB compares names. */
+function tableNameOf(relation: string): string {
+  const m = /"((?:[^"]|"")*)"$/.exec(relation);
+  return (m ? m[1].replaceAll('""', '"') : relation.slice(relation.lastIndexOf('.') + 1)).toLowerCase();
+}
+
 export async function preflightSources(session: WarehouseSession, tasks: readonly Task[], root: string, cwd = process.cwd()): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const relations = new RelationsByDatabase(session);
@@ -70,7 +76,9 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
           if (batched.has(s.name)) diagnostics.push(...(await undatedSource(session, s)));
           break;
         }
-        diagnostics.push(absentSource(s, reads, found));
+        // The project's seed of that table name loads another schema's: the source's schema: may be meant to name it.
+        const seed = tasks.find((t) => t.kind === 'seed' && t.relation !== undefined && tableNameOf(t.relation) === reads.identifier.toLowerCase());
+        diagnostics.push(absentSource(s, reads, found, seed && { seed: seed.node, relation: seed.relation! }));
         break;
       }
       case 'external': {

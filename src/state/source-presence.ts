@@ -38,14 +38,23 @@ export class RelationsByDatabase {
 }
 
 /** A source whose table (or database) the warehouse does not have, said at its entry. */
-export function absentSource(s: SourceNode, reads: Extract<SourceRead, { kind: 'relation' }>, found: Exclude<Found, { kind: 'found' }>): Diagnostic {
+export function absentSource(
+  s: SourceNode,
+  reads: Extract<SourceRead, { kind: 'relation' }>,
+  found: Exclude<Found, { kind: 'found' }>,
+  /** The project's seed of the table's name, which loads another relation. */
+  seed?: { readonly seed: string; readonly relation: string },
+): Diagnostic {
   if (found.kind === 'no-database') {
     return error('missing-source', `source ${s.name} reads the database '${reads.database}', which is not attached to the warehouse`, s.location, {
       hint: didYouMean(reads.database!, found.databases) ?? `databases: ${found.databases.join(', ')}`,
     });
   }
   return error('missing-source', `source ${s.name}: ${s.relation} does not exist in the ${reads.database === undefined ? 'warehouse' : `database '${reads.database}'`}`, s.location, {
-    hint: didYouMean(`${reads.schema}.${reads.identifier}`, found.names) ?? 'pipe reads a source and never builds it: load the table first, or correct the schema: or identifier: of the source',
+    hint:
+      (seed && `the project's seed ${seed.seed} loads ${seed.relation}: to read it, give the source that schema: (a source over a seed's table is loaded by the seed, before what reads it)`) ??
+      didYouMean(`${reads.schema}.${reads.identifier}`, found.names) ??
+      'pipe reads a source and never builds it: load the table first, or correct the schema: or identifier: of the source',
   });
 }
 

@@ -249,6 +249,21 @@ describe('a source that is not there', () => {
     expect(await runCount(db)).toBe(0);
   });
 
+  it("names the project's seed of the missing table's name that loads another schema's", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: shop\n',
+      'seeds/raw_customers.csv': 'id\n1\n',
+      'seeds/raw_customers.yaml': 'schema: raw_data\n',
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: raw_customers\n',
+      'models/customers.sql': "select * from {{ source('raw', 'raw_customers') }}",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('models/sources.yml:6: error: source raw.raw_customers: "main"."raw_customers" does not exist in the warehouse');
+    expect(r.stderr).toContain('hint: the project\'s seed raw_customers loads "raw_data"."raw_customers": to read it, give the source that schema:');
+  });
+
   it("is loaded first when a seed of the project loads it, even in the run that selects only its reader, its database named or not", async () => {
     const dir = tempDir();
     writeProjectFiles(dir, {
