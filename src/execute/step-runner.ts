@@ -245,7 +245,7 @@ export class StepRunner {
         return;
       }
       case 'assert-empty': {
-        const sample = await session.query(step.sql).catch(async (e: unknown) => {
+        const sample = await session.table(step.sql).then(sampleRows, async (e: unknown) => {
           throw (!this.ctx.signal?.aborted && step.dates && e instanceof WarehouseError && (await undatedPartition(session, task, step.dates.column, step.dates.rows, step.location, e))) || e;
         });
         if (sample.length > 0) {

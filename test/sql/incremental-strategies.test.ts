@@ -65,8 +65,8 @@ describe.each(['merge', 'delete+insert'] as const)('%s by unique_key on DuckDB',
     expect(error.kind).toBe('Data');
     expect(error.message).toMatch(/^2 values of unique_key \(order_id\) that more than one staged row has: a merge updates a row with one of them chosen by chance/);
     expect(error.sample).toEqual([
-      { order_id: 1, staged_rows: '2' },
-      { order_id: 2, staged_rows: '2' },
+      { order_id: 1, staged_rows: 2 },
+      { order_id: 2, staged_rows: 2 },
     ]);
     expect(await orders(table)).toEqual(before);
     expect([...(await w.relations()).keys()].filter((k) => k.includes('__pipe_stage__'))).toEqual([]);

@@ -182,7 +182,7 @@ describe('the check strategy', () => {
 
 describe('what a snapshot refuses before writing anything', () => {
   it.each([
-    ['a unique key held by two rows', [[1, 'a', 1], [1, 'b', 2], [2, 'c', 1], [2, 'd', 1]], '2 unique_key values (id) held by more than one row', [{ id: 1, rows: '2' }, { id: 2, rows: '2' }]],
+    ['a unique key held by two rows', [[1, 'a', 1], [1, 'b', 2], [2, 'c', 1], [2, 'd', 1]], '2 unique_key values (id) held by more than one row', [{ id: 1, rows: 2 }, { id: 2, rows: 2 }]],
     ['a NULL unique key', [[1, 'a', 1]], '1 row of the snapshot\'s query with a NULL unique_key (id)', undefined],
   ] as const)('%s', async (_what, rows, message, sample) => {
     const name = sample ? 'dup' : 'nullkey';
