@@ -174,7 +174,7 @@ describe('pipe retry of a catch-up run whose table a newer run built before its 
     expect('status' in outcome && outcome.status).toBe('failed');
     expect(again.filter((e) => e.type === 'task-skipped')).toEqual([]);
     expect(again.flatMap((e) => (e.type === 'task-failed' ? [e.error.message.replace(/\d{8}T\d{6}-[0-9a-f]{4}/g, 'R')] : []))).toEqual([
-      "agg was published by run R for 2024-06-02 before ev was written, so that build misses it; rebuilding it for 2024-06-01 would replace it with an older interval's query: pipe run --select agg --date 2024-06-02 rebuilds it",
+      "agg was published by run R for 2024-06-02 before ev was written, so that build misses it; rebuilding it for 2024-06-01 would replace it with an older interval's query: pipe run nightly --select agg --date 2024-06-02 rebuilds it",
     ]);
   });
 });

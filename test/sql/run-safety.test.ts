@@ -401,7 +401,7 @@ describe('pipe retry', () => {
       expect.objectContaining({
         code: 'retry-refresh-superseded',
         message: expect.stringMatching(/^fct: run \S+ replaced its date 2024-01-03 after run \S+ began a full refresh of it, which is not swapped in yet/),
-        hint: 'rebuild the whole range as the project is now: pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-03 --select fct',
+        hint: `rebuild the whole range as the project is now: pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-03 --select fct --vars '{"tag": 2}'`,
         location: { file: 'models/fct.sql' },
       }),
     ]);
