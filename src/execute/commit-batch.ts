@@ -278,6 +278,7 @@ function stepBatchable(step: Step): boolean {
     case 'cleanup':
     case 'schema-change':
     case 'columns':
+    case 'type-changes':
     case 'contract':
     case 'snapshot-merge':
     case 'unit-test':

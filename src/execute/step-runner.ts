@@ -381,6 +381,16 @@ export class StepRunner {
         if (missing) throw new ProjectRuleError('Check', missingColumn(missing, step.of ?? task.node, have, step.of === undefined).inOneLine, missing.location);
         return;
       }
+      case 'type-changes': {
+        const changes = typeChanges(await columnsOf(session, step.target), await columnsOf(session, step.staged));
+        if (changes.length > 0) {
+          state.emit({
+            type: 'notice',
+            message: `${task.node}: ${changes.join('; ')}, as its file's values read now (column_types: in its config keeps a column's type)`,
+          });
+        }
+        return;
+      }
       case 'check':
         await this.reportCheck(task, session, await this.runCheck(task, step, session, state), state);
         return;
@@ -937,6 +947,20 @@ async function keyColumnsInTable(task: Task, target: string, keys: readonly stri
 }
 
 /** The columns of a table, or none when it does not exist. */
+/** How a table's columns differ from those of the table it replaces: a type, a column gone or new (names compared as DuckDB compares them). */
+function typeChanges(before: readonly Column[], after: readonly Column[]): string[] {
+  const was = new Map(before.map((c) => [c.name.toLowerCase(), c]));
+  const now = new Set(after.map((c) => c.name.toLowerCase()));
+  return [
+    ...after.flatMap((c) => {
+      const old = was.get(c.name.toLowerCase());
+      if (old === undefined) return [`column ${c.name} is new (${c.type})`];
+      return old.type === c.type ? [] : [`column ${c.name} is ${c.type} now, ${old.type} before`];
+    }),
+    ...before.filter((c) => !now.has(c.name.toLowerCase())).map((c) => `column ${c.name} is gone`),
+  ];
+}
+
 function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {
   return session.dialect.describeRelation(session, relation);
 }

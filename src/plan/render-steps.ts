@@ -45,6 +45,8 @@ function renderStep(step: Step, testsOnly = false): string {
       return `-- persist_docs: COMMENT ON ${[...(step.description !== undefined ? [step.relation] : []), ...step.columns.map((c) => `column ${c.name}`)].join(', ')} (the columns ${step.relation} has)`;
     case 'write-file':
       return `-- write ${step.staging} to ${step.temp} (${step.format}), rename it to ${step.path}; the view ${step.view} over it joins the publishing transaction`;
+    case 'type-changes':
+      return `-- type changes: the columns of ${step.staged} against ${step.target}; a column of another type, or one that came or went, is told`;
     case 'schema-change':
       return `-- schema change: the columns of ${'query' in step.staged ? "the model's query" : step.staged.relation} against ${step.target}; on a difference, ${step.policy} (any ALTER TABLE joins the publishing transaction)`;
     case 'snapshot-merge':

@@ -169,6 +169,12 @@ export type Step =
    * words about pipe's SQL.
    */
   | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[]; readonly of?: string }
+  /**
+   * A seed reloaded over its table: the staged table's columns against the published one's,
+   * each column whose type the file's values now read as another (or that came or went) told
+   * in a notice. Nothing is refused: the table is the file's, as a full refresh makes it.
+   */
+  | { readonly kind: 'type-changes'; readonly staged: string; readonly target: string }
   | CheckStep;
 
 /** An append's refusal of staged rows its table holds: what the task says of them (see strategies/append.ts). */

@@ -156,6 +156,22 @@ describe('pipe run on the example project', () => {
     expect(catalogReads).toHaveLength(1);
   });
 
+  it("tells a seed's column whose type its reloaded file reads as another, or that came or went", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\n', 'seeds/orders.csv': 'id,amount,note\n1,120,a\n2,80,b\n', 'models/total.sql': "select sum(amount) as s from {{ ref('orders') }}" });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    writeProjectFiles(dir, { 'seeds/orders.csv': 'id,amount,region\n1,120,eu\n2,80,us\n3,10.5,eu\n' });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    const notices = eventsOfType(r.events, 'notice').map((e) => e.message);
+    expect(notices).toContain("orders: column amount is DOUBLE now, BIGINT before; column region is new (VARCHAR); column note is gone, as its file's values read now (column_types: in its config keeps a column's type)");
+    // Reloaded with the same columns: nothing said.
+    writeProjectFiles(dir, { 'seeds/orders.csv': 'id,amount,region\n1,121,eu\n2,80,us\n3,10.5,eu\n' });
+    const same = await runIn(dir, { date: '2024-01-02' });
+    expect(taskIdsOf(same.events, 'task-succeeded')).toContain('orders');
+    expect(eventsOfType(same.events, 'notice').filter((e) => String(e.message).startsWith('orders:'))).toEqual([]);
+  });
+
   it('reloads a seed only when its file changed', async () => {
     const { dir, first } = await builtExample();
     const db = warehouseOf(dir);

@@ -13,10 +13,13 @@ export interface SeedFile {
 
 /**
  * A seed is published like a table: staged, then swapped in. A file with lines after its
- * header that loads no rows is refused before the swap, whatever DuckDB made of it.
+ * header that loads no rows is refused before the swap, whatever DuckDB made of it; a column
+ * whose type changed from the table it replaces is told.
  */
 export function seedStrategy(input: StrategyInput, seed: SeedFile): Step[] {
-  const [stage, ...rest] = stagedTableStrategy(input);
+  const [stage, ...staged] = stagedTableStrategy(input);
+  // Its columns' types are read from its values (where column_types gives none): a reload may read another.
+  const rest: Step[] = input.existing === 'table' ? [{ kind: 'type-changes', staged: input.stagingRelation, target: input.relation }, ...staged] : staged;
   if (!seed.rows) return [stage, ...rest];
   const noRows: Step = {
     kind: 'assert-empty',

@@ -7,6 +7,8 @@ SELECT 'seeds/raw_orders.csv' AS seed, count(*) AS rows_loaded FROM "main"."__pi
 -- count
 SELECT count(*) AS n FROM "main"."__pipe_stage__raw_orders";
 
+-- type changes: the columns of "main"."__pipe_stage__raw_orders" against "main"."raw_orders"; a column of another type, or one that came or went, is told
+
 -- publish, one transaction
 BEGIN TRANSACTION;
 DROP TABLE IF EXISTS "main"."raw_orders";
