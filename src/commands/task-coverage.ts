@@ -136,7 +136,7 @@ function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task
     case 'modified': {
       const was = c.build.interval;
       const other = was !== undefined && task.interval !== undefined && (was.start !== task.interval.start || was.end !== task.interval.end);
-      if (c.writtenBy !== undefined) return { kind: 'modified', changed: c.changed, writtenBy: c.writtenBy.node };
+      if (c.writtenBy !== undefined) return { kind: 'modified', changed: c.changed, writtenBy: c.writtenBy.seed ? `the seed ${c.writtenBy.node}` : c.writtenBy.node };
       if (c.builtElsewhere) return { kind: 'modified', changed: c.changed, builtElsewhere: true };
       return { kind: 'modified', changed: c.changed, ...(other ? { builtFor: intervalLabel(was), judgedFor: intervalLabel(task.interval!) } : {}) };
     }

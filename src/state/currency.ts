@@ -110,7 +110,7 @@ export function describeCurrency(c: Currency): string {
     case 'failed':
       return `failed in run ${c.failure.runId}`;
     case 'modified':
-      if (c.writtenBy !== undefined) return `its relation was written since by ${c.writtenBy.node} (run ${c.writtenBy.runId})`;
+      if (c.writtenBy !== undefined) return `its relation was written since by ${c.writtenBy.seed ? 'the seed ' : ''}${c.writtenBy.node} (run ${c.writtenBy.runId})`;
       if (c.builtElsewhere) return `its latest build, by run ${c.build.runId}, wrote another relation than the one it names now`;
       return c.builtFor !== undefined ? `rows rewritten since by run ${c.build.runId}'s build of ${c.builtFor}` : `${c.changed.join(' and ')} changed since run ${c.build.runId}`;
     case 'stale':

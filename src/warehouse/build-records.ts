@@ -165,9 +165,14 @@ export interface FailureRecord {
 /** The latest build that wrote a relation, whichever node it was of. */
 export interface RelationWriter {
   readonly node: string;
+  /** A seed's load, or a model's (or snapshot's) build: a seed and a model may have one name. */
+  readonly seed?: true;
   readonly runId: string;
   readonly builtAt: number;
 }
+
+/** Whose writes a writer's are: a node, a seed told from a model of its name. */
+const writerKey = (w: { readonly node: string; readonly seed?: true }) => `${w.seed ? 'seed' : 'model'}:${w.node}`;
 
 export class LatestBuilds {
   private readonly builds = new Map<string, Map<string, BuildRecord>>();
@@ -223,9 +228,9 @@ export class LatestBuilds {
     if (b.relation !== undefined) this.wrote(b.relation, { node: b.node, runId: b.runId, builtAt: b.builtAt });
   }
 
-  /** The latest write of `node` into `relation`, as far as the records tell. */
+  /** The latest write of the model (or snapshot) `node` into `relation`, as far as the records tell. */
   writeOf(relation: string, node: string): RelationWriter | undefined {
-    return this.writers.get(relation.toLowerCase())?.get(node);
+    return this.writers.get(relation.toLowerCase())?.get(writerKey({ node }));
   }
 
   /**
@@ -236,7 +241,7 @@ export class LatestBuilds {
   otherWriterSince(relation: string, node: string, since: number): RelationWriter | undefined {
     let latest: RelationWriter | undefined;
     for (const w of this.writers.get(relation.toLowerCase())?.values() ?? []) {
-      if (w.node !== node && w.builtAt > since && (!latest || w.builtAt >= latest.builtAt)) latest = w;
+      if ((w.node !== node || w.seed) && w.builtAt > since && (!latest || w.builtAt >= latest.builtAt)) latest = w;
     }
     return latest;
   }
@@ -245,8 +250,8 @@ export class LatestBuilds {
   wrote(relation: string, w: RelationWriter): void {
     const key = relation.toLowerCase();
     const of = this.writers.get(key) ?? new Map<string, RelationWriter>();
-    const known = of.get(w.node);
-    if (!known || known.builtAt <= w.builtAt) of.set(w.node, w);
+    const known = of.get(writerKey(w));
+    if (!known || known.builtAt <= w.builtAt) of.set(writerKey(w), w);
     this.writers.set(key, of);
   }
 
@@ -325,12 +330,12 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
   if (await buildsRecordRelations(session)) {
     // A seed's load writes its table too (a seed that took a disabled model's name).
     const writers = await session.query(
-      `SELECT relation, node, arg_max(run_id, written_at) AS run_id, max(written_at) AS at FROM (
-         SELECT relation, node, run_id, built_at AS written_at FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL
-         UNION ALL SELECT relation, name, run_id, epoch_ms(loaded_at) FROM _pipe.seeds
-       ) GROUP BY relation, node`,
+      `SELECT relation, node, seed, arg_max(run_id, written_at) AS run_id, max(written_at) AS at FROM (
+         SELECT relation, node, false AS seed, run_id, built_at AS written_at FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL
+         UNION ALL SELECT relation, name, true, run_id, epoch_ms(loaded_at) FROM _pipe.seeds
+       ) GROUP BY relation, node, seed`,
     );
-    for (const w of writers) out.wrote(String(w.relation), { node: String(w.node), runId: String(w.run_id), builtAt: Number(w.at) });
+    for (const w of writers) out.wrote(String(w.relation), { node: String(w.node), ...(w.seed === true ? { seed: true as const } : {}), runId: String(w.run_id), builtAt: Number(w.at) });
   }
   // A failure that a retry of the same attempt follows ("will retry") is not the task's end; a
   // failed `pipe test`, unit test or run hook built nothing (the model a unit test skipped keeps its standing).

@@ -485,7 +485,7 @@ export async function readRelationsOfRecordedNodes(
 
 /**
  * Latest loaded hash of each seed; for one whose table another seed's load or a model's build
- * wrote since (one took its name while it was disabled), `WRITTEN_BY` and that node's name,
+ * wrote since (one took its name while it was disabled, a model of the seed's own name too), `WRITTEN_BY` and that node's name,
  * which no seed's hash is: the table holds that node's rows, and the seed loads again.
  */
 export async function readSeedHashes(session: WarehouseSession): Promise<Map<string, string>> {
@@ -495,15 +495,15 @@ export async function readSeedHashes(session: WarehouseSession): Promise<Map<str
        SELECT name, arg_max(hash, loaded_at) AS hash, lower(arg_max(relation, loaded_at)) AS relation, max(loaded_at) AS at FROM ${STATE_SCHEMA}.seeds GROUP BY name
      ),
      writes AS (
-       SELECT name AS node, lower(relation) AS relation, loaded_at AS at FROM ${STATE_SCHEMA}.seeds
-       ${byModels ? `UNION ALL SELECT node, lower(relation), make_timestamp(built_at * 1000) FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL` : ''}
+       SELECT name AS node, true AS seed, lower(relation) AS relation, loaded_at AS at FROM ${STATE_SCHEMA}.seeds
+       ${byModels ? `UNION ALL SELECT node, false, lower(relation), make_timestamp(built_at * 1000) FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL` : ''}
      )
-     SELECT l.name, l.hash, (SELECT arg_max(w.node, w.at) FROM writes w WHERE w.relation = l.relation AND w.node <> l.name AND w.at > l.at) AS written_by FROM latest l`,
+     SELECT l.name, l.hash, (SELECT arg_max(CASE WHEN w.seed THEN 'the seed ' || w.node WHEN w.node = l.name THEN 'the model ' || w.node ELSE w.node END, w.at) FROM writes w WHERE w.relation = l.relation AND (w.node <> l.name OR NOT w.seed) AND w.at > l.at) AS written_by FROM latest l`,
   );
   return new Map(rows.map((r) => [String(r.name), r.written_by === null ? String(r.hash) : `${WRITTEN_BY}${String(r.written_by)}`]));
 }
 
-/** What readSeedHashes gives for a seed whose table another node wrote since its load, before that node's name. */
+/** What readSeedHashes gives for a seed whose table another node wrote since its load, before that node's name (`the seed x` for a seed). */
 export const WRITTEN_BY = 'written-by:';
 
 export interface RunSummaryRow extends Row {

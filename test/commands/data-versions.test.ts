@@ -400,7 +400,7 @@ where o.order_date = '{{ ds }}'
     rmSync(join(b, 'seeds/props.yml'));
     rmSync(join(b, 'seeds/midseed.csv'));
     writeProjectFiles(b, { 'models/mid.sql': "select * from {{ ref('raw') }}", 'models/down.sql': "select sum(amt)::INTEGER as s from {{ ref('mid') }}" });
-    expect((await statusIn(b, { date: '2024-01-05' })).stdout).toMatch(/mid\s+table\s+modified \(its table was written since by midseed\)/);
+    expect((await statusIn(b, { date: '2024-01-05' })).stdout).toMatch(/mid\s+table\s+modified \(its table was written since by the seed midseed\)/);
     expect(taskIdsOf((await ok(b)).events, 'task-started')).toContain('mid@2024-01-05');
     expect(await sum(b)).toBe(30);
 
@@ -412,6 +412,32 @@ where o.order_date = '{{ ds }}'
     rmSync(join(c, 'seeds/props.yml'));
     expect(taskIdsOf((await ok(c)).events, 'task-started')).toContain('raw');
     expect(await sum(c)).toBe(35);
+  });
+
+  it('a seed and a model of one name, each writing the table in turn, are told apart: neither is current over the other', async () => {
+    const seedOf = (dir: string) => queryRows(warehouseOf(dir), 'SELECT id::INTEGER AS id FROM s ORDER BY id');
+    // The seed's table, written by a model named like it while the seed was gone: the seed back, it loads again.
+    const a = tempProject({ 'pipe.yaml': 'name: shop\n', 'seeds/s.csv': 'id\n1\n2\n' });
+    expect((await runIn(a, { date: '2024-01-05' })).code).toBe(0);
+    rmSync(join(a, 'seeds/s.csv'));
+    writeProjectFiles(a, { 'models/s.sql': 'select 999 as id' });
+    expect((await runIn(a, { date: '2024-01-05' })).code).toBe(0);
+    rmSync(join(a, 'models/s.sql'));
+    writeProjectFiles(a, { 'seeds/s.csv': 'id\n1\n2\n' });
+    expect((await statusIn(a, { date: '2024-01-05' })).stdout).toMatch(/s\s+seed\s+modified \(its table was written since by the model s\)/);
+    expect((await runIn(a, { date: '2024-01-05' })).code).toBe(0);
+    expect(await seedOf(a)).toEqual([{ id: 1 }, { id: 2 }]);
+    // The model's table, written by a seed named like it while the model was gone: the model back, it builds again.
+    const b = tempProject({ 'pipe.yaml': 'name: shop\n', 'models/s.sql': "{{ config(materialized='table') }}\nselect 5 as id" });
+    expect((await runIn(b, { date: '2024-01-05' })).code).toBe(0);
+    rmSync(join(b, 'models/s.sql'));
+    writeProjectFiles(b, { 'seeds/s.csv': 'id\n7\n' });
+    expect((await runIn(b, { date: '2024-01-05' })).code).toBe(0);
+    rmSync(join(b, 'seeds/s.csv'));
+    writeProjectFiles(b, { 'models/s.sql': "{{ config(materialized='table') }}\nselect 5 as id" });
+    expect((await statusIn(b, { date: '2024-01-05' })).stdout).toMatch(/s\s+table\s+modified \(its table was written since by the seed s\)/);
+    expect((await runIn(b, { date: '2024-01-05' })).code).toBe(0);
+    expect(await seedOf(b)).toEqual([{ id: 5 }]);
   });
 
   it("a model kept by date whose table a seed's load wrote since: every date it built before is not current, after one date is rebuilt too", async () => {
