@@ -1,5 +1,5 @@
 import { formatDate, formatTimestamp } from '../../dates/dates.js';
-import { queryRows, quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
+import { escapeRegExp, queryRows, quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
 import { PARTITION_OFFSET_ERROR, type Column, type CsvFault, type CsvRowProblem, type Dialect, type ErrorLine, type RelationKind, type SeedRead, type SeedValueCheck } from '../dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
@@ -163,11 +163,29 @@ function errorLine(message: string, statement?: string): ErrorLine | undefined {
   const holding = lines[named.line - 1]?.includes(quote) ? [named.line] : lines.flatMap((l, i) => (l.includes(quote) ? [i + 1] : []));
   const found = holding.length === 1 ? { ...named, line: holding[0] } : named;
   // A cast that fails in a view the statement reads is numbered as if the view's text were the
-  // statement's: the line named then reads no such column (the cast's next lines neither).
+  // statement's: the caret then points at no cast of the column (DuckDB points at `cast(`, at
+  // `::`, or at the column an implicit cast reads), nor do the line and the next ones read it.
   const column = /when casting from source column (.+)$/m.exec(message)?.[1].trim();
   if (column === undefined || holding.length === 0) return found;
+  const atCaret = castAtCaret(message.slice(m.index + m[0].length), named.marker.length, column);
+  if (atCaret !== undefined) return atCaret ? found : { ...found, notOfLine: `casts no column ${column} where DuckDB points` };
   const near = lines.slice(found.line - 1, found.line + 2).join('\n').toLowerCase();
   return near.includes(column.toLowerCase()) ? found : { ...found, notOfLine: `reads no column ${column}` };
+}
+
+/**
+ * Whether DuckDB's caret under the quoted line (`after`: the quote, then the caret's line,
+ * indented by the marker's `indent` too) points at a cast of `column`: `cast(`, `try_cast(`,
+ * `::`, or the column itself; undefined when the quote is cut short (`...`) or has no caret.
+ */
+function castAtCaret(after: string, indent: number, column: string): boolean | undefined {
+  const [quote, caretLine] = after.split('\n');
+  const caret = caretLine === undefined ? -1 : caretLine.indexOf('^');
+  if (quote.startsWith('...') || caret < indent || caret - indent > quote.length) return undefined;
+  const at = quote.slice(caret - indent);
+  const before = quote[caret - indent - 1] ?? ' ';
+  if (/^(?:try_)?cast\s*\(/i.test(at) || at.startsWith('::')) return true;
+  return !/[\w$"]/.test(before) && new RegExp(`^"?${escapeRegExp(column)}"?(?![\\w$])`, 'i').test(at);
 }
 
 /** What DuckDB says is wrong with a CSV row. */
