@@ -137,7 +137,11 @@ function notBuilt(node: PipeNode, why: string, runCommand: (args: string) => str
   if (node.kind === 'source') {
     return error('not-built', `source ${node.name} reads ${node.relation}, which is not there: ${why}`, node.location, { hint: 'pipe reads sources and never builds them: load it first' });
   }
-  return error('not-built', `${node.name} is not built yet: ${why}`, { file: node.file }, { hint: `${runCommand(`run --select ${node.name}`)} builds it` });
+  // What it reads may not be built either (skipped after an upstream failure): built first.
+  const reads = node.upstream.some((u) => !u.includes('.'));
+  return error('not-built', `${node.name} is not built yet: ${why}`, { file: node.file }, {
+    hint: reads ? `${runCommand(`run --select +${node.name}`)} builds it and what it reads` : `${runCommand(`run --select ${node.name}`)} builds it`,
+  });
 }
 
 /** The latest failure on record of a node, if it was never published since; none without run state. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnWidths } from '../../src/cli/format-rows.js';
 import { displayWidth } from '../../src/logging/width.js';
-import { execOn, holdWarehouse, removeTempDirs, warehouseOf } from '../e2e/helpers.js';
+import { execOn, holdWarehouse, removeTempDirs, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { compileIn, runIn, showIn } from '../support/in-process.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
@@ -229,6 +229,10 @@ describe('pipe show', () => {
     expect(failed.code).toBe(2);
     expect(failed.stderr).toMatch(/models\/m\.sql: error: m is not built: its build in run \S+ failed and published nothing: /);
     expect(failed.stderr).toMatch(/hint: pipe show m --inline( --project \S+)? runs its query without publishing it; once it is fixed, pipe run --select m( --project \S+)? builds it/);
+    // What reads it, skipped: built with what it reads.
+    writeProjectFiles(checked, { 'models/reader.sql': "select * from {{ ref('m') }}\n" });
+    const skipped = await showIn(checked, { model: 'reader' });
+    expect(skipped.stderr).toMatch(/reader is not built yet: the warehouse has no "main"."reader"\n\s+hint: pipe run --select \+reader( --project \S+)? builds it and what it reads/);
   });
 
   it("says of a view whose input's table was dropped that it cannot be read, and what builds that input", async () => {
