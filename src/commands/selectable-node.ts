@@ -50,11 +50,11 @@ function toSelectable(n: PipeNode): SelectableNode {
   switch (n.kind) {
     case 'model': {
       // Selectors read a model's config as dbt's (`config.materialized:incremental`, `group:`,
-      // `access:`); its kind is pipe's.
+      // `access:`, `config.meta.owner:ana`); its kind is pipe's.
       return {
         ...base,
         resourceType: modelKind(n.config.kind).resource,
-        config: Object.assign(selectableConfig(n), n.access === undefined ? {} : { access: n.access }, n.group === undefined ? {} : { group: n.group }),
+        config: Object.assign(selectableConfig(n), n.access === undefined ? {} : { access: n.access }, n.group === undefined ? {} : { group: n.group }, n.meta === undefined ? {} : { meta: n.meta }),
         unitTests: (n.unitTests ?? []).map((t) => t.name),
         unitTestTags: (n.unitTests ?? []).flatMap((t) => t.tags),
         dataTests: n.checks.length > 0,

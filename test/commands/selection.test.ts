@@ -405,6 +405,19 @@ describe('config. selectors in a dbt project', () => {
     expect(await refused('config.schema:snapshots')).toMatch(/no model has config schema = 'snapshots'/);
   });
 
+  it('read config.meta keys, set by a folder, config() or a properties file, nested too', async () => {
+    const { names } = dbtShop("+meta:\n        owner: ana\n        dagster: {group: silver}", {
+      'models/marts/a.sql': 'select 1 as id',
+      'models/b.sql': "{{ config(meta={'owner': 'bob'}) }}\nselect 1 as id",
+      'models/c.sql': 'select 1 as id',
+      'models/c.yml': 'version: 2\nmodels:\n  - name: c\n    config:\n      meta: {owner: carl}\n',
+    });
+    expect(await names('config.meta.owner:ana')).toEqual(['a']);
+    expect(await names('config.meta.owner:bob')).toEqual(['b']);
+    expect(await names('config.meta.owner:carl')).toEqual(['c']);
+    expect(await names('config.meta.dagster.group:silver')).toEqual(['a']);
+  });
+
   it("read a seed's schema and alias as set too", async () => {
     const { dir, names } = dbtShop('+schema: marts', {
       'models/m.sql': "select * from {{ ref('codes') }}",
