@@ -28,23 +28,23 @@ export interface SelectionRequest {
 }
 
 /** Whether a selection names tests by a test method somewhere in it. */
-function namesTestMethod(spec: SelectionSpec): boolean {
+function namesTests(spec: SelectionSpec, isTest: (c: Criterion) => boolean): boolean {
   switch (spec.kind) {
     case 'criterion':
-      return TEST_METHODS.has(spec.method);
+      return isTest(spec);
     case 'union':
     case 'intersection':
-      return spec.parts.some(namesTestMethod);
+      return spec.parts.some((p) => namesTests(p, isTest));
     case 'difference':
-      return namesTestMethod(spec.include) || namesTestMethod(spec.exclude);
+      return namesTests(spec.include, isTest) || namesTests(spec.exclude, isTest);
   }
 }
 
-/** An exclusion without its terms that name tests by a test method (pipe test leaves those tests out, see test-selection.ts). */
-function withoutTestTerms(spec: SelectionSpec | undefined): SelectionSpec | undefined {
-  if (spec === undefined || !namesTestMethod(spec)) return spec;
+/** An exclusion without its terms that name tests, by a test method or by a test's name (pipe test leaves those tests out, see test-selection.ts). */
+function withoutTestTerms(spec: SelectionSpec | undefined, isTest: (c: Criterion) => boolean): SelectionSpec | undefined {
+  if (spec === undefined || !namesTests(spec, isTest)) return spec;
   if (spec.kind !== 'union') return undefined;
-  const parts = spec.parts.filter((p) => !namesTestMethod(p));
+  const parts = spec.parts.filter((p) => !namesTests(p, isTest));
   return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { ...spec, parts };
 }
 
@@ -104,7 +104,8 @@ export function chooseSelection(
   // A test runs in its node's build: leaving it out would leave the node out, not what dbt's --exclude of a test does.
   // (A test that names no node runs in no node's build: an exclusion names it alone, see test-selection.ts freeTestChooser.)
   const ofNodes = { nodes: analysis.nodes, sourceChecks: analysis.sourceChecks, freeTests: [] };
-  for (const c of cliExclude.criteria.filter((c) => namesDataTest(c, ofNodes))) {
+  // In pipe test, which builds nothing, an exclusion of a test leaves that test out (test-selection.ts).
+  for (const c of request.tests ? [] : cliExclude.criteria.filter((c) => namesDataTest(c, ofNodes))) {
     diagnostics.push(
       error('unknown-selector', `--exclude ${c.text}: ${c.text} names a test, which runs in the build of the node it tests: pipe builds no node without its tests`, undefined, {
         hint: 'pipe test --select runs the other tests by name; --exclude the node itself leaves it and its tests out',
@@ -119,7 +120,7 @@ export function chooseSelection(
       }),
     );
   }
-  for (const c of cliExclude.criteria.filter((c) => tagsTests(c, ofNodes))) {
+  for (const c of request.tests ? [] : cliExclude.criteria.filter((c) => tagsTests(c, ofNodes))) {
     diagnostics.push(
       error('unknown-selector', `--exclude ${c.text}: tests have the tag '${c.value}', and a test runs in the build of the node it tests: pipe builds no node without its tests`, undefined, {
         hint: 'pipe test --select runs the other tests by tag or name; --exclude a node by its own tag or name leaves it and its tests out',
@@ -156,7 +157,7 @@ export function chooseSelection(
   const defaultSelector = nothingChosen ? selectors.defaultName : undefined;
   const include: SelectionSpec | undefined =
     cliSelect.spec ?? definition(request.selector) ?? pipelineSelect ?? definition(pipeline?.selector) ?? definition(defaultSelector);
-  const cliNodeExclude = request.tests ? withoutTestTerms(cliExclude.spec) : cliExclude.spec;
+  const cliNodeExclude = request.tests ? withoutTestTerms(cliExclude.spec, (c) => TEST_METHODS.has(c.method) || namesDataTest(c, ofNodes)) : cliExclude.spec;
   const exclude = unionOf([pipelineExclude, cliNodeExclude].filter((s): s is SelectionSpec => s !== undefined));
 
   const nodes = [...analysis.nodes.values()];

@@ -864,6 +864,10 @@ models:
     // b's relationships test reads a: left out with a, as dbt's eager selection leaves it out.
     const noA = await testIn(dir, { date: '2024-01-02', exclude: ['a'] });
     expect(passed(noA)).toEqual(['unique_b_id']);
+    // A test by its name, as dbt test --exclude takes it: that test alone (a run refuses it, see below).
+    const byName = await testIn(dir, { date: '2024-01-02', exclude: ['not_null_a_id', 'unique_b_id'] });
+    expect(byName.code, explain(byName)).toBe(0);
+    expect(passed(byName)).toEqual(['relationships_b_id__id__ref_a_', 'unique_a_id']);
   });
 
   it('is refused in a build by a test method: the node is built with its tests, and would be left out whole', async () => {
