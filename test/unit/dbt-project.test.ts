@@ -910,7 +910,7 @@ models:
     expect(dbt.diagnostics.filter((d) => d.code === 'unknown-key').map((d) => [d.severity, d.message, d.location?.line, d.hint])).toEqual([
       [
         'warning',
-        "unknown section 'tests' in a properties file: left out, as dbt leaves it (with a deprecation warning)",
+        "unknown section 'tests' in a properties file: left out, as dbt leaves it",
         7,
         "these tests run on nothing: a model's tests go under its entry (models: - name: orders, data_tests: [...])",
       ],

@@ -318,7 +318,7 @@ export function readProperties(
           const sections = 'sections: models, seeds, sources, snapshots, macros, exposures, metrics, semantic_models, saved_queries, unit_tests, groups';
           diagnostics.push(
             dbtProject
-              ? warning('unknown-key', `unknown section '${section}' in a properties file: left out, as dbt leaves it (with a deprecation warning)`, at([section]), {
+              ? warning('unknown-key', `unknown section '${section}' in a properties file: left out, as dbt leaves it`, at([section]), {
                   hint: section === 'tests' ? "these tests run on nothing: a model's tests go under its entry (models: - name: orders, data_tests: [...])" : sections,
                 })
               : error('unknown-key', `unknown section '${section}' in a properties file`, at([section]), { hint: sections }),
