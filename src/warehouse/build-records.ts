@@ -234,9 +234,10 @@ export class LatestBuilds {
   }
 
   /**
-   * The latest write into `relation` by a node other than `node` after `since`: one that
-   * replaced the table `node`'s builds before it made, whatever `node` wrote since (a model
-   * kept by date rebuilt for one date: its other dates' rows went with the other's write).
+   * The latest write into `relation` after `since` by another node than the model (or
+   * snapshot) `node`, a seed of its name among them: one that replaced the table `node`'s
+   * builds before it made, whatever `node` wrote since (a model kept by date rebuilt for one
+   * date: its other dates' rows went with the other's write).
    */
   otherWriterSince(relation: string, node: string, since: number): RelationWriter | undefined {
     let latest: RelationWriter | undefined;
