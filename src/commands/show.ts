@@ -83,7 +83,7 @@ export async function show(asked: ShowOptions): Promise<Shown> {
   }
   const warehouse = built ? await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup, onLent: lentNotice(options.emit) }) : await Engine.inMemory(project.warehouseSetup, project.warehouseSetup?.lake ? undefined : catalogName(project.warehousePath));
   try {
-    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand, analyzed.analysis) : await inlineQuery({ ...options, model }, node, runCommand, given ? project : undefined);
+    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand, analyzed.analysis, options.emit) : await inlineQuery({ ...options, model }, node, runCommand, given ? project : undefined);
     return await warehouse.engine.withSession(async (session) => {
       const sql = await composed(session, query, options.where, limit);
       const table = await read(session, sql, options);
@@ -144,13 +144,16 @@ function notBuilt(node: PipeNode, why: string, runCommand: (args: string) => str
   });
 }
 
-/** The latest failure on record of a node, if it was never published since; none without run state. */
-async function latestFailure(session: WarehouseSession, node: string): Promise<FailureRecord | undefined> {
+/** The latest failure on record of a node, if nothing of it was published since, with the run of its latest publication before; none without run state. */
+async function latestFailure(session: WarehouseSession, node: string): Promise<(FailureRecord & { readonly publishedBy?: string }) | undefined> {
   if (!(await stateHas(session, 'builds'))) return undefined;
   const latest = await readLatestBuilds(session, [node]);
   const failure = latest.failure(node, '');
-  const built = latest.buildsOf(node).some((b) => failure !== undefined && b.builtAt > failure.at);
-  return built ? undefined : failure;
+  if (failure === undefined) return undefined;
+  const builds = latest.buildsOf(node);
+  if (builds.some((b) => b.builtAt > failure.at)) return undefined;
+  const before = builds.reduce<(typeof builds)[number] | undefined>((a, b) => (a === undefined || b.builtAt > a.builtAt ? b : a), undefined);
+  return before === undefined ? failure : { ...failure, publishedBy: before.runId };
 }
 
 /** A model whose build failed (its checks, or its query) and was never published: running it again as it is fails again. */
@@ -162,14 +165,17 @@ function failedUnpublished(node: PipeNode, failed: FailureRecord, runCommand: (a
 }
 
 /** The published relation, checked to be there, as a query (a partition of it for `--date`). */
-async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: ReadFrom, runCommand: (args: string) => string, analysis: Analysis): Promise<string> {
+async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: ReadFrom, runCommand: (args: string) => string, analysis: Analysis, emit: EventSink | undefined): Promise<string> {
   // A source may read a file or a table function: DuckDB says whether it is there.
   const inCatalog = node.kind !== 'source' || (node.reads.kind === 'relation' && node.reads.database === undefined);
   if (inCatalog) {
     const catalog = await warehouse.engine.withSession(readCatalog);
-    if (!catalog.has(from.relation)) {
-      const failed = node.kind === 'source' ? undefined : await warehouse.engine.withSession((s) => latestFailure(s, node.name));
-      throw new DiagnosticError([failed ? failedUnpublished(node, failed, runCommand) : notBuilt(node, `the warehouse has no ${from.relation}`, runCommand)]);
+    const failed = node.kind === 'source' ? undefined : await warehouse.engine.withSession((s) => latestFailure(s, node.name));
+    if (!catalog.has(from.relation)) throw new DiagnosticError([failed ? failedUnpublished(node, failed, runCommand) : notBuilt(node, `the warehouse has no ${from.relation}`, runCommand)]);
+    // Its checks keep a failed build out: what is shown is the build before, which is said.
+    if (failed?.publishedBy !== undefined) {
+      const why = failed.error === undefined ? '' : ` (${firstLine(failed.error)})`;
+      emit?.({ type: 'notice', message: `${node.name}'s latest build, in run ${failed.runId}, failed and published nothing${why}: these are the rows run ${failed.publishedBy} published` });
     }
     // A view reads its inputs as it is read: one whose input's table was dropped since cannot be.
     if (node.kind === 'model' && catalog.get(from.relation) === 'view') {

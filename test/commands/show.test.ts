@@ -229,6 +229,16 @@ describe('pipe show', () => {
     expect(failed.code).toBe(2);
     expect(failed.stderr).toMatch(/models\/m\.sql: error: m is not built: its build in run \S+ failed and published nothing: /);
     expect(failed.stderr).toMatch(/hint: pipe show m --inline( --project \S+)? runs its query without publishing it; once it is fixed, pipe run --select m( --project \S+)? builds it/);
+    // Published before, then a build its checks kept out: the rows shown are the earlier build's, said so.
+    writeProjectFiles(checked, { 'models/m.sql': 'select 1 as id\n' });
+    const published = await runIn(checked, { date: '2024-01-02' });
+    expect(published.code).toBe(0);
+    writeProjectFiles(checked, { 'models/m.sql': 'select 2 as id union all select null as id\n' });
+    const keptOut = await runIn(checked, { date: '2024-01-02' });
+    expect(keptOut.code).toBe(1);
+    const earlier = await showIn(checked, { model: 'm' });
+    expect(earlier.code, earlier.stderr).toBe(0);
+    expect(earlier.stdout).toMatch(/m's latest build, in run \S+, failed and published nothing \(.+\): these are the rows run \S+ published\nid\n1\n1 row of "main"."m"/);
     // What reads it, skipped: built with what it reads.
     writeProjectFiles(checked, { 'models/reader.sql': "select * from {{ ref('m') }}\n" });
     const skipped = await showIn(checked, { model: 'reader' });
