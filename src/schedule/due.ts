@@ -185,15 +185,41 @@ export function dueRuns(
     byInterval.delete(d.label);
     byInterval.set(d.label, t);
   }
-  const all = [...byInterval.values()].sort((a, b) => a - b);
-  const dropped = all.slice(0, Math.max(0, all.length - keep)).filter((t) => !done.has(due(schedule, t).label));
+  const all = withSkippedDays(
+    schedule,
+    [...byInterval.values()].sort((a, b) => a - b).map((t) => due(schedule, t)),
+    covered.end,
+  );
+  const dropped = all.slice(0, Math.max(0, all.length - keep)).filter((d) => !done.has(d.label));
   return {
-    due: all.slice(Math.max(0, all.length - keep)).map((t) => due(schedule, t)),
+    due: all.slice(Math.max(0, all.length - keep)),
     dropped:
       dropped.length === 0
         ? undefined
-        : { count: dropped.length, first: due(schedule, dropped[0]), last: due(schedule, dropped[dropped.length - 1]), reason: schedule.catchup ? 'beyond max_catchup' : 'catchup is off' },
+        : { count: dropped.length, first: dropped[0], last: dropped[dropped.length - 1], reason: schedule.catchup ? 'beyond max_catchup' : 'catchup is off' },
   };
+}
+
+/**
+ * The daily dues with the UTC days no fire covers put in, each due just before the fire after
+ * it: where a zone's largest offset changes from one year to the next (Asia/Tehran left summer
+ * time in 2022), or a zone skips a local date (Pacific/Apia's 2011-12-30), two fires in a row
+ * cover days two apart, and the day between would be built by none.
+ */
+function withSkippedDays(schedule: Schedule, dues: readonly Due[], coveredEnd: number): Due[] {
+  if (schedule.interval === 'hourly') return [...dues];
+  const out: Due[] = [];
+  let end = coveredEnd;
+  for (const d of dues) {
+    // From a day's start only (what an hourly schedule covered before it was made daily ends within a day).
+    for (let start = end; start % DAY_MS === 0 && start < d.interval.start; start += DAY_MS) {
+      const interval = dayInterval(start);
+      out.push({ fireAt: d.fireAt - 1, interval, label: intervalLabel(interval) });
+    }
+    out.push(d);
+    end = Math.max(end, d.interval.end);
+  }
+  return out;
 }
 
 /** What a scheduler says about dropped intervals, with the command that builds them. */

@@ -84,6 +84,23 @@ describe('scheduled fire times and intervals', () => {
     expect(fires.map(iso)).toEqual(['2024-10-27T00:59:00.000Z', '2024-10-27T01:00:00.000Z', '2024-10-27T01:01:00.000Z', '2024-10-27T01:02:00.000Z']);
   });
 
+  it('builds the UTC day two fires in a row leave between them: a zone leaving summer time between years, or skipping a local date', () => {
+    // Asia/Tehran left summer time in 2022: the fire of 2022-12-31 covers the 29th, that of 2023-01-01 the 31st.
+    const tehran = nightly({ cron: '0 4 * * *', timezone: 'Asia/Tehran', catchup: true });
+    const last = fireTimes(tehran, at('2022-12-30T12:00:00Z'), at('2022-12-31T12:00:00Z'))[0];
+    expect(formatDate(intervalFor(tehran, last).start)).toBe('2022-12-29');
+    const after = dueRuns(tehran, last, at('2023-01-02T12:00:00Z')).due;
+    expect(after.map((d) => d.label)).toEqual(['2022-12-30', '2022-12-31', '2023-01-01']);
+    // Each due no later than the fire that covers the day after it, and every one ended by then.
+    for (const d of after) expect(d.interval.end).toBeLessThanOrEqual(d.fireAt);
+    // Pacific/Apia skipped its 2011-12-30: no fire that day.
+    const apia = nightly({ cron: '0 2 * * *', timezone: 'Pacific/Apia', catchup: true });
+    const before = fireTimes(apia, at('2011-12-28T00:00:00Z'), at('2011-12-29T23:00:00Z')).at(-1)!;
+    const days = [intervalFor(apia, before), ...dueRuns(apia, before, at('2012-01-02T12:00:00Z')).due.map((d) => d.interval)].map((i) => formatDate(i.start));
+    const expected = Array.from({ length: days.length }, (_, i) => formatDate(Date.parse(`${days[0]}T00:00:00Z`) + i * 86_400_000));
+    expect(days).toEqual(expected);
+  });
+
   it('covers the UTC hour before the fire time for hourly pipelines', () => {
     const s = nightly({ cron: '5 * * * *', timezone: 'UTC', interval: 'hourly' });
     const i = intervalFor(s, at('2024-01-02T13:05:00Z'));
