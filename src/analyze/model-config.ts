@@ -5,7 +5,7 @@ import { asStringList, checkKeys } from './validate-keys.js';
 import { isLocatedHook } from './dbt/config-tree.js';
 import { aliasProblem, schemaNameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
-import { parseTimestamp } from '../dates/dates.js';
+import { MAX_INTERVALS, parseTimestamp } from '../dates/dates.js';
 import { DEFAULT_MATERIALIZATION, isMaterialized, kindOf, MATERIALIZED, modelKind, type Resource } from './model-kinds.js';
 import { readSnapshotKeys, SNAPSHOT_CONFIG_KEYS, type SnapshotKeys } from './snapshot-config.js';
 
@@ -551,8 +551,10 @@ function incrementalKeys(
   }
   if (given('lookback')) {
     const lookback = raw.lookback;
-    if (typeof lookback === 'number' && Number.isInteger(lookback) && lookback >= 0) out.lookback = lookback;
-    else bad('lookback', `lookback must be a whole number, 0 or more: how many dates (hours in an hourly run, batches of a microbatch model) before the run's own a run rebuilds; got ${JSON.stringify(lookback)}`);
+    if (typeof lookback === 'number' && Number.isInteger(lookback) && lookback >= 0 && lookback < MAX_INTERVALS) out.lookback = lookback;
+    else if (typeof lookback === 'number' && Number.isInteger(lookback) && lookback >= MAX_INTERVALS) {
+      bad('lookback', `lookback is ${lookback.toLocaleString('en-US')} intervals before the run's own: a build plans at most ${MAX_INTERVALS.toLocaleString('en-US')}`);
+    } else bad('lookback', `lookback must be a whole number, 0 or more: how many dates (hours in an hourly run, batches of a microbatch model) before the run's own a run rebuilds; got ${JSON.stringify(lookback)}`);
   }
   if (given('concurrent_batches')) {
     if (typeof raw.concurrent_batches === 'boolean') out.concurrent_batches = raw.concurrent_batches;

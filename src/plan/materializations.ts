@@ -1,4 +1,4 @@
-import { batchesCovering, batchMs, batchStart, HOUR_MS, MAX_INTERVALS, type Interval } from '../dates/dates.js';
+import { batchesCovering, batchMs, batchStart, HOUR_MS, MAX_INTERVALS, parseDate, type Interval } from '../dates/dates.js';
 import type { ConfigOf, Materialization, MicrobatchConfig, ModelConfig, SchemaChangePolicy, UniqueKeyConfig } from '../analyze/model-config.js';
 import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets } from '../analyze/model-kinds.js';
 import type { Step, TaskKind } from './task.js';
@@ -205,7 +205,13 @@ function partitions(request: BatchRequest): Interval[] {
 }
 
 /** `n` intervals of `length` before `start`; none when `n` is 0. */
-const back = (start: number, n: number, length: number) => (n > 0 ? { start: start - n * length, n } : undefined);
+/** The earliest date pipe plans (0100-01-01, as --date and --start take it): a lookback from near it reaches no further. */
+const EARLIEST = parseDate('0100-01-01')!;
+
+function back(start: number, n: number, length: number): { readonly start: number; readonly n: number } | undefined {
+  const reach = Math.min(n, Math.floor((start - EARLIEST) / length));
+  return reach > 0 ? { start: start - reach * length, n: reach } : undefined;
+}
 
 /** Where a microbatch model's lookback takes a run back to: never before the batch of its `begin`. */
 function microbatchLookback(config: MicrobatchConfig, interval: Interval) {

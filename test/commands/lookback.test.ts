@@ -54,6 +54,21 @@ function project(files: Record<string, string> = {}): string {
 }
 
 describe('lookback', () => {
+  it('reaches no date before 0100-01-01, the earliest a run takes, and is refused past the dates a build plans', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: shop\n',
+      'models/lb.sql': "{{ config(materialized='incremental', partition_by='d', lookback=3) }}\nselect '{{ ds }}'::DATE as d\n",
+    });
+    const early = await runIn(dir, { date: '0100-01-02' });
+    expect(early.code, explain(early)).toBe(0);
+    expect(taskIdsOf(early.events, 'task-succeeded').sort()).toEqual(['lb@0100-01-01', 'lb@0100-01-02']);
+    writeProjectFiles(dir, { 'models/lb.sql': "{{ config(materialized='incremental', partition_by='d', lookback=40000) }}\nselect '{{ ds }}'::DATE as d\n" });
+    const far = await runIn(dir, { date: '2024-01-02' });
+    expect(far.code).toBe(2);
+    expect(far.stderr).toMatch(/models\/lb\.sql:1:\d+: error: lookback is 40,000 intervals before the run's own: a build plans at most 36,600/);
+  });
+
   it('rebuilds D-2, D-1 and D on a run of D, and picks up rows that arrived late', async () => {
     const dir = project();
     const first = await runIn(dir, { date: '2024-01-04' });
