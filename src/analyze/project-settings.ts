@@ -239,7 +239,8 @@ function cronProblem(expr: string, timezone: string): string | undefined {
     cron = new Cron(cronPattern(expr), { timezone, paused: true });
   } catch (e) {
     // croner's message, less the name of its own part ('CronPattern: Invalid value for minute: 60').
-    const said = (e as Error).message.replace(/^Cron\w*:\s*/, '');
+    // croner counts days of the month and months from 0 inside, and says the value less one ('day: 31' for 32): said as written.
+    const said = (e as Error).message.replace(/^Cron\w*:\s*/, '').replace(/(Invalid value for (?:day|month): )(-?\d+)/i, (_m, head: string, n: string) => `${head}${Number(n) + 1}`);
     return `'${expr}': ${said.charAt(0).toLowerCase()}${said.slice(1)}; a schedule has ${FIVE_FIELDS}`;
   }
   const never = `'${expr}' never fires: no date matches it`;

@@ -143,6 +143,10 @@ timezone: Europe/Amsterdam
       // What pipe reads is said, never croner's 'five or six parts'.
       ['@reboot', "'@reboot' is not a schedule pipe reads: a nickname is one of @yearly, @annually, @monthly, @weekly, @daily, @hourly; or write five fields: minute hour day-of-month month day-of-week"],
       ['60 2 * * *', "'60 2 * * *': invalid value for minute: 60; a schedule has five fields: minute hour day-of-month month day-of-week"],
+      // The value as written, of the fields croner counts from 0 inside too.
+      ['0 2 32 * *', "'0 2 32 * *': invalid value for day: 32;"],
+      ['0 2 * 13 *', "'0 2 * 13 *': invalid value for month: 13;"],
+      ['0 2 * 0 *', "'0 2 * 0 *': invalid value for month: 0;"],
     ]) {
       writeProjectFiles(dir, { 'pipelines/nightly.yaml': `schedule: "${cron}"\n` });
       const refused = await scheduleIn(dir, { list: true });
