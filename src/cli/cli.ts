@@ -67,6 +67,9 @@ function portNumber(value: string): number {
   return n;
 }
 
+/** A date as given, without the spaces around it (a pasted ` 2024-01-02`), as the run records and shows it. */
+const trimmed = (value: string): string => value.trim();
+
 /** `--hour 5`: an hour of --date, 0 to 23. */
 function hour(value: string): number {
   const n = Number(value);
@@ -342,8 +345,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .command('backfill')
       .description('build a range of dates: incremental models once per date, tables and views once at the end')
       .argument('[pipeline]', 'pipeline in pipelines/ to backfill (default: every model)')
-      .requiredOption('--start <YYYY-MM-DD>', 'first date (inclusive)')
-      .requiredOption('--end <YYYY-MM-DD>', 'last date (inclusive)')
+      .requiredOption('--start <YYYY-MM-DD>', 'first date (inclusive)', trimmed)
+      .requiredOption('--end <YYYY-MM-DD>', 'last date (inclusive)', trimmed)
       .option('-p, --parallel <n>', 'most dates in flight at once; starts at 1 and doubles as dates succeed', positiveInt('--parallel'), 1)
       .option('-t, --threads <n>', 'most tasks running at once (default: the larger of --parallel and the configured threads)', positiveInt('--threads'))
       .addOption(new Option('--order <order>', 'which dates go first').choices(['oldest', 'newest']).default('oldest'))
@@ -760,8 +763,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .command('status')
       .description('how current each selected model and seed is: per date for incremental models (current, stale, failed, never built), and why not')
       .option('--pipeline <name>', "show a pipeline's selection")
-      .option('--start <YYYY-MM-DD>', "first date (inclusive), with --end (default: each model's begin, else its first build)")
-      .option('--end <YYYY-MM-DD>', 'last date (inclusive), with --start (default: yesterday)'),
+      .option('--start <YYYY-MM-DD>', "first date (inclusive), with --end (default: each model's begin, else its first build)", trimmed)
+      .option('--end <YYYY-MM-DD>', 'last date (inclusive), with --start (default: yesterday)', trimmed),
   ).action(async (o: Common & { pipeline?: string; start?: string; end?: string }) => {
     const logger = makeLogger(o);
     endBySignals();

@@ -7,6 +7,7 @@ import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, t
 import { backfillIn, backfillMissingIn, dryRunIn, historyIn, retryIn, runIn } from '../support/in-process.js';
 import { backfillDryRun } from '../../src/commands/backfill.js';
 import { extensionAvailable } from '../support/extensions.js';
+import { cliIn } from '../support/cli-in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -17,6 +18,15 @@ const httpfs = await extensionAvailable('httpfs');
 const EXAMPLE_TABLES = ['fct_orders', 'daily_revenue', 'dim_customers'];
 
 describe('pipe backfill', () => {
+  it('takes --start and --end with spaces around them as the dates, and records and shows them so', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\n', 'models/d.sql': "{{ config(materialized='incremental', partition_by='day') }}\nselect '{{ ds }}'::DATE as day\n" });
+    const r = await cliIn(['backfill', '--project', dir, '--start', ' 2024-01-02', '--end', '2024-01-03\t']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('pipe backfill · dates 2024-01-02 → 2024-01-03 ·');
+    expect((await historyIn(dir, {})).stdout).toMatch(/ {2}2024-01-02\.\.2024-01-03 {2}/);
+  });
+
   it('gives identical tables at --parallel 1 and --parallel 4, each date exactly once', async () => {
     const a = copyExample();
     const b = copyExample();
