@@ -175,7 +175,9 @@ async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: Rea
     // Its checks keep a failed build out: what is shown is the build before, which is said.
     if (failed?.publishedBy !== undefined) {
       const why = failed.error === undefined ? '' : ` (${firstLine(failed.error)})`;
-      emit?.({ type: 'notice', message: `${node.name}'s latest build, in run ${failed.runId}, failed and published nothing${why}: these are the rows run ${failed.publishedBy} published` });
+      // A view's rows are its query's now: what stands is the view, not rows.
+      const shown = catalog.get(from.relation) === 'view' ? `this is the view run ${failed.publishedBy} published, read now (its rows are its inputs' as they are now)` : `these are the rows run ${failed.publishedBy} published`;
+      emit?.({ type: 'notice', message: `${node.name}'s latest build, in run ${failed.runId}, failed and published nothing${why}: ${shown}` });
     }
     // A view reads its inputs as it is read: one whose input's table was dropped since cannot be.
     if (node.kind === 'model' && catalog.get(from.relation) === 'view') {

@@ -239,6 +239,13 @@ describe('pipe show', () => {
     const earlier = await showIn(checked, { model: 'm' });
     expect(earlier.code, earlier.stderr).toBe(0);
     expect(earlier.stdout).toMatch(/m's latest build, in run \S+, failed and published nothing \(.+\): these are the rows run \S+ published\nid\n1\n1 row of "main"."m"/);
+    // A view: what stands is the view, its rows read now.
+    writeProjectFiles(checked, { 'models/m.sql': "{{ config(materialized='view') }}\nselect 1 as id\n" });
+    expect((await runIn(checked, { date: '2024-01-02' })).code).toBe(0);
+    writeProjectFiles(checked, { 'models/m.sql': "{{ config(materialized='view') }}\nselect null as id\n" });
+    expect((await runIn(checked, { date: '2024-01-02' })).code).toBe(1);
+    const view = await showIn(checked, { model: 'm' });
+    expect(view.stdout).toMatch(/m's latest build, in run \S+, failed and published nothing \(.+\): this is the view run \S+ published, read now/);
     // What reads it, skipped: built with what it reads.
     writeProjectFiles(checked, { 'models/reader.sql': "select * from {{ ref('m') }}\n" });
     const skipped = await showIn(checked, { model: 'reader' });
