@@ -185,14 +185,13 @@ export function dueRuns(
     byInterval.delete(d.label);
     byInterval.set(d.label, t);
   }
-  const all = withSkippedDays(
-    schedule,
-    [...byInterval.values()].sort((a, b) => a - b).map((t) => due(schedule, t)),
-    covered.end,
-  );
-  const dropped = all.slice(0, Math.max(0, all.length - keep)).filter((d) => !done.has(d.label));
+  const fired = [...byInterval.values()].sort((a, b) => a - b).map((t) => due(schedule, t));
+  // max_catchup counts fires; a day no fire covers (see withSkippedDays) goes with the fire after it.
+  const kept = fired.slice(Math.max(0, fired.length - keep));
+  const dropped = fired.slice(0, Math.max(0, fired.length - keep)).filter((d) => !done.has(d.label));
+  const before = fired.length > kept.length ? fired[fired.length - kept.length - 1].interval.end : covered.end;
   return {
-    due: all.slice(Math.max(0, all.length - keep)),
+    due: withSkippedDays(schedule, kept, before),
     dropped:
       dropped.length === 0
         ? undefined

@@ -93,6 +93,13 @@ describe('scheduled fire times and intervals', () => {
     expect(after.map((d) => d.label)).toEqual(['2022-12-30', '2022-12-31', '2023-01-01']);
     // Each due no later than the fire that covers the day after it, and every one ended by then.
     for (const d of after) expect(d.interval.end).toBeLessThanOrEqual(d.fireAt);
+    // No fire missed, catch-up off or at one: the day goes with the fire after it, never dropped.
+    const next = fireTimes(tehran, at('2022-12-31T12:00:00Z'), at('2023-01-01T12:00:00Z'))[0];
+    for (const over of [{ catchup: false }, { catchup: true, maxCatchup: 1 }]) {
+      const onTime = dueRuns({ ...tehran, ...over }, last, next);
+      expect(onTime.due.map((d) => d.label)).toEqual(['2022-12-30', '2022-12-31']);
+      expect(onTime.dropped).toBeUndefined();
+    }
     // Pacific/Apia skipped its 2011-12-30: no fire that day.
     const apia = nightly({ cron: '0 2 * * *', timezone: 'Pacific/Apia', catchup: true });
     const before = fireTimes(apia, at('2011-12-28T00:00:00Z'), at('2011-12-29T23:00:00Z')).at(-1)!;
