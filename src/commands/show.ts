@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
-import { partitionColumn } from '../plan/materializations.js';
+import { partitionColumn, perInterval } from '../plan/materializations.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Interval } from '../dates/dates.js';
@@ -172,8 +172,11 @@ async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: Rea
     const catalog = await warehouse.engine.withSession(readCatalog);
     const failed = node.kind === 'source' ? undefined : await warehouse.engine.withSession((s) => latestFailure(s, node.name));
     if (!catalog.has(from.relation)) throw new DiagnosticError([failed ? failedUnpublished(node, failed, runCommand) : notBuilt(node, `the warehouse has no ${from.relation}`, runCommand)]);
-    // Its checks keep a failed build out: what is shown is the build before, which is said.
-    if (failed?.publishedBy !== undefined) {
+    // Its checks keep a failed build out: what is shown is the build before, which is said. Not of
+    // a model kept by date, whose failed date is one of its dates (its others stand), nor of a run
+    // that published some of it.
+    const keptByDate = node.kind === 'model' && perInterval(node.config) !== undefined;
+    if (failed?.publishedBy !== undefined && failed.publishedBy !== failed.runId && !keptByDate) {
       const why = failed.error === undefined ? '' : ` (${firstLine(failed.error)})`;
       // A view's rows are its query's now: what stands is the view, not rows.
       const shown = catalog.get(from.relation) === 'view' ? `this is the view run ${failed.publishedBy} published, read now (its rows are its inputs' as they are now)` : `these are the rows run ${failed.publishedBy} published`;

@@ -246,6 +246,13 @@ describe('pipe show', () => {
     expect((await runIn(checked, { date: '2024-01-02' })).code).toBe(1);
     const view = await showIn(checked, { model: 'm' });
     expect(view.stdout).toMatch(/m's latest build, in run \S+, failed and published nothing \(.+\): this is the view run \S+ published, read now/);
+    // A model kept by date whose later date failed: its other dates stand, nothing to say of the table.
+    writeProjectFiles(checked, { 'models/m.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 1 as id {% if ds == '2024-01-03' %} where error('boom') is null {% endif %}\n", 'models/m.yaml': '' });
+    expect((await runIn(checked, { date: '2024-01-02' })).code).toBe(0);
+    expect((await runIn(checked, { date: '2024-01-03' })).code).toBe(1);
+    const byDate = await showIn(checked, { model: 'm' });
+    expect(byDate.code, byDate.stderr).toBe(0);
+    expect(byDate.stdout).not.toContain('published nothing');
     // What reads it, skipped: built with what it reads.
     writeProjectFiles(checked, { 'models/reader.sql': "select * from {{ ref('m') }}\n" });
     const skipped = await showIn(checked, { model: 'reader' });
