@@ -93,7 +93,7 @@ function backfillParams(options: BackfillOptions, prepared: Prepared, selectors:
 }
 
 async function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Promise<Plan> {
-  const ctx = planContext(prepared, runId, options.fullRefresh);
+  const ctx = planContext(prepared, runId, options.fullRefresh, options.force);
   const whole = planBackfill(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, intervals), intervals, options.order ?? 'oldest');
   return options.missing ? onlyMissing(whole, prepared) : whole;
 }

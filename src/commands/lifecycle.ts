@@ -217,7 +217,7 @@ export function plannedSelection({ selected, leftOut }: Pick<Prepared, 'selected
   return leftOut === undefined || leftOut.size === 0 ? selected : new Set([...selected].filter((n) => !leftOut.has(n)));
 }
 
-export function planContext(prepared: Prepared, runId: string, fullRefresh = false): PlanContext {
+export function planContext(prepared: Prepared, runId: string, fullRefresh = false, force = false): PlanContext {
   return {
     analysis: prepared.analysis,
     selected: plannedSelection(prepared),
@@ -225,6 +225,7 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
     catalog: prepared.catalog,
     seedHashes: prepared.seedHashes,
     fullRefresh,
+    ...(force ? { force } : {}),
     runId,
     pipeline: prepared.pipeline,
     stagePartitions: prepared.setup?.lake?.catalog.kind === 'postgres',

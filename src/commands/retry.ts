@@ -471,7 +471,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   // A run's --full-refresh stages a model's batches and swaps them in, as a backfill's does.
   const refresh = fullRefresh ? fullRefreshState(prepared.analysis, remaining) : undefined;
   const ctx = {
-    ...planContext(prepared, runId, fullRefresh),
+    ...planContext(prepared, runId, fullRefresh, params.kind !== 'test' && params.force === true),
     refreshed: refresh?.swapped,
     retryBatches: remainingBatches(remaining),
     ...(params.kind === 'run' || params.kind === 'watch' ? { eventTime: storedEventTime(params) } : {}),

@@ -163,7 +163,7 @@ export async function planRunCommand(
   const prepared = await (how.distributed ? how.distributed.oneAtATime(preparing) : preparing());
   try {
     const eventTime = eventTimeRange(options);
-    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns, shownOnly: how.shownOnly };
+    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh, options.force), eventTime, laterRuns: options.laterRuns, shownOnly: how.shownOnly };
     if (!options.ignoreDependenciesOnPast) await afterEarlierRuns(ctx, interval, options.earlierRuns);
     const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings });

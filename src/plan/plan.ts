@@ -32,6 +32,8 @@ export interface PlanContext {
   readonly catalog: ReadonlyMap<string, RelationType>;
   readonly seedHashes: ReadonlyMap<string, string>;
   readonly fullRefresh: boolean;
+  /** `--force`: every selected task runs, a seed loads whatever its file's hash. */
+  readonly force?: boolean;
   readonly runId: string;
   /** Other processes write the same tables: partitions are staged first (see StrategyInput.stagePartitions). */
   readonly stagePartitions?: boolean;
@@ -782,7 +784,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
   // that loads rows from elsewhere, as Tuva's do) is out of sight of the file's hash.
   const around = () => aroundOf(node, ctx.analysis.renderer, ctx.analysis.database, interval, NO_TABLE, { publishes: true }, diagnostics);
   const hooked = seedHooks(node);
-  const upToDate = !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash && hooked === undefined;
+  const upToDate = !ctx.fullRefresh && !ctx.force && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash && hooked === undefined;
   // A dbt project's seed is quoted as DuckDB's sniffer finds it, as dbt-duckdb's COPY reads it (preflight checks agate would read it alike).
   const read = { absPath: node.absPath, columnTypes: {}, delimiter: node.delimiter, ...(node.header.renamed ? { names: node.header.names } : {}), ...(node.sniffedByDbt ? { sniffedQuotes: true } : {}) };
   const sql = SQL.seedSelect({ ...read, columnTypes: { ...node.inferredTypes, ...node.columnTypes } });
