@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, constants, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, constants, readdirSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -250,11 +250,13 @@ describe('a path that cannot be a warehouse', () => {
     connection.closeSync();
     instance.closeSync();
     truncateSync(cut, 20_000);
+    const newer = await fileOfStorageVersion(join(dir, 'newer.duckdb'), 999);
 
     const cases = [
       { db: join(dir, 'folder'), says: 'is a folder, not a DuckDB file' },
       { db: join(dir, 'orders.csv'), says: 'is not a DuckDB database' },
       { db: cut, says: 'the file is cut short or damaged' },
+      { db: newer, says: "a newer DuckDB wrote it (its storage version is 999; pipe's DuckDB v" },
       { db: join(dir, 'plain', 'sub.duckdb'), says: `${join(dir, 'plain')} is a file, not a folder` },
       { db: '/proc/nope/x.duckdb', says: 'cannot create the folder /proc/nope' },
       { db: join(locked, 'pipe-warehouse.duckdb'), says: 'permission denied' },
@@ -275,6 +277,7 @@ describe('a path that cannot be a warehouse', () => {
       expect(diagnostics[0].message).toContain(c.says);
       expect(eventsOfType(r.events, 'run-started')).toEqual([]);
     });
+    expect(diagnosticsOf(results[cases.findIndex((c) => c.db === newer)].events)[0].hint).toMatch(/^with the DuckDB that wrote it, copy it into a file this one reads: ATTACH '.*newer\.duckdb' AS src; ATTACH '.*newer-v1_\d+\.duckdb' AS dst \(STORAGE_VERSION 'v1\.\d+\.0'\); COPY FROM DATABASE src TO dst/);
     const yaml = results[cases.length];
     expect(yaml.code, explain(yaml)).toBe(2);
     expect(diagnosticsOf(yaml.events)).toEqual([
@@ -290,6 +293,32 @@ describe('a path that cannot be a warehouse', () => {
     expect(readdirSync(yamlProject).sort()).toEqual(['models', 'pipe.yaml']);
   });
 });
+
+/**
+ * A DuckDB file as a DuckDB of another storage version writes it: one written by pipe's, its
+ * header's version number set to `version` and the header's checksum made again (DuckDB's: the
+ * XOR of each 8-byte word after the checksum times 0xbf58476d1ce4e5b9; the version is in the first).
+ */
+async function fileOfStorageVersion(path: string, version: number): Promise<string> {
+  const instance = await DuckDBInstance.create(path);
+  const connection = await instance.connect();
+  await connection.run('create table t as select 1 as a');
+  connection.closeSync();
+  instance.closeSync();
+  const fd = openSync(path, 'r+');
+  try {
+    const head = Buffer.alloc(16);
+    readSync(fd, head, 0, 16, 0);
+    const word = (b: Buffer) => (b.readBigUInt64LE(8) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
+    const patched = Buffer.from(head);
+    patched.writeUInt32LE(version, 12);
+    patched.writeBigUInt64LE(head.readBigUInt64LE(0) ^ word(head) ^ word(patched), 0);
+    writeSync(fd, patched, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
 
 describe('a warehouse path that names no local file', () => {
   it('is refused, on the command line and in pipe.yaml, and no file of that name is created', async () => {

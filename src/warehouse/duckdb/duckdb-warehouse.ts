@@ -384,7 +384,7 @@ export class DuckDBWarehouse implements Warehouse {
       const message = e instanceof Error ? e.message : String(e);
       const lock = LOCK_RE.exec(message);
       if (lock) throw new WarehouseLockedError(path, Number(lock[3]), lock[2], readHolder(path, Number(lock[3])));
-      throw openFailure(path, exists || readOnly ? 'open' : 'create', message);
+      throw openFailure(path, exists || readOnly ? 'open' : 'create', message, client.version());
     }
     const setup = options.setup ?? NO_SETUP;
     try {
@@ -491,11 +491,32 @@ export async function setUp(instance: DuckDBInstance, setup: WarehouseSetup, rea
 }
 
 /** DuckDB's reason for refusing a path, as one sentence that names it. */
-function openFailure(path: string, verb: 'open' | 'create', message: string): WarehouseOpenError {
+function openFailure(path: string, verb: 'open' | 'create', message: string, ours: string): WarehouseOpenError {
   const headline = message.split('\n')[0];
   const cannotOpen = /Cannot open file "[^"]*": (.*)$/.exec(headline);
   const why = cannotOpen ? cannotOpen[1].charAt(0).toLowerCase() + cannotOpen[1].slice(1) : DUCKDB.headline(headline);
-  return damagedFileError(headline, `cannot ${verb} the warehouse ${path}`) ?? new WarehouseOpenError(path, `cannot ${verb} the warehouse ${path}: ${why}`);
+  return damagedFileError(headline, `cannot ${verb} the warehouse ${path}`) ?? otherStorageError(path, message, ours) ?? new WarehouseOpenError(path, `cannot ${verb} the warehouse ${path}: ${why}`);
+}
+
+/**
+ * A DuckDB file of a storage version this DuckDB does not read: written by a newer DuckDB (a
+ * Python `duckdb` upgraded beside pipe) or one older than 0.10. Said with the versions and the
+ * way to a file this DuckDB reads, which only the DuckDB that wrote it can make.
+ */
+function otherStorageError(path: string, message: string, ours: string): WarehouseOpenError | undefined {
+  const m = /version number (\d+), but we can only read versions between (\d+) and (\d+)/.exec(message);
+  if (!m) return undefined;
+  const newer = Number(m[1]) > Number(m[3]);
+  const said = `cannot open the warehouse ${path}: ${newer ? 'a newer' : 'an older'} DuckDB wrote it (its storage version is ${m[1]}; pipe's DuckDB ${ours} reads ${m[2]} to ${m[3]})`;
+  const storage = /^v(\d+)\.(\d+)/.exec(ours);
+  const copy = `${path.replace(/\.duckdb$/, '')}-${storage ? `v${storage[1]}_${storage[2]}` : 'copy'}.duckdb`;
+  return new WarehouseOpenError(
+    path,
+    said,
+    newer
+      ? `with the DuckDB that wrote it, copy it into a file this one reads: ATTACH '${path}' AS src; ATTACH '${copy}' AS dst (STORAGE_VERSION '${storage ? `v${storage[1]}.${storage[2]}.0` : ours}'); COPY FROM DATABASE src TO dst; then use the copy as the warehouse`
+      : `with the DuckDB that wrote it, EXPORT DATABASE to a folder, then IMPORT DATABASE it into a new file with DuckDB ${ours}, and use that file as the warehouse`,
+  );
 }
 
 /**
