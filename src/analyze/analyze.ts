@@ -3303,7 +3303,7 @@ function seedNode(
         columnTypeLocations[column] = location;
       }
     } else {
-      bad('column_types', 'column_types must map column names to DuckDB types, e.g. {amount: DECIMAL(10,2)}');
+      bad('column_types', typeSplitAtComma(ct) ?? 'column_types must map column names to DuckDB types, e.g. {amount: "DECIMAL(10,2)"}, or one column a line');
     }
   }
   let schema = DEFAULT_SCHEMA;
@@ -3389,3 +3389,19 @@ function seedNode(
   };
 }
 
+/**
+ * A type with a comma in a YAML `{…}` mapping (`{price: DECIMAL(10,2)}`), which YAML splits
+ * into two entries (`price: DECIMAL(10` and `2)` with no value), said as such; undefined for
+ * another problem.
+ */
+function typeSplitAtComma(types: unknown): string | undefined {
+  if (types === null || typeof types !== 'object' || Array.isArray(types)) return undefined;
+  const entries = Object.entries(types as Record<string, unknown>);
+  for (let i = 0; i + 1 < entries.length; i++) {
+    const [column, type] = entries[i];
+    const [rest, none] = entries[i + 1];
+    if (typeof type !== 'string' || none !== null || !type.includes('(') || type.includes(')') || !rest.includes(')')) continue;
+    return `column_types: ${column}'s type ${type},${rest} was split at its comma, as YAML splits a {…} mapping: quote it ({${column}: "${type},${rest}"}) or write one column a line`;
+  }
+  return undefined;
+}

@@ -349,12 +349,18 @@ describe('config', () => {
       'seeds/s.yaml': 'column_types:\n  a: INTEGER\n  b: VARCHAR\ncolumn_typos: {}\n',
       'seeds/t.csv': 'a\n1\n',
       'seeds/t.yaml': 'column_types: [INTEGER]\n',
+      'seeds/u.csv': 'id,price\n1,2.5\n',
+      'seeds/u.yaml': 'column_types: {id: INTEGER, price: DECIMAL(10,2)}\n',
     });
     expect((a.nodes.get('s') as SeedNode).columnTypes).toEqual({ a: 'INTEGER', b: 'VARCHAR' });
     expect(a.diagnostics.map((d) => [d.code, where(d), d.hint])).toEqual([
       ['unknown-key', 'seeds/s.yaml:4:undefined', "did you mean 'column_types'?"],
       ['bad-config', 'seeds/t.yaml:1:undefined', undefined],
+      ['bad-config', 'seeds/u.yaml:1:undefined', undefined],
     ]);
+    expect(a.diagnostics[1].message).toBe('column_types must map column names to DuckDB types, e.g. {amount: "DECIMAL(10,2)"}, or one column a line');
+    // The example quotes its type: in a {…} mapping, YAML splits a type at its comma.
+    expect(a.diagnostics[2].message).toBe('column_types: price\'s type DECIMAL(10,2) was split at its comma, as YAML splits a {…} mapping: quote it ({price: "DECIMAL(10,2)"}) or write one column a line');
   });
 });
 
