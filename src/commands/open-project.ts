@@ -1,6 +1,6 @@
 import { SeedDigestCache, seedDigestCacheDir } from '../project/seed-digest-cache.js';
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { error, DiagnosticError, hasErrors } from '../diagnostics/diagnostics.js';
 import { readWarehouseSettings, validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { loadProject, loadSettingsFiles, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
@@ -52,9 +52,18 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   const files = loadProject(root, fs, new ParsedYamlCache(yamlCacheDir(root)), new SeedDigestCache(seedDigestCacheDir(root)));
   if (!files.dbtProject && !files.layout.models.some((m) => existsSync(resolve(root, m))) && files.seeds.length === 0) {
     const above = enclosingProject(root);
+    const below = above === undefined ? projectsBelow(root) : [];
+    const shown = (dir: string) => {
+      const rel = relative(process.cwd(), dir);
+      return rel.startsWith('..') || isAbsolute(rel) ? dir : rel || '.';
+    };
     throw new DiagnosticError([
       error('no-project', `${root} has no models/ folder: is this a pipe project?`, undefined, {
-        hint: above ? `${above} is one: run pipe there, or pass --project ${above}` : 'run pipe in a project folder, pass --project DIR, or start a project here with pipe init',
+        hint: above
+          ? `${above} is one: run pipe there, or pass --project ${above}`
+          : below.length > 0
+            ? `${below.map(shown).join(', ')} ${below.length === 1 ? 'is one' : 'are projects'}: run pipe there, or pass --project ${shown(below[0])}`
+            : 'run pipe in a project folder, pass --project DIR, or start a project here with pipe init',
       }),
     ]);
   }
@@ -138,6 +147,33 @@ export function templateCacheOf(project: Project): TemplateCodeCache | undefined
 }
 
 /** The nearest folder above `dir` that holds a pipe project (pipe.yaml, or models/ and seeds/). */
+/**
+ * The projects in the folders below `dir`, two levels down at most (a repository whose dbt
+ * project is `transform/`): their folders, by name.
+ */
+function projectsBelow(dir: string): string[] {
+  const found: string[] = [];
+  const visit = (d: string, depth: number) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!e.isDirectory() || e.name.startsWith('.') || SKIPPED_BELOW.has(e.name)) continue;
+      const sub = join(d, e.name);
+      if (existsSync(join(sub, PROJECT_FILE)) || existsSync(join(sub, DBT_PROJECT_FILE))) found.push(sub);
+      else if (depth < 2) visit(sub, depth + 1);
+    }
+  };
+  visit(dir, 1);
+  return found;
+}
+
+/** Folders that hold others' projects (installed packages, dependencies), not the user's. */
+const SKIPPED_BELOW = new Set(['node_modules', 'dbt_packages', 'dbt_modules', 'target', 'venv', 'site-packages']);
+
 function enclosingProject(dir: string): string | undefined {
   for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
     if (existsSync(join(d, PROJECT_FILE)) || existsSync(join(d, DBT_PROJECT_FILE)) || (existsSync(join(d, 'models')) && existsSync(join(d, 'seeds')))) return d;

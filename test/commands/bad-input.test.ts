@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunOptions } from '../../src/commands/run.js';
@@ -10,6 +10,7 @@ import {
   eventsOfType,
   explain,
   removeTempDirs,
+  tempDir,
   runCount,
   snapshotWarehouse,
   warehouseOf,
@@ -158,6 +159,17 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     expect(r.code, explain(r)).toBe(2);
     expect(r.stderr).toContain(`${join(dir, 'models')} has no models/ folder`);
     expect(r.stderr).toContain(`hint: ${dir} is one: run pipe there, or pass --project ${dir}`);
+  });
+
+  it("run in a repository whose project is a folder below: says which folder it is", async () => {
+    const repo = tempDir();
+    const dir = copyExample();
+    renameSync(dir, join(repo, 'transform'));
+    mkdirSync(join(repo, 'node_modules', 'pkg'), { recursive: true });
+    writeFileSync(join(repo, 'node_modules', 'pkg', 'dbt_project.yml'), 'name: pkg\n');
+    const r = await runIn(repo, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain(`hint: ${join(repo, 'transform')} is one: run pipe there, or pass --project ${join(repo, 'transform')}`);
   });
 
   it('an impossible --date', async () => {
