@@ -46,6 +46,8 @@ export interface ProfileTarget {
   readonly file: string;
   /** The warehouse file `path:` names, from the project folder; absent when `pathProblem` says why. */
   readonly path?: string;
+  /** Where `path:` is written. */
+  readonly pathAt?: Location;
   /** Why the target names no file pipe can use (no path, in memory, MotherDuck). */
   readonly pathProblem?: Diagnostic;
   /** dbt's target schema: where models land unless they say otherwise. */
@@ -297,7 +299,7 @@ class TargetReader {
       if (typeof data.external_root === 'string' && data.external_root.trim() !== '' && !SCHEME_RE.test(data.external_root)) externalRoot = data.external_root;
       else this.bad(this.key('external_root'), 'external_root must be a folder (from the project folder); remote roots (s3://, ...) are not supported');
     }
-    return { profile: this.profile, target: name, file: this.yaml.file, path, pathProblem, schema: String(schema), threads, setup, ...(externalRoot === undefined ? {} : { externalRoot }) };
+    return { profile: this.profile, target: name, file: this.yaml.file, path, ...(path !== undefined ? { pathAt: this.at(this.key('path')) } : {}), pathProblem, schema: String(schema), threads, setup, ...(externalRoot === undefined ? {} : { externalRoot }) };
   }
 
   private checkKeys(data: Data): void {

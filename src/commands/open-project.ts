@@ -99,7 +99,10 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
     }
   }
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
-  else warehousePath = warehouseFilePath(root, validated.settings.warehouse);
+  else {
+    warehousePath = warehouseFilePath(root, validated.settings.warehouse);
+    refuseFolderElsewhere(root, warehousePath, validated, files);
+  }
   const folder = projectFolderAt(root, files.layout, warehousePath);
   if (folder !== undefined) {
     const given = options.db !== undefined ? `--db ${options.db}` : `the warehouse ${validated.settings.warehouse}`;
@@ -111,6 +114,29 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
     ]);
   }
   return { ...validated, root, files, warehousePath };
+}
+
+/**
+ * A warehouse that pipe.yaml or profiles.yml places in a folder that does not exist outside
+ * the project: refused, as dbt-duckdb refuses it, rather than made. Such a path is most often
+ * another machine's (a teammate's home folder) or a placeholder never filled in
+ * (`/Users/<YOUR_NAME>/…`), and making it would build a warehouse nobody looks for. Missing
+ * folders inside the project are made (`target/dev.duckdb`), and so are those of `--db`.
+ */
+function refuseFolderElsewhere(root: string, path: string, validated: ValidatedSettings, files: ProjectFiles): void {
+  const folder = dirname(path);
+  const fromRoot = relative(root, folder);
+  const inside = !fromRoot.startsWith('..') && !isAbsolute(fromRoot);
+  if (validated.warehouseSetup.lake !== undefined || inside || existsSync(folder)) return;
+  const own = files.projectFile?.data.warehouse !== undefined ? files.projectFile : undefined;
+  const at = own ? { file: own.file, line: own.keyLine('warehouse') } : validated.profile?.pathAt;
+  const key = own ? 'warehouse:' : 'path:';
+  const placeholder = /<[^<>/]+>/.exec(path)?.[0];
+  throw new DiagnosticError([
+    error('bad-option', `the warehouse ${path} is in a folder that does not exist, ${folder}${placeholder ? ` (${placeholder} looks like a placeholder to fill in)` : ''}`, at, {
+      hint: `pipe makes missing folders inside the project only: set ${key} to a file in the project or in a folder that exists, or create the folder`,
+    }),
+  ]);
 }
 
 /** Which folder of the project (`seeds`, `pipelines`…) `path` is, if it is one. */

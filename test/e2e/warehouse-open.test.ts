@@ -320,6 +320,43 @@ async function fileOfStorageVersion(path: string, version: number): Promise<stri
   return path;
 }
 
+describe('a warehouse folder that does not exist', () => {
+  it('is made inside the project and for --db, and refused elsewhere where a config file names it, said at its line', async () => {
+    const outside = tempDir();
+    const dir = join(outside, 'shop');
+    const missing = join(outside, '<YOUR_NAME>', 'data');
+    writeProjectFiles(dir, {
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nprofile: shop\n",
+      'profiles.yml': `shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: ${join(missing, 'dev.duckdb')}\n`,
+      'models/one.sql': 'select 1 as x\n',
+    });
+    const profile = await cliIn([...RUN, '--project', dir]);
+    expect(profile.code, explain(profile)).toBe(2);
+    expect(diagnosticsOf(profile.events)).toEqual([
+      expect.objectContaining({
+        message: `the warehouse ${join(missing, 'dev.duckdb')} is in a folder that does not exist, ${missing} (<YOUR_NAME> looks like a placeholder to fill in)`,
+        location: { file: 'profiles.yml', line: 6 },
+        hint: 'pipe makes missing folders inside the project only: set path: to a file in the project or in a folder that exists, or create the folder',
+      }),
+    ]);
+    // Read only, the same: the path is wrong whatever the command.
+    expect((await cliIn(['ls', '--project', dir])).code).toBe(2);
+    writeProjectFiles(dir, { 'pipe.yaml': 'warehouse: ../elsewhere/w.duckdb\n' });
+    const own = await cliIn([...RUN, '--project', dir]);
+    expect(own.code, explain(own)).toBe(2);
+    expect(diagnosticsOf(own.events)).toEqual([expect.objectContaining({ message: `the warehouse ${join(outside, 'elsewhere', 'w.duckdb')} is in a folder that does not exist, ${join(outside, 'elsewhere')}`, location: { file: 'pipe.yaml', line: 1 } })]);
+    expect(readdirSync(outside).sort()).toEqual(['shop']);
+    // Inside the project, and on the command line, the folders are made.
+    writeProjectFiles(dir, { 'pipe.yaml': 'warehouse: target/w.duckdb\n' });
+    const inside = await cliIn([...RUN, '--project', dir]);
+    expect(inside.code, explain(inside)).toBe(0);
+    expect(existsSync(join(dir, 'target', 'w.duckdb'))).toBe(true);
+    const flag = await cliIn([...RUN, '--project', dir, '--db', join(outside, 'made', 'w.duckdb')]);
+    expect(flag.code, explain(flag)).toBe(0);
+    expect(existsSync(join(outside, 'made', 'w.duckdb'))).toBe(true);
+  });
+});
+
 describe('a warehouse path that names no local file', () => {
   it('is refused, on the command line and in pipe.yaml, and no file of that name is created', async () => {
     const dir = smallProject();
