@@ -36,6 +36,10 @@ export class TextLogger implements Logger {
   private readonly failures: { task: TaskRef; message: string }[] = [];
   /** The checks each running task passed before it published: counted on its OK line. */
   private readonly passed = new Map<string, number>();
+  /** The checks each running task found something with, at severity warn: counted on its OK line. */
+  private readonly warned = new Map<string, number>();
+  /** The checks of the run that warned: counted in its last line, as dbt's `WARN=`. */
+  private warnings = 0;
   private timer: NodeJS.Timeout | undefined;
   private progress: Extract<PipeEvent, { type: 'progress' }> | undefined;
 
@@ -88,6 +92,12 @@ export class TextLogger implements Logger {
     this.footerShown = true;
   }
 
+  /** Lets go of what a task's checks counted (its OK line said them, or it did not succeed). */
+  private forget(task: string): void {
+    this.passed.delete(task);
+    this.warned.delete(task);
+  }
+
   private line(text: string): void {
     this.clearFooter();
     this.out.write(`${text}\n`);
@@ -102,6 +112,7 @@ export class TextLogger implements Logger {
         this.total = e.tasks;
         this.done = 0;
         this.failures.length = 0;
+        this.warnings = 0;
         this.running.clear();
         this.progress = undefined;
         const date = e.start
@@ -123,16 +134,18 @@ export class TextLogger implements Logger {
         this.running.delete(e.task.id);
         this.done++;
         const rows = e.rows === undefined ? '' : `${e.rows.toLocaleString('en-US')} ${e.rows === 1 ? 'row' : 'rows'}`;
-        const checks = this.passed.get(e.task.id);
-        this.passed.delete(e.task.id);
-        const passed = checks === undefined ? '' : `· ${checks} check${checks === 1 ? '' : 's'} passed`;
+        const checks = this.passed.get(e.task.id) ?? 0;
+        const warned = this.warned.get(e.task.id) ?? 0;
+        this.forget(e.task.id);
+        const passed =
+          checks + warned === 0 ? '' : `· ${checks} check${checks === 1 ? '' : 's'} passed${warned > 0 ? `, ${s.yellow(`${warned} warned`)}` : ''}`;
         const prefix = this.live ? s.green('✓') : 'OK   ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${rows} ${passed} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`.replace(/ +/g, ' '));
         break;
       }
       case 'task-failed': {
         this.running.delete(e.task.id);
-        this.passed.delete(e.task.id);
+        this.forget(e.task.id);
         this.done++;
         // A task's failed checks are each a line of its error: its summary names every one, not the first alone.
         this.failures.push({ task: e.task, message: e.error.kind === 'Check' ? e.error.message : firstLine(e.error.message) });
@@ -177,6 +190,11 @@ export class TextLogger implements Logger {
         const where = `${f.location.file}${f.location.line ? `:${f.location.line}` : ''}`;
         const what = f.severity === 'warn' ? s.yellow('warning') : s.red('failed');
         const prefix = this.live ? (f.severity === 'warn' ? s.yellow('!') : s.red('✗')) : f.severity === 'warn' ? 'WARN ' : 'CHECK';
+        if (f.severity === 'warn') {
+          this.warnings++;
+          // Counted on a build's OK line, as its passed checks are (`pipe test` names each).
+          if (e.task.kind !== 'test' && e.task.kind !== 'unit-test') this.warned.set(e.task.id, (this.warned.get(e.task.id) ?? 0) + 1);
+        }
         // A dbt test says what dbt says of it: its failures against the condition they met.
         this.line(`${prefix} ${this.label(e.task)} ${failureWords(f, what)} ${s.dim(where)}`);
         if (f.differences) {
@@ -210,7 +228,7 @@ export class TextLogger implements Logger {
       }
       case 'task-retrying': {
         // The next attempt runs its checks again.
-        this.passed.delete(e.task.id);
+        this.forget(e.task.id);
         const prefix = this.live ? s.yellow('↻') : 'RETRY';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(`attempt ${e.attempt} failed (${e.error.kind}, transient): ${firstLine(e.error.message)}`)}`);
         break;
@@ -226,7 +244,7 @@ export class TextLogger implements Logger {
       }
       case 'task-cancelled': {
         this.running.delete(e.task.id);
-        this.passed.delete(e.task.id);
+        this.forget(e.task.id);
         const prefix = this.live ? s.yellow('⊘') : 'CANCEL';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.started ? 'cancelled, rolled back' : 'cancelled before it started')}`);
         break;
@@ -242,6 +260,7 @@ export class TextLogger implements Logger {
           ...(superseded ? [`${superseded} superseded`] : []),
           e.failed ? s.red(`${e.failed} failed`) : '0 failed',
           `${e.skipped} skipped`,
+          ...(this.warnings ? [s.yellow(`${this.warnings} check${this.warnings === 1 ? '' : 's'} warned`)] : []),
           ...(e.cancelled ? [s.yellow(`${e.cancelled} cancelled`)] : []),
           ...(e.pending ? [s.yellow(`${e.pending} not started`)] : []),
         ];

@@ -225,6 +225,30 @@ describe('the plain text logger', () => {
     ]);
   });
 
+  it("a check that warns is counted on its task's line and in the run's last line, as dbt's WARN=", () => {
+    const { out, logger } = textLogger();
+    logger.handle(started(2));
+    const location = { file: 'models/m.yml', line: 7 };
+    const warn = { check: 'unique_m_id', severity: 'warn' as const, failingRows: 1, condition: '!= 0', sample: [], location };
+    logger.handle({ type: 'check-failed', runId: RUN, task: task('m', '2024-01-02'), failure: warn });
+    logger.handle({ type: 'check-passed', runId: RUN, task: task('m', '2024-01-02'), check: 'not_null_m_id', location });
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('m', '2024-01-02'), rows: 2, attempts: 1, ms: 10 });
+    // A task whose one check warned: counted too.
+    logger.handle({ type: 'check-failed', runId: RUN, task: task('n', '2024-01-02'), failure: { ...warn, check: 'unique_n_id' } });
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('n', '2024-01-02'), rows: 2, attempts: 1, ms: 10 });
+    logger.handle(finished('succeeded', { succeeded: 2 }));
+    expect(out.lines.filter((l) => !l.startsWith('WARN') && !l.startsWith('pipe ') && !l.startsWith('run '))).toEqual([
+      'OK m 2024-01-02 incremental 2 rows · 1 check passed, 1 warned 0.01s',
+      'OK n 2024-01-02 incremental 2 rows · 0 checks passed, 1 warned 0.01s',
+      'Done: 2 succeeded, 0 failed, 0 skipped, 2 checks warned in 2.50s',
+    ]);
+    // The next run of a watch counts afresh.
+    out.text = '';
+    logger.handle(started(1));
+    logger.handle(finished('succeeded', { succeeded: 1 }));
+    expect(out.lines.at(-1)).toBe('Done: 1 succeeded, 0 failed, 0 skipped in 2.50s');
+  });
+
   it('the summary groups failures by their first line (failed checks by all of theirs), lists each task once, and says how to retry', () => {
     const { out, logger } = textLogger();
     logger.handle(started(30));
