@@ -40,6 +40,8 @@ function renderedLineAt(line: number, sql: string, origin: SqlOrigin, fallback: 
 interface Parsed {
   readonly sql: string;
   readonly what: string;
+  /** The task's node. */
+  readonly node: string;
   readonly origin?: SqlOrigin;
   readonly at: Location;
   /** A model's query, which pipe writes as a table or view (`CREATE ... AS`), or a check's, which pipe reads from (`SELECT * FROM (...)`). */
@@ -62,10 +64,10 @@ function textsOf(tasks: readonly Task[]): Parsed[] {
     // A task rendered again as it runs is planned again from that render, checks and all: a
     // check of a view reads the model's query, which is the parse's until then.
     if (task.renderAtRun) continue;
-    if (task.sql !== undefined && task.origin) texts.push({ sql: task.sql, what: task.node, origin: task.origin, at: { file: task.file }, of: 'model' });
+    if (task.sql !== undefined && task.origin) texts.push({ sql: task.sql, what: task.node, node: task.node, origin: task.origin, at: { file: task.file }, of: 'model' });
     for (const step of allSteps(task.steps)) {
       const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
-      for (const c of checks) if (!c.renderAtRun) texts.push({ sql: c.sql, what: `${task.node}: check ${c.name}`, at: c.location, of: 'check' });
+      for (const c of checks) if (!c.renderAtRun) texts.push({ sql: c.sql, what: `${task.node}: check ${c.name}`, node: task.node, at: c.location, of: 'check' });
     }
   }
   return texts;
@@ -92,15 +94,21 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
   for (const sql of await refusedOf(session, [...new Set(texts.filter((t) => !judged.has(t.sql)).map((t) => t.sql))], kept)) suspects.add(sql);
   const diagnostics: Diagnostic[] = [];
   const reported = new Set<string>();
+  // A model's query that does not parse, by node: a check of a view reads it inside its own
+  // text (the staged query), and fails for its error, which the model's diagnostic says once.
+  const refusedQueries = new Map<string, string>();
   for (const t of texts) {
     if (!suspects.has(t.sql) || reported.has(t.what)) continue;
     reported.add(t.what);
+    const query = refusedQueries.get(t.node);
+    if (t.of === 'check' && query !== undefined && t.sql.includes(query)) continue;
     const problem = await parserProblem(session, t.sql);
     if (problem === undefined) {
       const other = await notAQuery(session, t);
       if (other) diagnostics.push(other);
       continue;
     }
+    if (t.of === 'model') refusedQueries.set(t.node, t.sql);
     const located = t.origin && problem.line !== undefined ? locateSqlError(problem.line, t.sql, t.origin)?.location : undefined;
     // Only a query: check is a template: Jinja elsewhere in a check reaches the parser as it is.
     const jinja = t.of === 'check' && /\{\{|\{%/.test(t.sql);

@@ -83,12 +83,16 @@ describe('one statement per model', () => {
       // A macro's output that no line of the file can be told to have rendered: said with the rendered line.
       'macros/bad.sql': '{% macro bad() %}\nselect * from (select 1 as v) as t\nleft join (select 1 as w) as my-col_option on true\n{% endmacro %}\n{% macro cols() %}\n    id,\n{% endmacro %}\n',
       'models/macro_out.sql': "select *\nfrom {{ ref('ok') }},\n    (select {{ cols() }} 1 as a) as f,\n    ({{ bad() }}) as j\n",
+      // A view's checks read its query inside theirs: its error is said once, at the model.
+      'models/bad_view.sql': "{{ config(materialized='view') }}\nselect id,,\nfrom {{ ref('ok') }}\n",
+      'models/bad_view.yaml': 'checks:\n  not_null: [id]\n  unique: [id]\n',
     });
     const vars = { label: "'x'", who: "it's" };
     for (const dryRun of [true, false, false]) {
       const options = { project: dir, date: '2024-01-02', vars, emit: quiet() };
       const ds = await diagnosticsOf(dryRun ? runDryRun(options) : run(options));
       expect(ds.map((d) => [d.code, d.location?.file, d.location?.line]).sort()).toEqual([
+        ['sql-syntax', 'models/bad_view.sql', 2],
         ['sql-syntax', 'models/broken.sql', 5],
         ['sql-syntax', 'models/checked.yaml', 2],
         ['sql-syntax', 'models/escaped.sql', 3],
