@@ -253,12 +253,53 @@ async function checkSeeds(session: WarehouseSession, tasks: readonly Task[], ver
         if (key !== undefined && problems.length === 0) verdicts!.pass(key);
       }
     }
+    if (described.columns && header.length === 0 && task.sql !== undefined && task.relation !== undefined && !task.csv.retyped) diagnostics.push(...(await textNow(session, task.csv, task.relation, task.sql)));
     // dbt-duckdb loads the same NULL rows: a dbt project's seed loads as dbt's, without a word.
     if (!task.csv.sniffedByDbt && task.csv.names.length === 1) diagnostics.push(...blankLineWarnings(task.csv));
     if (task.csv.sniffedByDbt) diagnostics.push(...(await sniffedDialectProblems(session, task.csv)));
     else if (described.columns) diagnostics.push(...(await ambiguousDateProblems(session, task.csv, described.columns)));
   }
   return diagnostics;
+}
+
+/**
+ * A column of the seed's table that the reload would make text (VARCHAR) where it is of
+ * another type: a value the type does not read (`two` in a column of numbers, `2024-13-05`
+ * among dates) has come into the file, most often a typo, and what reads the column would
+ * compare, sort and sum text from then on. Refused at the first such value, its line, unless
+ * column_types declares the column or the load is a full refresh. Read only where the table exists.
+ */
+async function textNow(session: WarehouseSession, csv: CsvOrigin, relation: string, sql: string): Promise<Diagnostic[]> {
+  const declared = new Set(csv.columnTypes.map((d) => d.column.toLowerCase()));
+  const before = await session.dialect.describeRelation(session, relation).catch(() => [] as Column[]);
+  if (before.length === 0) return [];
+  const was = new Map(before.map((c) => [c.name.toLowerCase(), c.type]));
+  const text = 'VARCHAR';
+  const now = await session.dialect.describeQuery(session, sql).catch(() => [] as Column[]);
+  const out: Diagnostic[] = [];
+  let file: string | undefined;
+  for (const c of now) {
+    const old = was.get(c.name.toLowerCase());
+    if (c.type !== text || old === undefined || old === text || declared.has(c.name.toLowerCase())) continue;
+    const column = quoteIdent(c.name);
+    const [row] = await session
+      .query(`SELECT ${column}::VARCHAR AS v FROM (${sql}) AS s WHERE ${column} IS NOT NULL AND TRY_CAST(${column} AS ${old}) IS NULL LIMIT 1`)
+      .catch(() => []);
+    if (row?.v == null) continue;
+    const value = String(row.v);
+    file ??= readFileSync(csv.read.absPath, 'utf8');
+    const index = csv.names.findIndex((n) => n.toLowerCase() === c.name.toLowerCase());
+    const line = index < 0 ? undefined : lineOfValue(file, csv.read.delimiter ?? ',', index, value);
+    out.push(
+      error(
+        'seed-value',
+        `column ${c.name}: "${value}" is not a ${old}, the column's type in the seed's table: loaded, the column would be ${text}, and what reads it would compare, sort and sum text`,
+        { file: csv.file, ...(line === undefined ? {} : { line }) },
+        { hint: `fix the value; or, for a column of text from now on, declare it (column_types: {${c.name}: ${text.toLowerCase()}}) or load it with --full-refresh` },
+      ),
+    );
+  }
+  return out;
 }
 
 /** A seed's columns as the engine reads the file, or the engine's reason it cannot. */

@@ -793,7 +793,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
   const base = strategyBase(node.schema, node.alias ?? node.name, node.relation, existing, ctx.runId);
   let steps: Step[] = [];
   if (!upToDate) {
-    steps = seedStrategy({ ...base, sql, fullRefresh: ctx.fullRefresh }, { file: node.file, rows: node.header.rows });
+    steps = seedStrategy({ ...base, sql, fullRefresh: ctx.fullRefresh }, { file: node.file, rows: node.header.rows, declared: Object.keys(node.columnTypes) });
     const hooks = around();
     // Checked as published, after the post-hooks of the publishing transaction (rows one adds
     // are checked, as dbt's tests of the seed see them); else the staged rows, before the swap.
@@ -814,7 +814,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
     upstream,
     sql,
     sqlHash: node.hash,
-    csv: { file: node.file, read, names: node.header.names, columnTypes, bareNames: node.quoteColumns ? undefined : node.quoteColumnsAt, sniffedByDbt: node.sniffedByDbt },
+    csv: { file: node.file, read, names: node.header.names, columnTypes, bareNames: node.quoteColumns ? undefined : node.quoteColumnsAt, sniffedByDbt: node.sniffedByDbt, ...(ctx.fullRefresh ? { retyped: true } : {}) },
     steps,
     lockKey: node.relation,
     noop: upToDate ? { reason: 'up-to-date', detail: 'unchanged since it was last loaded' } : undefined,

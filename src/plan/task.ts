@@ -174,7 +174,13 @@ export type Step =
    * each column whose type the file's values now read as another (or that came or went) told
    * in a notice. Nothing is refused: the table is the file's, as a full refresh makes it.
    */
-  | { readonly kind: 'type-changes'; readonly staged: string; readonly target: string }
+  | {
+      readonly kind: 'type-changes';
+      readonly staged: string;
+      readonly target: string;
+      /** The columns column_types declares: their types come from the config, not the file's values. */
+      readonly declared?: readonly string[];
+    }
   | CheckStep;
 
 /** An append's refusal of staged rows its table holds: what the task says of them (see strategies/append.ts). */

@@ -5,6 +5,7 @@ import { DuckDBSession } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { parse as parseYaml } from 'yaml';
 import {
   copyExample,
+  diagnosticsOf,
   eventsOfType,
   explain,
   ordersOn,
@@ -170,6 +171,34 @@ describe('pipe run on the example project', () => {
     const same = await runIn(dir, { date: '2024-01-02' });
     expect(taskIdsOf(same.events, 'task-succeeded')).toContain('orders');
     expect(eventsOfType(same.events, 'notice').filter((e) => String(e.message).startsWith('orders:'))).toEqual([]);
+    // A type column_types declares is said as the config's, not the file's.
+    writeProjectFiles(dir, { 'seeds/orders.yaml': 'column_types:\n  amount: DECIMAL(10,2)\n', 'seeds/orders.csv': 'id,amount,region\n1,121,eu\n2,80,us\n3,10.5,eu\n4,1,eu\n' });
+    const declared = await runIn(dir, { date: '2024-01-02' });
+    expect(declared.code, explain(declared)).toBe(0);
+    expect(eventsOfType(declared.events, 'notice').map((e) => e.message)).toContain('orders: column amount is DECIMAL(10,2) now, DOUBLE before, as column_types: in its config declares');
+  });
+
+  it("refuses a seed's reload that would make a column of numbers or dates text, at the value's line, unless declared or a full refresh", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\n', 'seeds/items.csv': 'id,qty,day\n1,3,2024-01-01\n2,4,2024-01-02\n', 'models/total.sql': "select sum(qty) as s from {{ ref('items') }}" });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const db = warehouseOf(dir);
+    writeProjectFiles(dir, { 'seeds/items.csv': 'id,qty,day\n1,3,2024-01-01\n2,"two",2024-13-02\n3,5,2024-01-03\n' });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(diagnosticsOf(r.events).map((d) => [d.message, d.location])).toEqual([
+      ['column qty: "two" is not a BIGINT, the column\'s type in the seed\'s table: loaded, the column would be VARCHAR, and what reads it would compare, sort and sum text', { file: 'seeds/items.csv', line: 3 }],
+      ['column day: "2024-13-02" is not a DATE, the column\'s type in the seed\'s table: loaded, the column would be VARCHAR, and what reads it would compare, sort and sum text', { file: 'seeds/items.csv', line: 3 }],
+    ]);
+    expect(diagnosticsOf(r.events)[0].hint).toBe('fix the value; or, for a column of text from now on, declare it (column_types: {qty: varchar}) or load it with --full-refresh');
+    expect(await queryRows(db, 'SELECT typeof(qty) AS t, count(*)::INTEGER AS n FROM items GROUP BY ALL')).toEqual([{ t: 'BIGINT', n: 2 }]);
+    // Declared text, or a full refresh: loaded as the file reads.
+    writeProjectFiles(dir, { 'seeds/items.yaml': 'column_types:\n  qty: varchar\n' });
+    const declared = await runIn(dir, { date: '2024-01-02', select: ['items'] });
+    expect(diagnosticsOf(declared.events).map((d) => d.message)).toEqual([expect.stringMatching(/^column day: "2024-13-02" is not a DATE/)]);
+    const full = await runIn(dir, { date: '2024-01-02', select: ['items'], fullRefresh: true });
+    expect(full.code, explain(full)).toBe(0);
+    expect(await queryRows(db, 'SELECT typeof(qty) AS q, typeof(day) AS d FROM items LIMIT 1')).toEqual([{ q: 'VARCHAR', d: 'VARCHAR' }]);
   });
 
   it('reloads a seed only when its file changed', async () => {

@@ -9,6 +9,8 @@ export interface SeedFile {
   readonly file: string;
   /** Whether anything follows the header line. */
   readonly rows: boolean;
+  /** The columns column_types declares. */
+  readonly declared?: readonly string[];
 }
 
 /**
@@ -19,7 +21,7 @@ export interface SeedFile {
 export function seedStrategy(input: StrategyInput, seed: SeedFile): Step[] {
   const [stage, ...staged] = stagedTableStrategy(input);
   // Its columns' types are read from its values (where column_types gives none): a reload may read another.
-  const rest: Step[] = input.existing === 'table' ? [{ kind: 'type-changes', staged: input.stagingRelation, target: input.relation }, ...staged] : staged;
+  const rest: Step[] = input.existing === 'table' ? [{ kind: 'type-changes', staged: input.stagingRelation, target: input.relation, ...(seed.declared?.length ? { declared: seed.declared } : {}) }, ...staged] : staged;
   if (!seed.rows) return [stage, ...rest];
   const noRows: Step = {
     kind: 'assert-empty',
