@@ -83,6 +83,16 @@ describe('the DuckDB dialect', () => {
     }
   });
 
+  it("says a function's signatures after a call that matches none on one line, the query's line after it", async () => {
+    const e = await failure("SELECT sum(x)\nFROM (SELECT 'two' AS x)");
+    expect(e.kind).toBe('Binder');
+    const [first, second, ...rest] = e.message.split('\n');
+    expect(first).toMatch(/^Binder Error: No function matches the given name and argument types 'sum\(VARCHAR\)'/);
+    expect(second).toMatch(/^its signatures: sum\(DECIMAL\), .*sum\(BIGINT\), .*sum\(DOUBLE\)/);
+    expect(rest.join('\n')).toMatch(/^LINE 1: SELECT sum\(x\)/);
+    expect(DUCKDB.errorLine(e.message)).toEqual({ line: 1, marker: 'LINE 1: ' });
+  });
+
   it('reads the record a CSV error names', () => {
     expect(DUCKDB.csvFault('Invalid Input Error: CSV Error on Line: 4\nValue with unterminated quote found.')).toEqual({
       kind: 'row',

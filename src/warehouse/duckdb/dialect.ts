@@ -137,7 +137,7 @@ const RELATIONS = `SELECT database_name, schema_name, table_name AS name, 'table
  */
 function explained(raw: string): string {
   // DuckDB's guess at the name meant may be one of pipe's own staging tables, which no query should name.
-  const message = raw.replace(/\nDid you mean "[^"\n]*__pipe_[^"\n]*"\?/, '');
+  const message = withCandidatesInLine(raw.replace(/\nDid you mean "[^"\n]*__pipe_[^"\n]*"\?/, ''));
   const ambiguous = /^Binder Error: Ambiguous reference to catalog or schema "((?:[^"]|"")*)"[^\n]*/.exec(message);
   if (!ambiguous) return message;
   const name = ambiguous[1];
@@ -145,6 +145,18 @@ function explained(raw: string): string {
     ambiguous[0],
     `Binder Error: "${name}" is both a schema of the warehouse and an attached database, and DuckDB cannot tell which a name such as ${name}.orders means: write it in full (${name}.main.orders for the attached database's table, the warehouse's name first for the schema's), or rename the schema or the attachment's alias`,
   );
+}
+
+/**
+ * DuckDB's list of a function's signatures after a call that matches none (`sum(VARCHAR)`),
+ * a line each with its result type, on one line: the types it takes are what to read, and ten
+ * lines of them would bury the line of the query below.
+ */
+function withCandidatesInLine(message: string): string {
+  const m = /\n\tCandidate functions:\n((?:\t[^\n]*\n?)+)/.exec(message);
+  if (!m) return message;
+  const signatures = m[1].split('\n').map((l) => l.trim().replace(/ -> .*$/, '')).filter((l) => l !== '');
+  return `${message.slice(0, m.index)}\nits signatures: ${signatures.join(', ')}${message.slice(m.index + m[0].length).replace(/^\n+/, '\n')}`;
 }
 
 /**
