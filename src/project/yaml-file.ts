@@ -162,6 +162,14 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
  */
 function keyOverLines(text: string, file: string, start: { line: number; col: number }, end: { line: number; col: number }): Diagnostic {
   const lines = text.split('\n');
+  // A word alone on its line where a key goes (`tests` over its list): its colon is missing,
+  // and YAML reads the lines below as going on from it.
+  const word = /^([A-Za-z_][\w-]*)\s*$/.exec(lines[start.line - 1]?.slice(start.col - 1).replace(/\r$/, '') ?? '')?.[1];
+  if (word !== undefined && start.col === (/^[ ]*(?:-[ ]+)*/.exec(lines[start.line - 1])?.[0].length ?? 0) + 1) {
+    return error('yaml-syntax', `invalid YAML: ${word} has no colon after it, so YAML reads the lines below as going on from it`, { file, line: start.line, column: start.col + word.length }, {
+      hint: `write ${word}: with its colon`,
+    });
+  }
   // Where the keys of each line start, past a list's dashes.
   const keyColumn = (line: string | undefined) => (/^[ ]*(?:-[ ]+)*/.exec(line ?? '')?.[0].length ?? 0) + 1;
   // It started as the value of a key on its line (not as a key of its own, a quoted one over lines).

@@ -371,6 +371,14 @@ describe('a YAML key indented deeper than the key above it', () => {
     expect(b.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yaml:3:4', 'invalid YAML: a key cannot go on over several lines (this one starts on line 2)']]);
   });
 
+  it('is said as a missing colon where a word stands alone on its line, a key without its colon', () => {
+    const yml = 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests\n          - unique\n';
+    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': yml });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      ['yaml-syntax', 'models/schema.yml:6:14', 'invalid YAML: tests has no colon after it, so YAML reads the lines below as going on from it', 'write tests: with its colon'],
+    ]);
+  });
+
   it('is refused at its key after a quoted value or a flow list, with the line above named (not at column 1 in the words of the yaml package)', () => {
     for (const value of ['"the id"', '[a, b]']) {
       const yml = `version: 2\nmodels:\n  - name: a\n    description: ${value}\n\n    # tags\n      tags: [x]\n`;
