@@ -2947,6 +2947,9 @@ function writtenSources(nodes: ReadonlyMap<string, PipeNode>, database: string, 
     const table = ownTableOf(s, database);
     const model = table === undefined ? undefined : built.get(table);
     if (!model) continue;
+    // A dbt project's source over a snapshot's table (its history, read by what the project
+    // reports) is a way to read the snapshot: read after it, nothing to say.
+    if (dbtProject && model.config.kind === 'snapshot' && s.upstream.includes(model.name)) continue;
     // A table or view is replaced whole; a snapshot or incremental model writes rows into what is there.
     const whole = model.config.kind === 'table' || model.config.kind === 'view';
     const message = `${model.name} writes ${model.relation}, the table source ${s.name} reads: its build would ${whole ? 'replace' : 'change'} what that source holds`;

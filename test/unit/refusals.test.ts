@@ -583,6 +583,15 @@ describe('a model that writes the table a declared source reads', () => {
     const snapshot = { ...dbt, 'models/orders.sql': "{{ config(schema='raw', materialized='incremental', unique_key='id') }}\nselect 1 as id\n" };
     const told = analyzed(snapshot).diagnostics.filter((d) => d.code === 'source-written');
     expect(told.map((d) => d.message)).toEqual(['orders writes "main_raw"."orders", the table source raw.orders reads: its build would change what that source holds']);
+    // A source over a snapshot's table is a way to read the snapshot (its history): read after it, nothing said.
+    const { 'models/orders.sql': _orders, ...rest } = dbt;
+    const history = {
+      ...rest,
+      'snapshots/orders.sql': "{% snapshot orders %}\n{{ config(target_schema='main_raw', unique_key='id', strategy='check', check_cols='all') }}\nselect 1 as id\n{% endsnapshot %}\n",
+    };
+    const read = analyzed(history);
+    expect(read.diagnostics.filter((d) => d.code === 'source-written')).toEqual([]);
+    expect(read.nodes.get('raw.orders')?.upstream).toEqual(['orders']);
   });
 });
 
