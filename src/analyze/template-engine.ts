@@ -558,7 +558,10 @@ export class TemplateEngine {
     // ref() is a relation, as in dbt (packages check that they are given one); it prints as the ref.
     const refRelation = (name: string) => {
       const h = hooks();
-      return DbtRelation.ofNode(h.ref(name), name, h.identifierOf ? () => h.identifierOf!(name) : undefined, h.placeOf ? () => h.placeOf!(name) : undefined);
+      // Every node is in the warehouse's own database (pipe refuses database:): target.database, placed or not.
+      const target = () => (globals.target !== null && typeof globals.target === 'object' ? (globals.target as Record<string, unknown>).database : undefined);
+      const place = () => h.placeOf?.(name) ?? (typeof target() === 'string' && target() !== '' ? { database: target() as string, schema: undefined } : undefined);
+      return DbtRelation.ofNode(h.ref(name), name, h.identifierOf ? () => h.identifierOf!(name) : undefined, place);
     };
     const ref = (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);

@@ -137,6 +137,15 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(sql(a, 'relation')).toBe(`select 'dev' as db, 'main_staging' as sch, 'rel_v2' as id, 'rel_v2' as nm, '"dev"."main_staging"."rel_v2"' as full`);
   });
 
+  it("gives a ref's database as the warehouse's while rendering, where every node is written (a ref's schema stays unknown until it is placed)", () => {
+    const profile = 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: Referensdata.duckdb\n';
+    const a = run({ 'profiles.yml': profile, 'models/b.sql': 'select 1 as id', 'models/a.sql': "select '{{ ref('b').database }}' as d" });
+    expect(errors(a)).toEqual([]);
+    expect(sql(a, 'a')).toBe("select 'Referensdata' as d");
+    const schema = run({ 'profiles.yml': profile, 'models/b.sql': 'select 1 as id', 'models/a.sql': "select '{{ ref('b').schema }}' as s" });
+    expect(errors(schema)).toEqual([[expect.stringMatching(/^the schema of b is not known while a template renders in pipe/), expect.objectContaining({ file: 'models/a.sql' })]]);
+  });
+
   it("gives a ref's identifier and name as the table the node is written to: its alias, set in its own config(), its properties or a seed's", () => {
     // `a` renders before `b` and `c`, whose aliases it asks for; a test's relations say the same.
     const a = run({

@@ -38,7 +38,7 @@ export class DbtRelation extends PyObject {
    * in is decided once the template is rendered, so asking is an error, unless `place` knows it
    * (a test's relations, rendered once every node is placed).
    */
-  static ofNode(token: string, name: string, identifier: () => string = () => name, place?: () => { readonly database: string; readonly schema: string } | undefined): DbtRelation {
+  static ofNode(token: string, name: string, identifier: () => string = () => name, place?: () => { readonly database: string; readonly schema: string | undefined } | undefined): DbtRelation {
     return new DbtRelation(token, () => ({
       get database(): string {
         const known = place?.();
@@ -46,9 +46,9 @@ export class DbtRelation extends PyObject {
         throw new JinjaError(`the database of ${name} is not known while a template renders in pipe`);
       },
       get schema(): string {
-        const known = place?.();
-        if (known) return known.schema;
-        throw new JinjaError(`the schema of ${name} is not known while a template renders in pipe: pipe places it once rendered`);
+        const known = place?.()?.schema;
+        if (known !== undefined) return known;
+        throw new JinjaError(`the schema of ${name} is not known while a template renders in pipe: pipe places it once rendered (read it inside {% if execute %}, as the task runs, when every node is placed)`);
       },
       get identifier(): string {
         return identifier();
