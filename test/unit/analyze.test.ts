@@ -479,7 +479,13 @@ describe('template error positions', () => {
 
   it('points a syntax error inside an expression at its line and column', () => {
     const d = only({ 'models/a.sql': 'select 1,\n  {{ foo( }}\n' });
-    expect([d.code, d.message, where(d)]).toEqual(['template-syntax', 'unexpected token: }}', 'models/a.sql:2:11']);
+    expect([d.code, d.message, where(d)]).toEqual(['template-syntax', "a ')' is missing before }}: the call's '(' is not closed", 'models/a.sql:2:11']);
+    // After an argument, or in a tag: the same, not a missing comma.
+    const ref = only({ 'models/a.sql': "select * from {{ ref('b' }}\n", 'models/b.sql': 'select 1 as id' });
+    expect([ref.message, where(ref)]).toEqual(["a ')' is missing before }}: the call's '(' is not closed", 'models/a.sql:1:26']);
+    const tag = only({ 'models/a.sql': "{% set x = ref('b' %}\nselect 1 as id\n", 'models/b.sql': 'select 1 as id' });
+    expect([tag.message, where(tag)]).toEqual(["a ')' is missing before %}: the call's '(' is not closed", 'models/a.sql:1:20']);
+    expect(only({ 'models/a.sql': "select {{ f(1 2) }}\n" }).message).toBe('expected a comma between arguments');
   });
 
   it("takes var()'s and env_var()'s default by position or as default=, as dbt's do; None is a default too", () => {

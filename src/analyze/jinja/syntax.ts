@@ -714,13 +714,21 @@ function installParser(): void {
       }
       return noParens === true && next.type === T.TOKEN_BLOCK_END;
     };
+    // The tag or expression ends where the call should: its closing parenthesis is missing.
+    const unclosed = (at: { type: string; value: string; lineno: number; colno: number }) => {
+      if (!noParens && (at.type === T.TOKEN_VARIABLE_END || at.type === T.TOKEN_BLOCK_END)) this.fail(`a ')' is missing before ${at.value.trim()}: the call's '(' is not closed`, at.lineno, at.colno);
+    };
     for (let first = true; !closes(); first = false) {
       if (!first) {
         const at = this.peekToken();
-        if (!this.skip(T.TOKEN_COMMA)) this.fail('expected a comma between arguments', at.lineno, at.colno);
+        if (!this.skip(T.TOKEN_COMMA)) {
+          unclosed(at);
+          this.fail('expected a comma between arguments', at.lineno, at.colno);
+        }
         if (closes()) break;
       }
       const at = this.peekToken();
+      unclosed(at);
       const invalid = () => this.fail('invalid order of arguments: positional ones, then *list, then name=value and **dict', at.lineno, at.colno);
       if (this.skipValue(T.TOKEN_OPERATOR, '*')) {
         if (star || doubleStar) invalid();
