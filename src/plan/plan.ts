@@ -5,7 +5,7 @@ import { refToken, type Check } from '../analyze/checks.js';
 import { modelKind } from '../analyze/model-kinds.js';
 import { quoteLiteral, siblingRelation } from '../sql/sql-text.js';
 import { HOUR_MS, hourInterval, intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
-import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
+import { inTopologicalOrder, reachable, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
 import { allSteps, loadedSeedHash, type CheckStep, type ColumnUse, type FailuresWrite, type RenderAtRun, type Step, type Task, type TemplateMessage } from './task.js';
@@ -192,8 +192,15 @@ function plannedUpstream(node: PipeNode, analysis: Analysis, planned: ReadonlySe
 function withNeededSeeds(ctx: PlanContext): Set<string> {
   const { analysis, selected, catalog, seedHashes } = ctx;
   const out = new Set(selected);
+  // What the selection reads as it runs: through views, ephemeral models and sources, not past
+  // a table it does not rebuild, which holds what it was built from (a seed loaded behind one
+  // would change nothing the selection reads, and leave the table stale).
+  const live = (name: string) => {
+    const n = analysis.nodes.get(name);
+    return selected.has(name) || n?.kind !== 'model' || n.config.kind === 'view' || n.config.kind === 'ephemeral' ? analysis.graph.upstream.get(name) : undefined;
+  };
   // --full-refresh rebuilds what is selected; an unselected seed upstream loads only if needed.
-  for (const name of upstreamClosure(analysis.graph, selected)) {
+  for (const name of reachable(selected, live)) {
     const n = analysis.nodes.get(name);
     if (n?.kind !== 'seed' || out.has(name) || ctx.excludedSeeds?.has(name)) continue;
     if (!catalog.has(n.relation) || seedHashes.get(n.name) !== n.hash) out.add(name);

@@ -69,15 +69,15 @@ describe('selecting models on pipe run', () => {
     expect(lastOrder).toEqual([{ d: '2024-01-03' }]);
   });
 
-  it('+name: the model and everything upstream, seeds loaded only if changed', async () => {
+  it('+name: the model and everything upstream, seeds loaded only if changed (or forced)', async () => {
     const r = await run({ select: ['+fct_orders'] });
     expect(startedModels(r.events)).toEqual(['fct_orders', 'stg_customers', 'stg_orders', 'stg_products']);
-    const seeds = eventsOfType(r.events, 'task-skipped').map((e) => [(e.task as { id: string }).id, e.reason]);
-    expect(seeds.sort()).toEqual([
-      ['raw_customers', 'up-to-date'],
-      ['raw_orders', 'up-to-date'],
-      ['raw_products', 'up-to-date'],
-    ]);
+    // Forced, as every run here: the seeds selected are loaded too.
+    const started = eventsOfType(r.events, 'task-started').map((e) => e.task as { id: string; kind: string });
+    expect(started.filter((t) => t.kind === 'seed').map((t) => t.id).sort()).toEqual(['raw_customers', 'raw_orders', 'raw_products']);
+    const unforced = await run({ select: ['+fct_orders'], force: false });
+    const seeds = eventsOfType(unforced.events, 'task-skipped').filter((e) => e.reason === 'up-to-date').map((e) => (e.task as { id: string }).id);
+    expect(seeds.sort()).toEqual(['raw_customers', 'raw_orders', 'raw_products']);
   });
 
   it('tag: and path: selectors', async () => {
@@ -147,6 +147,9 @@ describe('selecting models on pipe run', () => {
       expect(seeds(excluded)).toEqual([]);
       expect(startedModels(excluded.events)).toEqual(['stg_products']);
       expect(await queryRows(db, 'SELECT count(*) AS n FROM raw_products WHERE product_id = 99')).toEqual([{ n: '0' }]);
+      // Behind a table the run does not rebuild (fct_orders, incremental): the selection reads the
+      // table, not the seed, and loading it would change nothing it reads.
+      expect(seeds(await run({ select: ['daily_revenue'] }))).toEqual([]);
       // Not excluded, it loads: a selected model never reads a stale seed.
       expect(seeds(await run({ select: ['stg_products'] }))).toEqual(['raw_products']);
     } finally {
