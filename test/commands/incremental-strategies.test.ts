@@ -157,10 +157,10 @@ describe('merge and delete+insert models', () => {
       { user_id: 11, events: '1', spent: '7' },
       { user_id: 12, events: '1', spent: '9' },
     ]);
-    // Forced: the same date, current as it is, merged again.
+    // Forced: the same date, current as it is, merged again (its seed loaded again from the same file).
     const again = await runIn(dir, { date: '2024-01-02', force: true });
     expect(again.code, explain(again)).toBe(0);
-    expect(taskIdsOf(again.events, 'task-succeeded')).toEqual(['users_di@2024-01-02', 'users_merge@2024-01-02']);
+    expect(taskIdsOf(again.events, 'task-succeeded')).toEqual(['events', 'users_di@2024-01-02', 'users_merge@2024-01-02']);
     expect(await sortedRows(warehouseOf(dir), 'users_merge')).toEqual(once);
     expect(await sortedRows(warehouseOf(dir), 'users_di')).toEqual(once);
   });
