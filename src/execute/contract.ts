@@ -44,11 +44,14 @@ export async function contractMismatch(session: WarehouseSession, step: Contract
   }
   for (const c of declared) if (!inQuery.has(c.name)) rows.push({ column: c.name, definition: '', contract: c.type, reason: 'missing in definition' });
   if (rows.length === 0) return undefined;
+  // At the first column whose declared type differs, where its data_type is written; else the contract's own line.
+  const mismatched = rows.find((r) => r.reason === 'data type mismatch');
+  const at = mismatched && step.columns.find((c) => c.name.toLowerCase() === mismatched.column.toLowerCase())?.location;
   return {
     message:
       "this model has an enforced contract that failed: the name, data_type and number of columns in the contract must match the columns of the model's query\n\n" +
       table(rows),
-    location: step.location,
+    location: at ?? step.location,
   };
 }
 

@@ -79,7 +79,8 @@ ${columns}`;
     | id          | INTEGER         | BIGINT        | data type mismatch    |
     | extra       | INTEGER         |               | missing in contract   |
     | missing     |                 | DATE          | missing in definition |`);
-    expect(r.stdout).toContain('at models/orders.yml:5');
+    // At the first column whose type differs, its data_type line (the contract's own line where none does).
+    expect(r.stdout).toContain('at models/orders.yml:8');
     expect(await queryRows(warehouseOf(dir), "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'orders'")).toEqual([{ n: '0' }]);
   });
 
@@ -121,6 +122,6 @@ ${columns}`;
     });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("models/orders.yml:7: error: data_type 'integr' of column id is not a DuckDB type: Type with name integr does not exist!");
+    expect(r.stderr).toContain("models/orders.yml:8: error: data_type 'integr' of column id is not a DuckDB type: Type with name integr does not exist!");
   });
 });

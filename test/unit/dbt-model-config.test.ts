@@ -118,7 +118,7 @@ models:
     expect(errors(a)).toEqual([]);
     const orders = model(a, 'orders');
     expect(orders.config).toMatchObject({ persist_docs: { relation: true, columns: true }, contract: true, sql_header: { sql: 'set threads = 1' } });
-    expect(orders.contract?.columns.map((c) => [c.name, c.dataType, c.location.line])).toEqual([['id', 'int', 11]]);
+    expect(orders.contract?.columns.map((c) => [c.name, c.dataType, c.location.line])).toEqual([['id', 'int', 12]]);
     expect([...orders.contract!.constraints]).toEqual([['id', ['NOT NULL', 'CHECK (id > 0)']]]);
     expect(orders.contract?.tableConstraints).toEqual(['PRIMARY KEY (id)']);
     expect(model(a, 'lake').config).toMatchObject({ materialized: 'external', location: 'out/lake.csv', format: 'csv', delimiter: '|' });

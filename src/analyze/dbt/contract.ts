@@ -48,7 +48,7 @@ export function modelContract(
       diagnostics.push(error('bad-contract', `column ${c.name} of ${name} has no data_type: a model with an enforced contract declares the type of every column`, c.location));
       continue;
     }
-    columns.push({ name: c.name, dataType: c.dataType, location: c.location });
+    columns.push({ name: c.name, dataType: c.dataType, location: c.dataTypeAt ?? c.location });
     const ddl: string[] = [];
     for (const k of c.constraints ?? []) {
       const rendered = columnConstraint(k, diagnostics);

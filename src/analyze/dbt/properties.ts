@@ -76,6 +76,8 @@ export interface ColumnProperties {
   readonly meta?: Readonly<Record<string, unknown>>;
   readonly tags?: readonly string[];
   readonly location: Location;
+  /** Where its `data_type:` is written, when it is. */
+  readonly dataTypeAt?: Location;
 }
 
 /** A model's, seed's or snapshot's entry in a properties file. */
@@ -473,6 +475,7 @@ function readColumns(
       ...(Object.keys(meta).length > 0 ? { meta } : {}),
       ...(tags.length > 0 ? { tags } : {}),
       location: at(cp),
+      ...(c.data_type === undefined ? {} : { dataTypeAt: at([...cp, 'data_type']) }),
     });
     tests.push(...readTests(c, on, c.name, c.quote === true, cp, at, diagnostics));
   });
