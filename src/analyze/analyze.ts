@@ -3295,7 +3295,7 @@ function seedNode(
       const seen = new Map<string, string>();
       for (const [column, type] of Object.entries(ct as Record<string, string>)) {
         const own = y && Object.hasOwn(y.data, 'column_types') ? y.pathLine(['column_types', column]) : undefined;
-        const location = own !== undefined ? { file: y!.file, line: own } : at('column_types');
+        const location = own !== undefined ? { file: y!.file, line: own } : (merged.dbtEntries?.get('column_types')?.[column] ?? at('column_types'));
         const other = seen.get(foldedName(column));
         if (other !== undefined) {
           diagnostics.push(error('bad-config', `column_types declares '${other}' and '${column}': DuckDB does not tell column names apart by case`, location));

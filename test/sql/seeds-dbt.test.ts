@@ -183,10 +183,10 @@ describe('seeds of a dbt project', () => {
     });
     const o = await runProject(dir);
     expect(o.diagnostics?.map((d) => [where(d), d.message])).toEqual([
-      ['seeds/s.csv:2', 'column ts of seeds/s.csv is declared TIMESTAMP (dbt_project.yml:6): "2024-01-01 23:30:00+05:00" would load as 2024-01-01 23:30:00: TIMESTAMP drops the UTC offset, which makes it another instant'],
-      ['seeds/s.csv:2', 'column n of seeds/s.csv is declared INTEGER (dbt_project.yml:6): "1.7" would load as 2, rounded to a whole number: INTEGER keeps no decimals'],
-      ['seeds/s.csv:2', 'column amt of seeds/s.csv is declared DECIMAL(10,2) (dbt_project.yml:6): "10.005" would load as 10.01, rounded to the decimals DECIMAL(10,2) keeps'],
-      ['seeds/s.csv:2', 'column d of seeds/s.csv is declared DATE (dbt_project.yml:6): "2024-01-01 10:00:00" would load as 2024-01-01, cut to what DATE keeps'],
+      ['seeds/s.csv:2', 'column ts of seeds/s.csv is declared TIMESTAMP (dbt_project.yml:7): "2024-01-01 23:30:00+05:00" would load as 2024-01-01 23:30:00: TIMESTAMP drops the UTC offset, which makes it another instant'],
+      ['seeds/s.csv:2', 'column n of seeds/s.csv is declared INTEGER (dbt_project.yml:8): "1.7" would load as 2, rounded to a whole number: INTEGER keeps no decimals'],
+      ['seeds/s.csv:2', 'column amt of seeds/s.csv is declared DECIMAL(10,2) (dbt_project.yml:9): "10.005" would load as 10.01, rounded to the decimals DECIMAL(10,2) keeps'],
+      ['seeds/s.csv:2', 'column d of seeds/s.csv is declared DATE (dbt_project.yml:10): "2024-01-01 10:00:00" would load as 2024-01-01, cut to what DATE keeps'],
     ]);
     expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
   });
@@ -200,7 +200,7 @@ describe('seeds of a dbt project', () => {
     expect(o.diagnostics).toBeUndefined();
     const warned = o.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.code, where(e.diagnostic), e.diagnostic.message]] : []));
     expect(warned).toEqual([
-      ['unknown-column', 'dbt_project.yml:6', "column_types names 'ZIP', but the column of seeds/t.csv is 'zip': dbt-duckdb matches column names exactly, and types the column INTEGER as it infers it, not VARCHAR"],
+      ['unknown-column', 'dbt_project.yml:7', "column_types names 'ZIP', but the column of seeds/t.csv is 'zip': dbt-duckdb matches column names exactly, and types the column INTEGER as it infers it, not VARCHAR"],
     ]);
     expect((await columnsOf(dir))['main.t']).toEqual(['id INTEGER', 'zip INTEGER']);
   });
@@ -215,7 +215,7 @@ describe('seeds of a dbt project', () => {
     const o = await runProject(dir);
     expect(o.diagnostics).toBeUndefined();
     const warned = o.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.code, where(e.diagnostic), e.diagnostic.message]] : []));
-    expect(warned).toEqual([['unknown-column', 'seeds/t.yml:5', "column_types names column 'loaded_at', which seeds/t.csv does not have: it types nothing, as in dbt"]]);
+    expect(warned).toEqual([['unknown-column', 'seeds/t.yml:7', "column_types names column 'loaded_at', which seeds/t.csv does not have: it types nothing, as in dbt"]]);
     expect((await columnsOf(dir))['main.t']).toEqual(['id INTEGER', 'zip VARCHAR']);
   });
 
@@ -230,7 +230,7 @@ describe('seeds of a dbt project', () => {
     expect(o.diagnostics).toBeUndefined();
     const warned = o.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.code, where(e.diagnostic), e.diagnostic.message]] : []));
     expect(warned).toEqual([
-      ['unknown-column', 'dbt_project.yml:5', "column_types names 'TS', but the column of seeds/t.csv is 'ts': dbt-duckdb matches column names exactly, and types the column TIMESTAMP as it infers it, the type named"],
+      ['unknown-column', 'dbt_project.yml:6', "column_types names 'TS', but the column of seeds/t.csv is 'ts': dbt-duckdb matches column names exactly, and types the column TIMESTAMP as it infers it, the type named"],
     ]);
     expect((await columnsOf(dir))['main.t']).toEqual(['id INTEGER', 'ts TIMESTAMP']);
   });

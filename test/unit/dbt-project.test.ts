@@ -824,7 +824,8 @@ describe("a folder's seed column_types", () => {
     expect(seed('orders').columnTypes).toEqual({ amount: 'decimal(10,2)' });
     expect(seed('people').columnTypes).toEqual({});
     expect(a.diagnostics.map((d) => [d.severity, d.message, d.location?.file, d.location?.line])).toEqual([
-      ['warning', "column_types names column 'amout', which no seed it applies to has: it types nothing", 'dbt_project.yml', 4],
+      // At its own entry, under +column_types.
+      ['warning', "column_types names column 'amout', which no seed it applies to has: it types nothing", 'dbt_project.yml', 6],
     ]);
   });
 });

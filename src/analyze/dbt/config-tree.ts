@@ -13,6 +13,8 @@ import type { YamlSource } from '../../project/yaml-file.js';
 export interface ConfigSetting {
   readonly value: unknown;
   readonly location: Location;
+  /** A mapping's entries (column_types' columns), each where it is written, where that is known. */
+  readonly entries?: Readonly<Record<string, Location>>;
 }
 
 /** The settings for one node, by key (without `+`), in the order they were met from the top. */
@@ -34,10 +36,19 @@ export function isLocatedHook(v: unknown): v is LocatedHook {
   return typeof v === 'object' && v !== null && 'hook' in v && 'location' in v && Object.keys(v).length === 2;
 }
 
-/** A setting under its canonical key; the hooks of a hook key each keep their location (`itemAt`: a list item's, when known). */
-function setting(key: string, value: unknown, location: Location, itemAt: (i: number) => Location = () => location): [string, ConfigSetting] {
+/** Keys whose value is a mapping whose entries are reported each at its own line. */
+const LOCATED_ENTRIES = new Set(['column_types']);
+
+/**
+ * A setting under its canonical key; the hooks of a hook key each keep their location, and the
+ * entries of column_types theirs (`itemAt`: a list item's or an entry's, when known).
+ */
+function setting(key: string, value: unknown, location: Location, itemAt: (i: number | string) => Location = () => location): [string, ConfigSetting] {
   const hookKey = HOOK_KEYS[key];
-  if (hookKey === undefined) return [key, { value, location }];
+  if (hookKey === undefined) {
+    if (!LOCATED_ENTRIES.has(key) || !isMapping(value)) return [key, { value, location }];
+    return [key, { value, location, entries: Object.fromEntries(Object.keys(value).map((k) => [k, itemAt(k)])) }];
+  }
   const hooks = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
   return [hookKey, { value: hooks.map((hook, i): LocatedHook => ({ hook, location: Array.isArray(value) ? itemAt(i) : location })), location }];
 }
@@ -89,12 +100,18 @@ export function mergeSettings(base: ReadonlyMap<string, ConfigSetting>, over: Re
       const wrong = key === 'tags' && !list(before.value).every((v) => typeof v === 'string');
       out.set(key, { value: merged, location: wrong ? before.location : setting.location });
     } else if (before && MERGED.has(key) && isMapping(before.value) && isMapping(setting.value)) {
-      out.set(key, { value: { ...before.value, ...setting.value }, location: setting.location });
+      const entries = before.entries || setting.entries ? { ...entriesOf(before), ...entriesOf(setting) } : undefined;
+      out.set(key, { value: { ...before.value, ...setting.value }, location: setting.location, ...(entries ? { entries } : {}) });
     } else {
       out.set(key, setting);
     }
   }
   return out;
+}
+
+/** Each entry of a mapping setting where it is written: its own line, else the setting's. */
+function entriesOf(s: ConfigSetting): Record<string, Location> {
+  return Object.fromEntries(Object.keys(s.value as Record<string, unknown>).map((k) => [k, s.entries?.[k] ?? s.location]));
 }
 
 /**
@@ -104,7 +121,7 @@ export function mergeSettings(base: ReadonlyMap<string, ConfigSetting>, over: Re
 export function settingsOf(
   data: Readonly<Record<string, unknown>>,
   locate: (key: string) => Location,
-  locateItem?: (key: string, i: number) => Location,
+  locateItem?: (key: string, i: number | string) => Location,
 ): Map<string, ConfigSetting> {
   const out = new Map<string, ConfigSetting>();
   for (const [key, value] of Object.entries(data)) {

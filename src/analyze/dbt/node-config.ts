@@ -127,6 +127,8 @@ export interface MergedConfig {
   readonly record: Record<string, unknown>;
   /** Where each key of `record` was set by a dbt source; the others are located by the caller. */
   readonly dbtLocations: ReadonlyMap<string, Location>;
+  /** Where each entry of a mapping key of `record` (column_types) was set by a dbt source, where known. */
+  readonly dbtEntries?: ReadonlyMap<string, Readonly<Record<string, Location>>>;
   /** dbt settings pipe does not use, for the notice. */
   readonly unused: readonly { readonly key: string; readonly location: Location }[];
   /** dbt's `access` and `group` of a model, which change nothing built: the graph's nodes show them. */
@@ -219,7 +221,12 @@ export function mergeConfig(
   const group = settings.get('group');
   const meta = settings.get('meta');
   const setting = (key: string) => settings.get(key)?.value;
-  return Object.assign({ record, dbtLocations, unused }, access === undefined ? {} : { access }, group === undefined ? {} : { group }, meta === undefined ? {} : { meta }, dbtProject ? { setting } : {});
+  const dbtEntries = new Map<string, Readonly<Record<string, Location>>>();
+  for (const key of dbtLocations.keys()) {
+    const entries = settings.get(key)?.entries;
+    if (entries !== undefined) dbtEntries.set(key, entries);
+  }
+  return Object.assign({ record, dbtLocations, unused, ...(dbtEntries.size > 0 ? { dbtEntries } : {}) }, access === undefined ? {} : { access }, group === undefined ? {} : { group }, meta === undefined ? {} : { meta }, dbtProject ? { setting } : {});
 }
 
 /**
