@@ -21,6 +21,8 @@ const INSTEAD: Readonly<Record<string, string>> = {
 const NO_FAIL_FAST =
   'pipe run goes on with what does not read a failure and reports every error at the end; pipe backfill stops starting tasks after --max-failures N (--max-failures 1 stops at the first)';
 const NO_WARN_ERROR = 'pipe has no option that turns warnings into errors: a check that must stop the build has severity error (the default)';
+const NO_MODELS = "dbt's older name for --select: pipe takes --select (-s), with the same selectors (pipe run -s stg_orders+)";
+const NO_TARGET_PATH = 'pipe writes no target/ of compiled SQL: pipe compile prints it (--json for one object per model), and pipe docs generate --out DIR writes its site there';
 
 /**
  * dbt's options that pipe has no counterpart of, and what it does instead: typed by someone
@@ -41,6 +43,11 @@ const INSTEAD_OF_OPTION: Readonly<Record<string, string>> = {
   '-x': NO_FAIL_FAST,
   '--warn-error': NO_WARN_ERROR,
   '--warn-error-options': NO_WARN_ERROR,
+  '-m': NO_MODELS,
+  '--models': NO_MODELS,
+  '--model': NO_MODELS,
+  '--target-path': NO_TARGET_PATH,
+  '--log-path': 'pipe writes no log files of its own beside the project: every run is recorded in the warehouse (pipe history) and in .pipe/ beside it (its run log); --json prints its events as JSON lines',
 };
 
 /** What pipe does instead of dbt's option `flag` (`--state`, `--state=dir`), when pipe has none of that name. */

@@ -66,9 +66,14 @@ describe("dbt's options", () => {
     expect(only.stderr).not.toContain('Did you mean');
     const empty = await cliIn(['run', '--empty']);
     expect([empty.code, empty.stderr]).toEqual([2, "error: --empty is dbt's, and pipe has no such option: pipe has no zero-row build: pipe compile renders every query, and a run into another warehouse (pipe run --db ci.duckdb) checks them against the tables without touching this one\n"]);
-    for (const option of ['--fail-fast', '-x', '--warn-error']) {
+    for (const option of ['--fail-fast', '-x', '--warn-error', '--target-path', '--log-path']) {
       const r = await cliIn(['run', option]);
       expect([r.code, r.stderr.startsWith(`error: ${option} is dbt's, and pipe has no such option: `)], option).toEqual([2, true]);
+    }
+    // dbt's older name for --select, as written before a model's name.
+    for (const option of ['-m', '--models', '--model']) {
+      const r = await cliIn(['run', option, 'stg_orders']);
+      expect([r.code, r.stderr], option).toEqual([2, `error: ${option} is dbt's, and pipe has no such option: dbt's older name for --select: pipe takes --select (-s), with the same selectors (pipe run -s stg_orders+)\n`]);
     }
   });
 });
