@@ -62,7 +62,7 @@ import { invocationArgsDict, metadataEnvs } from './dbt/invocation-args.js';
 import { copyOfNode, graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras, type GraphFolders } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import { PyDateTime, UTC } from './jinja/datetime.js';
-import { currentCallSite } from './jinja/syntax.js';
+import { currentCallSite, withCallsOfNothing } from './jinja/syntax.js';
 import { unusedConfigPaths, type ConfigSection } from './dbt/unused-config-paths.js';
 import { withSourceFolderConfigs } from './dbt/source-folders.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
@@ -822,6 +822,23 @@ export class ModelRenderer {
     } finally {
       this.unsetVarsAsNone = false;
     }
+  }
+
+  /**
+   * A render of `name` that failed on a call of a function nothing defines (a macro of a package
+   * not installed, a misspelt one), again as dbt's parse renders it (the call gives nothing):
+   * what it reads and how it is configured, for the graph, so that the commands which do not
+   * build it go on, the error stopping those that do. Never kept: no task is made from it.
+   */
+  undefinedCallsRender(name: string, interval: Interval, state: TableState, failed: Diagnostic): RawRender | undefined {
+    if (failed.code !== 'template-render' || !/^\S+\(\) is not defined$/.test(failed.message)) return undefined;
+    const r = withCallsOfNothing('', () => this.renderUncached(name, interval, state));
+    if ('severity' in r) return undefined;
+    // What the call would give decides what it reads or how it is configured (config(tags=[missing()])):
+    // the error stands for every command, as a selection by it would leave the model out without a word.
+    const other = withCallsOfNothing('\u0000', () => this.renderUncached(name, interval, state));
+    if ('severity' in other || JSON.stringify([r.refs, r.sources, r.configCalls]) !== JSON.stringify([other.refs, other.sources, other.configCalls])) return undefined;
+    return { ...r, messages: [] };
   }
 
   /** Renders kept between processes (see kept-renders.ts); none for a unit test's renderer. */
@@ -2167,8 +2184,9 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     const state = { tableExists: existing, fullRefresh: options.fullRefresh ?? false };
     let raw = analysisRender(renderer, name, options.interval, state);
     if ('severity' in raw) {
-      // A var nobody sets stops what builds the model, not what reads the project (dbt's parse reads it as none).
-      const parsed = renderer.varsUnsetRender(name, options.interval, state, raw);
+      // A var nobody sets, or a call of a macro nothing defines, stops what builds the model, not
+      // what reads the project (dbt's parse reads the var as none, and captures the call).
+      const parsed = renderer.varsUnsetRender(name, options.interval, state, raw) ?? renderer.undefinedCallsRender(name, options.interval, state, raw);
       diagnostics.push(parsed ? { ...raw, blocks: [name] } : raw);
       if (!parsed) continue;
       raw = parsed;

@@ -72,3 +72,45 @@ describe('a var nobody sets', () => {
     expect(r.stdout).toContain('PASS  stg 2024-01-02 not_null_stg_ldts models/stg.yml:6');
   });
 });
+
+describe('a macro nothing defines, called by one model', () => {
+  const files = {
+    'dbt_project.yml': 'name: shop\n',
+    'models/stg.sql': "select * from {{ ref('other') }}, {{ vault.nosuch_macro(x=1) }}",
+    'models/other.sql': 'select 1 as x',
+    'models/down.sql': "select * from {{ ref('stg') }}",
+    'models/apart.sql': 'select 2 as y',
+  };
+  const error = 'vault.nosuch_macro() is not defined';
+
+  it("stops what builds that model, at the call; ls and a run of other models go on, as dbt's parse captures the call", async () => {
+    const dir = tempProject(files);
+    const all = await runIn(dir, { date: '2024-01-02' });
+    expect([all.code, all.stderr]).toEqual([2, expect.stringContaining(`models/stg.sql:1:38: error: ${error}`)]);
+    expect(all.events.some((e) => e.type === 'task-started')).toBe(false);
+    // The graph is the parse render's: what the model reads, and what reads it, past the missing call.
+    const listed = await nodesIn(dir);
+    expect(listed.code, explain(listed)).toBe(0);
+    expect(listed.nodes.map((n) => [n.name, n.upstream])).toEqual([
+      ['apart', []],
+      ['other', []],
+      ['stg', ['other']],
+      ['down', ['stg']],
+    ]);
+    expect(listed.stderr).toContain(`warning: ${error}; stg is left out of what this command builds`);
+    const apart = await runIn(dir, { date: '2024-01-02', select: ['apart'] });
+    expect(apart.code, explain(apart)).toBe(0);
+    for (const select of ['stg', '+down']) {
+      const r = await runIn(dir, { date: '2024-01-02', select: [select] });
+      expect([r.code, r.stderr], select).toEqual([2, expect.stringContaining(`error: ${error}`)]);
+    }
+  });
+
+  it('called where its value decides what the model reads or how it is configured, stops every command', async () => {
+    for (const sql of ["{{ config(tags=[nosuch_macro()]) }}\nselect 1 as x", "select * from {{ ref(nosuch_macro() or 'other') }}"]) {
+      const dir = tempProject({ ...files, 'models/stg.sql': sql });
+      const listed = await nodesIn(dir);
+      expect([listed.code, listed.stderr], sql).toEqual([2, expect.stringContaining('error: nosuch_macro() is not defined')]);
+    }
+  });
+});

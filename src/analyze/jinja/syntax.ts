@@ -145,6 +145,24 @@ function readsTemplate(tag: string, name: unknown): never {
 }
 
 /** What compiled templates call, as `runtime.py.<name>`. */
+/** What calling nothing (a macro no file defines) gives: an error, or a text while a model is rendered as dbt's parse renders it. */
+let callsOfNothing: { readonly gives: string } | undefined;
+
+/**
+ * Runs `render` with every call of a function that is not defined giving `gives` ('' as dbt's
+ * parse captures such a call and renders nothing for it): what a model reads and how it is
+ * configured are found past a macro that is missing (see ModelRenderer.undefinedCallsRender).
+ */
+export function withCallsOfNothing<T>(gives: string, render: () => T): T {
+  const was = callsOfNothing;
+  callsOfNothing = { gives };
+  try {
+    return render();
+  } finally {
+    callsOfNothing = was;
+  }
+}
+
 const HELPERS = {
   readsTemplate: located(readsTemplate),
   op: located(binary),
@@ -159,6 +177,7 @@ const HELPERS = {
   key: located(dictKey),
   loop: located(loopSource),
   call(fn: unknown, name: string, context: unknown, args: unknown[], file: string, line: number, col: number): unknown {
+    if (!fn && callsOfNothing !== undefined) return callsOfNothing.gives;
     if (!fn) throw new Error(`Unable to call \`${name}\`, which is undefined or falsey`);
     if (typeof fn !== 'function') throw new Error(`Unable to call \`${name}\`, which is not a function`);
     calls.push({ file, line: line + 1, column: col + 1 });
