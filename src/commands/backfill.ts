@@ -124,7 +124,7 @@ function refuseMissingWith(options: BackfillOptions): void {
 export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
   const days = backfillIntervals(options.start, options.end);
   refuseMissingWith(options);
-  const prepared = await prepare({ ...options, interval: days[0], access: 'read' });
+  const prepared = await prepare({ ...options, interval: days[0], access: 'read', building: true });
   let p: Plan;
   try {
     const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
@@ -169,7 +169,7 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | Not
   try {
     // Refused, or its Postgres found unreachable, before the warehouse is opened.
     distributed = options.distributed ? await Distributed.open(project, options.distributed, 'pipe backfill --distributed') : undefined;
-    const preparing = () => prepare({ ...options, interval: days[0], invocation: { id: runId, startedAt: Date.now() } }, project);
+    const preparing = () => prepare({ ...options, interval: days[0], invocation: { id: runId, startedAt: Date.now() }, building: true }, project);
     prepared = await (distributed ? distributed.oneAtATime(preparing) : preparing());
     try {
       p = await plan(options, prepared, runId, backfillIntervals(options.start, options.end, granularityOf(prepared)));

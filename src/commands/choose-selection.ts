@@ -25,6 +25,8 @@ export interface SelectionRequest {
   readonly selector?: string;
   /** `pipe test`'s: an exclusion by a test method (`test_name:not_null`) leaves out those tests, not the nodes that have them. */
   readonly tests?: boolean;
+  /** `pipe run`'s and `pipe backfill`'s: the selection is built, and a test named selects the node it runs with (said). */
+  readonly building?: boolean;
 }
 
 /** Whether a selection names tests by a test method somewhere in it. */
@@ -127,6 +129,12 @@ export function chooseSelection(
       }),
     );
   }
+  // A test selected by name selects the node it runs with: a run builds that node (skipped when
+  // current, its tests with it), where dbt build -s runs the test alone. Said, with the command that does.
+  const testNotes = request.building ? cliSelect.criteria.filter((c) => namesDataTest(c, ofNodes)) : [];
+  const selectedTests = testNotes.map(
+    (c) => `selector '${c.text}' names a test, which runs in the build of the node it tests: that node is selected (a run skips it when current, its tests with it); pipe test --select ${c.text} runs the test alone, on the published table`,
+  );
   // `--select ''` (or only commas) names nothing: it would select every model, or the pipeline's.
   if (request.select && request.select.length > 0 && cliSelect.criteria.length === 0 && cliSelect.problems.length === 0) {
     diagnostics.push(
@@ -174,7 +182,7 @@ export function chooseSelection(
   const excludedSeeds = new Set([...excluded].filter((n) => analysis.nodes.get(n)?.kind === 'seed'));
   // Without the states (they are judged once the warehouse is open), state: terms matched nothing yet.
   const needsState = states === undefined && evaluated.some((c) => c.method === 'state');
-  const notes = empty.filter((c) => c.method !== 'state' || states !== undefined).map((c) => `selector '${c.text}' selects nothing: ${emptyBecause(c, builds)}`);
+  const notes = [...selectedTests, ...empty.filter((c) => c.method !== 'state' || states !== undefined).map((c) => `selector '${c.text}' selects nothing: ${emptyBecause(c, builds)}`)];
   const excluding = new Set<Criterion>(cliExclude.criteria);
   for (const p of problems) {
     const c = p.criterion;
@@ -199,7 +207,7 @@ export function chooseSelection(
   // Every term matched something, and yet nothing is left (an intersection, an exclusion): said,
   // as dbt says it, so that a scheduled selection that became empty is not a silent success.
   const namesTestsAlone = cliSelect.criteria.some((c) => namesFreeTest(c, { freeTests: analysis.freeTests.map(freeTestOf) }));
-  if (selected.size === 0 && notes.length === 0 && problems.length === 0 && !needsState && !namesTestsAlone && (include !== undefined || exclude !== undefined)) {
+  if (selected.size === 0 && notes.length === selectedTests.length && problems.length === 0 && !needsState && !namesTestsAlone && (include !== undefined || exclude !== undefined)) {
     const asked = [
       ...(request.select?.length ? [`--select ${request.select.join(' ')}`] : []),
       ...(request.selector !== undefined ? [`--selector ${request.selector}`] : []),

@@ -44,6 +44,8 @@ export interface SelectionOptions {
   readonly pipelineSelection?: PipelineSelection;
   /** `pipe test`'s selection (see SelectionRequest.tests). */
   readonly tests?: boolean;
+  /** A selection to build, `pipe run`'s or `pipe backfill`'s (see SelectionRequest.building). */
+  readonly building?: boolean;
 }
 
 /** What run, backfill and retry do while another process holds the warehouse. */
@@ -157,7 +159,7 @@ const lastChosen = new WeakMap<AnalysisCache, { readonly analysis: Analysis; rea
  * answer, unless it reads the latest builds and those are others now.
  */
 function choose(analysis: Analysis, validated: ValidatedSettings, options: SelectionOptions & { builds?: BuildResults }, pipeline: Pipeline | undefined, broken: Broken, cache: AnalysisCache | undefined): Chosen {
-  const request = JSON.stringify([options.pipeline, options.select, options.exclude, options.selector, options.pipelineSelection, [...broken.names], broken.files]);
+  const request = JSON.stringify([options.pipeline, options.select, options.exclude, options.selector, options.pipelineSelection, [...broken.names], broken.files, options.building === true]);
   const last = cache && lastChosen.get(cache);
   if (last && cache.reusedFrom === last.analysis && last.request === request && (!last.chosen.readsResults || last.builds === options.builds)) {
     lastChosen.set(cache, { ...last, analysis });

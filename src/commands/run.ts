@@ -159,7 +159,7 @@ export async function planRunCommand(
   const project = how.project ?? openProject(options);
   const { interval, hour, isDefault, hourIsDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
   const invocation = options.storeFailures ? { ...(how.invocation ?? { id: how.runId, startedAt: Date.now() }), storeFailures: true } : how.invocation;
-  const preparing = () => prepare({ ...options, interval, access: how.access, invocation, kept: how.kept, buildsNothing: how.shownOnly }, project);
+  const preparing = () => prepare({ ...options, interval, access: how.access, invocation, kept: how.kept, buildsNothing: how.shownOnly, building: how.shownOnly !== true }, project);
   const prepared = await (how.distributed ? how.distributed.oneAtATime(preparing) : preparing());
   try {
     const eventTime = eventTimeRange(options);

@@ -442,6 +442,11 @@ models:
     expect(await only('customers')).toEqual(['not_null_customers_customer_id', 'relationships_orders_customer_id__customer_id__ref_customers_', 'unique_customers_customer_id']);
     const built = await runIn(dir, { date: '2024-01-02', select: ['unique_orders_order_id'], fullRefresh: true });
     expect(eventsOfType(built.events, 'task-succeeded').map((e) => (e.task as { model: string }).model)).toEqual(['orders']);
+    // Said, with the command that runs the test alone (dbt build -s does): a current node is skipped, its test with it.
+    expect(eventsOfType(built.events, 'notice').map((e) => e.message)).toContain(
+      "selector 'unique_orders_order_id' names a test, which runs in the build of the node it tests: that node is selected (a run skips it when current, its tests with it); pipe test --select unique_orders_order_id runs the test alone, on the published table",
+    );
+    expect(eventsOfType((await testIn(dir, { date: '2024-01-02', select: ['unique_orders_order_id'] })).events, 'notice').map((e) => e.message)).not.toContainEqual(expect.stringContaining('names a test'));
     const typo = await testIn(dir, { date: '2024-01-02', select: ['unique_orders_orderid'] });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("no model, seed or test named 'unique_orders_orderid'");
