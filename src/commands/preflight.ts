@@ -9,7 +9,8 @@ import { SeedVerdicts } from '../project/seed-verdicts.js';
 import { engineVersion } from '../state/query-reads.js';
 import { DAY_MS } from '../dates/dates.js';
 import { partitionColumnProblem } from '../execute/step-runner.js';
-import { quoteIdent, withoutDates } from '../sql/sql-text.js';
+import { quoteIdent, quoteLiteral, withoutDates } from '../sql/sql-text.js';
+import { withArticle } from '../util/english.js';
 import { readRelationsOf } from '../warehouse/relations-of.js';
 import type { Column, SeedValueCheck, ValueChange } from '../warehouse/dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
@@ -253,7 +254,10 @@ async function checkSeeds(session: WarehouseSession, tasks: readonly Task[], ver
         if (key !== undefined && problems.length === 0) verdicts!.pass(key);
       }
     }
-    if (described.columns && header.length === 0 && task.sql !== undefined && task.relation !== undefined && !task.csv.retyped) diagnostics.push(...(await textNow(session, task.csv, task.relation, task.sql)));
+    // A seed with hooks may change its table's types itself (an ALTER in a post-hook): left to them.
+    if (described.columns && header.length === 0 && task.sql !== undefined && task.relation !== undefined && !task.csv.retyped && task.alwaysLoads === undefined) {
+      diagnostics.push(...(await textNow(session, task.csv, task.relation, task.sql)));
+    }
     // dbt-duckdb loads the same NULL rows: a dbt project's seed loads as dbt's, without a word.
     if (!task.csv.sniffedByDbt && task.csv.names.length === 1) diagnostics.push(...blankLineWarnings(task.csv));
     if (task.csv.sniffedByDbt) diagnostics.push(...(await sniffedDialectProblems(session, task.csv)));
@@ -264,10 +268,11 @@ async function checkSeeds(session: WarehouseSession, tasks: readonly Task[], ver
 
 /**
  * A column of the seed's table that the reload would make text (VARCHAR) where it is of
- * another type: a value the type does not read (`two` in a column of numbers, `2024-13-05`
- * among dates) has come into the file, most often a typo, and what reads the column would
- * compare, sort and sum text from then on. Refused at the first such value, its line, unless
- * column_types declares the column or the load is a full refresh. Read only where the table exists.
+ * another type: a value the type does not read as the file's reader reads it (`two` or `+5` in
+ * a column of numbers, `2024-13-05` among dates) has come into the file, most often a typo,
+ * and what reads the column would compare, sort and sum text from then on. Refused, at the
+ * first value that makes it text where one can be told, unless column_types declares the
+ * column or the load is the seed's full refresh. Read only where the table exists.
  */
 async function textNow(session: WarehouseSession, csv: CsvOrigin, relation: string, sql: string): Promise<Diagnostic[]> {
   const declared = new Set(csv.columnTypes.map((d) => d.column.toLowerCase()));
@@ -281,25 +286,46 @@ async function textNow(session: WarehouseSession, csv: CsvOrigin, relation: stri
   for (const c of now) {
     const old = was.get(c.name.toLowerCase());
     if (c.type !== text || old === undefined || old === text || declared.has(c.name.toLowerCase())) continue;
-    const column = quoteIdent(c.name);
-    const [row] = await session
-      .query(`SELECT ${column}::VARCHAR AS v FROM (${sql}) AS s WHERE ${column} IS NOT NULL AND TRY_CAST(${column} AS ${old}) IS NULL LIMIT 1`)
-      .catch(() => []);
-    if (row?.v == null) continue;
-    const value = String(row.v);
+    const value = await valueMadeText(session, sql, c.name, old);
     file ??= readFileSync(csv.read.absPath, 'utf8');
     const index = csv.names.findIndex((n) => n.toLowerCase() === c.name.toLowerCase());
-    const line = index < 0 ? undefined : lineOfValue(file, csv.read.delimiter ?? ',', index, value);
+    const line = index < 0 || value === undefined ? undefined : lineOfValue(file, csv.read.delimiter ?? ',', index, value);
+    const what = value === undefined ? `its values read as text now, not as ${withArticle(old)}` : `"${value}" is not ${withArticle(old)} as the file's reader reads it`;
     out.push(
       error(
         'seed-value',
-        `column ${c.name}: "${value}" is not a ${old}, the column's type in the seed's table: loaded, the column would be ${text}, and what reads it would compare, sort and sum text`,
+        `column ${c.name}: ${what}, the column's type in the seed's table: loaded, the column would be ${text}, and what reads it would compare, sort and sum text`,
         { file: csv.file, ...(line === undefined ? {} : { line }) },
-        { hint: `fix the value; or, for a column of text from now on, declare it (column_types: {${c.name}: ${text.toLowerCase()}}) or load it with --full-refresh` },
+        { hint: `fix the value; or, for a column of text from now on, declare it (column_types: {${c.name}: ${text.toLowerCase()}}) or load the seed with --full-refresh` },
       ),
     );
   }
   return out;
+}
+
+/** How a value of each kind of type is written where the file's reader takes it for that type, as DuckDB writes it back. */
+const PLAIN_FORMS: readonly (readonly [RegExp, string])[] = [
+  [/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/, '^-?[0-9]+$'],
+  [/^(FLOAT|DOUBLE|DECIMAL.*)$/, '^-?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$'],
+  [/^DATE$/, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'],
+  [/^TIMESTAMP.*$/, '^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?([+-][0-9]{2}(:?[0-9]{2})?|Z)?$'],
+  [/^TIME$/, '^[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?$'],
+  [/^BOOLEAN$/, '(?i)^(true|false|t|f|yes|no|y|n|1|0)$'],
+];
+
+/**
+ * The first value of column `name` that makes it text: one the old type cannot take, else one
+ * it takes by a cast but that is not written as the file's reader writes that type (`+5`,
+ * `1_000`, `2024-01-05 BC`); undefined where none can be told.
+ */
+async function valueMadeText(session: WarehouseSession, sql: string, name: string, old: string): Promise<string | undefined> {
+  const column = quoteIdent(name);
+  const first = async (where: string) => {
+    const [row] = await session.query(`SELECT ${column}::VARCHAR AS v FROM (${sql}) AS s WHERE ${column} IS NOT NULL AND (${where}) LIMIT 1`).catch(() => []);
+    return row?.v == null ? undefined : String(row.v);
+  };
+  const form = PLAIN_FORMS.find(([type]) => type.test(old))?.[1];
+  return (await first(`TRY_CAST(${column} AS ${old}) IS NULL`)) ?? (form === undefined ? undefined : await first(`NOT regexp_full_match(trim(${column}), ${quoteLiteral(form)})`));
 }
 
 /** A seed's columns as the engine reads the file, or the engine's reason it cannot. */

@@ -23,7 +23,7 @@ export interface CsvOrigin {
   readonly bareNames?: Location;
   /** A dbt project's seed: dbt-duckdb reads it with the quote and escape the engine's CSV sniffer finds. */
   readonly sniffedByDbt?: boolean;
-  /** Loaded with --full-refresh: its columns take the types the file reads as, whatever the table it replaces had. */
+  /** Selected and loaded with --full-refresh: its columns take the types the file reads as, whatever the table it replaces had. */
   readonly retyped?: boolean;
 }
 
