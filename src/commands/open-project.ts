@@ -95,7 +95,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
     if (validated.warehouseSetup.lake) {
       const { lake: _lake, ...setup } = validated.warehouseSetup;
       const { lake: _settingsLake, ...settings } = validated.settings;
-      return { ...validated, settings, warehouseSetup: setup, root, files, warehousePath };
+      return { ...validated, settings: { ...settings, warehouse: warehousePath }, warehouseSetup: setup, root, files, warehousePath };
     }
   }
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
@@ -113,7 +113,9 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
       }),
     ]);
   }
-  return { ...validated, root, files, warehousePath };
+  // The file on the command line is the warehouse templates name (target.database, this.database).
+  const settings = options.db !== undefined ? { ...validated.settings, warehouse: warehousePath } : validated.settings;
+  return { ...validated, settings, root, files, warehousePath };
 }
 
 /**

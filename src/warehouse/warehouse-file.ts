@@ -175,5 +175,9 @@ export { removeFolders };
  * its first dot, empty parts passed over (`sales.2024.duckdb` is `sales`).
  */
 export function catalogName(path: string): string {
-  return basename(path).split('.').find((part) => part !== '') ?? basename(path);
+  const name = basename(path).split('.').find((part) => part !== '') ?? basename(path);
+  // DuckDB's own names: a file of one of them is named with _db after it (main.duckdb is main_db).
+  return RESERVED_CATALOGS.has(name) ? `${name}_db` : name;
 }
+
+const RESERVED_CATALOGS: ReadonlySet<string> = new Set(['main', 'temp', 'system']);

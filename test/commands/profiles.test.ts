@@ -522,3 +522,22 @@ describe('an empty target schema', () => {
     expect(empty.stderr).toContain("codes's schema comes out empty, and a table needs a schema");
   });
 });
+
+describe('the database templates name', () => {
+  it('is the warehouse the run opens: --db, or a file of one of DuckDB\'s own names (main.duckdb is main_db)', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nprofile: shop\n",
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: main.duckdb\n',
+      'models/v.sql': "{{ config(materialized='view') }}\nselect 1 as id",
+      'models/w.sql': "select '{{ this.database }}' as this_db, '{{ target.database }}' as target_db, id from \"{{ ref('v').database }}\".main.v",
+    });
+    const own = await runIn(dir, { date: '2024-01-02' });
+    expect(own.code, explain(own)).toBe(0);
+    expect(await queryRows(join(dir, 'main.duckdb'), 'SELECT this_db, target_db FROM w')).toEqual([{ this_db: 'main_db', target_db: 'main_db' }]);
+    const other = join(dir, 'other-wh.duckdb');
+    const flag = await runIn(dir, { date: '2024-01-02', db: other });
+    expect(flag.code, explain(flag)).toBe(0);
+    expect(await queryRows(other, 'SELECT this_db, target_db FROM w')).toEqual([{ this_db: 'other-wh', target_db: 'other-wh' }]);
+  });
+});

@@ -214,7 +214,7 @@ models:
     });
     expect(errors(seeds)).toEqual([['unsupported', "config 'database' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
     // Named as a file would name it: the way to keep the project as it is, said.
-    expect(seeds.diagnostics.find((d) => d.code === 'unsupported')?.hint).toMatch(/; or name the warehouse's file other\.duckdb \(the profile's path:\), as DuckDB names a database after its file: database: other is then the warehouse's own$/);
+    expect(seeds.diagnostics.find((d) => d.code === 'unsupported')?.hint).toMatch(/; or name the warehouse's file other\.duckdb \(pipe\.yaml's warehouse: or the profile's path:\), as DuckDB names a database after its file: database: other is then the warehouse's own$/);
     // The warehouse's own database, as projects name it to be explicit, is where pipe builds anyway.
     const own = run({
       'dbt_project.yml': "name: shop\nseeds:\n  shop:\n    +database: \"{{ target.database }}\"\nmodels:\n  shop:\n    +database: WAREHOUSE\n",

@@ -122,8 +122,9 @@ export function sortDbtConfig(
       if (key === 'database' && (setting.value === null || setting.value === undefined)) continue;
       if (key === 'database' && typeof setting.value === 'string' && ownDatabase !== undefined && setting.value.toLowerCase() === ownDatabase.toLowerCase()) continue;
       // A database named as a file would name it: the warehouse's file of that name makes it the warehouse's own.
-      const named = key === 'database' && typeof setting.value === 'string' && /^[A-Za-z_][\w-]*$/.test(setting.value) ? setting.value : undefined;
-      const hint = named === undefined ? UNSUPPORTED_KEYS[key] : `${UNSUPPORTED_KEYS[key]}; or name the warehouse's file ${named}.duckdb (the profile's path:), as DuckDB names a database after its file: database: ${named} is then the warehouse's own`;
+      // (DuckDB names a file of its own names otherwise: main.duckdb is main_db.)
+      const named = key === 'database' && typeof setting.value === 'string' && /^[A-Za-z_][\w-]*$/.test(setting.value) && !['main', 'temp', 'system'].includes(setting.value) ? setting.value : undefined;
+      const hint = named === undefined ? UNSUPPORTED_KEYS[key] : `${UNSUPPORTED_KEYS[key]}; or name the warehouse's file ${named}.duckdb (pipe.yaml's warehouse: or the profile's path:), as DuckDB names a database after its file: database: ${named} is then the warehouse's own`;
       diagnostics.push(error('unsupported', `config '${key}' is not supported by pipe`, setting.location, { hint }));
     } else if (key === 'meta' || key === 'docs') {
       // Read: a node's meta is model.meta and config.get('meta') in templates, and the graph's; no notice of it.
