@@ -1,6 +1,6 @@
 import { SeedDigestCache, seedDigestCacheDir } from '../project/seed-digest-cache.js';
-import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { error, DiagnosticError, hasErrors } from '../diagnostics/diagnostics.js';
 import { readWarehouseSettings, validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { loadProject, loadSettingsFiles, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
@@ -127,9 +127,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
  */
 function refuseFolderElsewhere(root: string, path: string, validated: ValidatedSettings, files: ProjectFiles): void {
   const folder = dirname(path);
-  const fromRoot = relative(root, folder);
-  const inside = !fromRoot.startsWith('..') && !isAbsolute(fromRoot);
-  if (validated.warehouseSetup.lake !== undefined || inside || existsSync(folder)) return;
+  if (validated.warehouseSetup.lake !== undefined || existsSync(folder) || within(root, folder)) return;
   const own = files.projectFile?.data.warehouse !== undefined ? files.projectFile : undefined;
   const at = own ? { file: own.file, line: own.keyLine('warehouse') } : validated.profile?.pathAt;
   const key = own ? 'warehouse:' : 'path:';
@@ -139,6 +137,21 @@ function refuseFolderElsewhere(root: string, path: string, validated: ValidatedS
       hint: `pipe makes missing folders inside the project only: set ${key} to a file in the project or in a folder that exists, or create the folder`,
     }),
   ]);
+}
+
+/**
+ * Whether `folder` (which need not exist) lies inside `root`, links followed: the part of it
+ * that exists is compared as it resolves, the rest as written (`..cache` is a name, not `..`).
+ */
+function within(root: string, folder: string): boolean {
+  let existing = folder;
+  const rest: string[] = [];
+  while (!existsSync(existing) && dirname(existing) !== existing) {
+    rest.unshift(basename(existing));
+    existing = dirname(existing);
+  }
+  const fromRoot = relative(realpathSync(root), join(realpathSync(existing), ...rest));
+  return fromRoot === '' || (!isAbsolute(fromRoot) && fromRoot !== '..' && !fromRoot.startsWith(`..${sep}`));
 }
 
 /** Which folder of the project (`seeds`, `pipelines`…) `path` is, if it is one. */

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, constants, readdirSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, constants, readdirSync, readFileSync, readSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -354,6 +354,14 @@ describe('a warehouse folder that does not exist', () => {
     const flag = await cliIn([...RUN, '--project', dir, '--db', join(outside, 'made', 'w.duckdb')]);
     expect(flag.code, explain(flag)).toBe(0);
     expect(existsSync(join(outside, 'made', 'w.duckdb'))).toBe(true);
+    // Inside, though named through a link to the project, or in a folder whose name starts with two dots.
+    symlinkSync(dir, join(outside, 'link'));
+    for (const [warehouse, made] of [[join(outside, 'link', 'linked', 'w.duckdb'), join(dir, 'linked', 'w.duckdb')], ['..cache/w.duckdb', join(dir, '..cache', 'w.duckdb')]]) {
+      writeProjectFiles(dir, { 'pipe.yaml': `warehouse: ${warehouse}\n` });
+      const r = await cliIn([...RUN, '--project', dir]);
+      expect(r.code, explain(r)).toBe(0);
+      expect(existsSync(made), warehouse).toBe(true);
+    }
   });
 });
 

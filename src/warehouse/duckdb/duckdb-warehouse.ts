@@ -9,7 +9,7 @@ import type { Dialect } from '../dialect.js';
 import { setUpConnection, setUpInstance } from './duckdb-setup.js';
 import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
-import { quoteIdent } from '../../sql/sql-text.js';
+import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
 import { mayChangeFunctions } from './function-changes.js';
 import { mayChangeSession } from './session-changes.js';
 import { GUARDED_OPTIMIZERS } from './optimizer-guard.js';
@@ -514,7 +514,7 @@ function otherStorageError(path: string, message: string, ours: string): Warehou
     path,
     said,
     newer
-      ? `with the DuckDB that wrote it, copy it into a file this one reads: ATTACH '${path}' AS src; ATTACH '${copy}' AS dst (STORAGE_VERSION '${storage ? `v${storage[1]}.${storage[2]}.0` : ours}'); COPY FROM DATABASE src TO dst; then use the copy as the warehouse`
+      ? `with the DuckDB that wrote it, copy it into a file this one reads: ATTACH ${quoteLiteral(path)} AS src; ATTACH ${quoteLiteral(copy)} AS dst (STORAGE_VERSION '${storage ? `v${storage[1]}.${storage[2]}.0` : ours}'); COPY FROM DATABASE src TO dst; then use the copy as the warehouse`
       : `with the DuckDB that wrote it, EXPORT DATABASE to a folder, then IMPORT DATABASE it into a new file with DuckDB ${ours}, and use that file as the warehouse`,
   );
 }
