@@ -100,9 +100,11 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
   for (const t of texts) {
     if (!suspects.has(t.sql) || reported.has(t.what)) continue;
     reported.add(t.what);
+    // Its own text, the model's query put aside, is still parsed: an error of its own is said too.
     const query = refusedQueries.get(t.node);
-    if (t.of === 'check' && query !== undefined && t.sql.includes(query)) continue;
-    const problem = await parserProblem(session, t.sql);
+    const own = t.of === 'check' && query !== undefined && t.sql.includes(query) ? t.sql.replaceAll(query, 'select 1') : undefined;
+    const problem = await parserProblem(session, own ?? t.sql);
+    if (own !== undefined && problem === undefined) continue;
     if (problem === undefined) {
       const other = await notAQuery(session, t);
       if (other) diagnostics.push(other);
@@ -113,7 +115,7 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
     // Only a query: check is a template: Jinja elsewhere in a check reaches the parser as it is.
     const jinja = t.of === 'check' && /\{\{|\{%/.test(t.sql);
     // No line of the file rendered it (a macro's output): the rendered line is said, as dbt shows it.
-    const rendered = !located && problem.line !== undefined ? t.sql.split('\n')[problem.line - 1]?.trim() : undefined;
+    const rendered = !located && problem.line !== undefined ? (own ?? t.sql).split('\n')[problem.line - 1]?.trim() : undefined;
     const shown = rendered ? ` (rendered line ${problem.line}: ${rendered.length > 120 ? `${rendered.slice(0, 117)}…` : rendered})` : '';
     diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}${shown}`, located ?? t.at, jinja ? { hint: 'a check other than query: is SQL, not a template: write the value, or make it a query: check, which renders Jinja' } : undefined));
   }

@@ -86,6 +86,9 @@ describe('one statement per model', () => {
       // A view's checks read its query inside theirs: its error is said once, at the model.
       'models/bad_view.sql': "{{ config(materialized='view') }}\nselect id,,\nfrom {{ ref('ok') }}\n",
       'models/bad_view.yaml': 'checks:\n  not_null: [id]\n  unique: [id]\n',
+      // One with an error of its own is said too.
+      'models/bad_view2.sql': "{{ config(materialized='view') }}\nselect id,,\nfrom {{ ref('ok') }}\n",
+      'models/bad_view2.yaml': 'checks:\n  not_null: [id]\n  expression:\n    - "id >>> ((("\n',
     });
     const vars = { label: "'x'", who: "it's" };
     for (const dryRun of [true, false, false]) {
@@ -93,6 +96,8 @@ describe('one statement per model', () => {
       const ds = await diagnosticsOf(dryRun ? runDryRun(options) : run(options));
       expect(ds.map((d) => [d.code, d.location?.file, d.location?.line]).sort()).toEqual([
         ['sql-syntax', 'models/bad_view.sql', 2],
+        ['sql-syntax', 'models/bad_view2.sql', 2],
+        ['sql-syntax', 'models/bad_view2.yaml', 3],
         ['sql-syntax', 'models/broken.sql', 5],
         ['sql-syntax', 'models/checked.yaml', 2],
         ['sql-syntax', 'models/escaped.sql', 3],
