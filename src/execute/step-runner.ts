@@ -385,10 +385,13 @@ export class StepRunner {
         const changes = typeChanges(await columnsOf(session, step.target), await columnsOf(session, step.staged));
         const declared = new Set((step.declared ?? []).map((c) => c.toLowerCase()));
         const byConfig = changes.filter((c) => declared.has(c.column.toLowerCase())).map((c) => c.said);
-        const byFile = changes.filter((c) => !declared.has(c.column.toLowerCase())).map((c) => c.said);
+        const fromFile = changes.filter((c) => !declared.has(c.column.toLowerCase()));
+        const byFile = fromFile.map((c) => c.said);
+        // What keeps a type is said where a type changed (not of a column that came or went).
+        const keeps = fromFile.some((c) => c.retyped) ? " (column_types: in its config keeps a column's type)" : '';
         const told = [
           ...(byConfig.length > 0 ? [`${byConfig.join('; ')}, as column_types: in its config declares`] : []),
-          ...(byFile.length > 0 ? [`${byFile.join('; ')}, as its file's values read now (column_types: in its config keeps a column's type)`] : []),
+          ...(byFile.length > 0 ? [`${byFile.join('; ')}, as its file reads now${keeps}`] : []),
         ];
         if (told.length > 0) state.emit({ type: 'notice', message: `${task.node}: ${told.join('; ')}` });
         return;
@@ -950,14 +953,14 @@ async function keyColumnsInTable(task: Task, target: string, keys: readonly stri
 
 /** The columns of a table, or none when it does not exist. */
 /** How a table's columns differ from those of the table it replaces: a type, a column gone or new (names compared as DuckDB compares them). */
-function typeChanges(before: readonly Column[], after: readonly Column[]): { readonly column: string; readonly said: string }[] {
+function typeChanges(before: readonly Column[], after: readonly Column[]): { readonly column: string; readonly said: string; readonly retyped?: true }[] {
   const was = new Map(before.map((c) => [c.name.toLowerCase(), c]));
   const now = new Set(after.map((c) => c.name.toLowerCase()));
   return [
     ...after.flatMap((c) => {
       const old = was.get(c.name.toLowerCase());
       if (old === undefined) return [{ column: c.name, said: `column ${c.name} is new (${c.type})` }];
-      return old.type === c.type ? [] : [{ column: c.name, said: `column ${c.name} is ${c.type} now, ${old.type} before` }];
+      return old.type === c.type ? [] : [{ column: c.name, said: `column ${c.name} is ${c.type} now, ${old.type} before`, retyped: true as const }];
     }),
     ...before.filter((c) => !now.has(c.name.toLowerCase())).map((c) => ({ column: c.name, said: `column ${c.name} is gone` })),
   ];

@@ -165,14 +165,18 @@ describe('pipe run on the example project', () => {
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(0);
     const notices = eventsOfType(r.events, 'notice').map((e) => e.message);
-    expect(notices).toContain("orders: column amount is DOUBLE now, BIGINT before; column region is new (VARCHAR); column note is gone, as its file's values read now (column_types: in its config keeps a column's type)");
+    expect(notices).toContain("orders: column amount is DOUBLE now, BIGINT before; column region is new (VARCHAR); column note is gone, as its file reads now (column_types: in its config keeps a column's type)");
     // Reloaded with the same columns: nothing said.
     writeProjectFiles(dir, { 'seeds/orders.csv': 'id,amount,region\n1,121,eu\n2,80,us\n3,10.5,eu\n' });
     const same = await runIn(dir, { date: '2024-01-02' });
     expect(taskIdsOf(same.events, 'task-succeeded')).toContain('orders');
     expect(eventsOfType(same.events, 'notice').filter((e) => String(e.message).startsWith('orders:'))).toEqual([]);
+    // A column that came or went alone: nothing said of keeping a type.
+    writeProjectFiles(dir, { 'seeds/orders.csv': 'id,amount\n1,121\n2,80\n3,10.5\n' });
+    const gone = await runIn(dir, { date: '2024-01-02' });
+    expect(eventsOfType(gone.events, 'notice').map((e) => e.message)).toContain('orders: column region is gone, as its file reads now');
     // A type column_types declares is said as the config's, not the file's.
-    writeProjectFiles(dir, { 'seeds/orders.yaml': 'column_types:\n  amount: DECIMAL(10,2)\n', 'seeds/orders.csv': 'id,amount,region\n1,121,eu\n2,80,us\n3,10.5,eu\n4,1,eu\n' });
+    writeProjectFiles(dir, { 'seeds/orders.yaml': 'column_types:\n  amount: DECIMAL(10,2)\n', 'seeds/orders.csv': 'id,amount\n1,121\n2,80\n3,10.5\n4,1\n' });
     const declared = await runIn(dir, { date: '2024-01-02' });
     expect(declared.code, explain(declared)).toBe(0);
     expect(eventsOfType(declared.events, 'notice').map((e) => e.message)).toContain('orders: column amount is DECIMAL(10,2) now, DOUBLE before, as column_types: in its config declares');
