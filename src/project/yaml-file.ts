@@ -157,6 +157,37 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
 }
 
 /**
+ * A word alone on its line where a key goes, up to the line of the first error (`tests` over
+ * its list, `+column_types` over its entries): its colon is missing. It stands where a key of
+ * the mapping around it stands, not deeper than the line above's key (so it cannot go on from
+ * that line's value), and lines more deeply indented, or a list, follow it.
+ */
+function missingColon(text: string, file: string, upTo: number): Diagnostic | undefined {
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  const keyColumn = (line: string) => (/^[ ]*(?:-[ ]+)*/.exec(line)?.[0].length ?? 0) + 1;
+  const content = (line: string | undefined) => line !== undefined && !/^\s*(#.*)?$/.test(line);
+  for (let i = 0; i < Math.min(lines.length, upTo + 1); i++) {
+    const m = /^([ ]*)(\+?[A-Za-z_][\w.-]*)[ \t]*(#.*)?$/.exec(lines[i]);
+    if (!m) continue;
+    let above = i - 1;
+    while (above >= 0 && !content(lines[above])) above--;
+    let below = i + 1;
+    while (below < lines.length && !content(lines[below])) below++;
+    if (above < 0 || below >= lines.length) continue;
+    const column = m[1].length + 1;
+    const parent = /:[ \t]*(#.*)?$/.test(lines[above]);
+    if (!(parent ? column > keyColumn(lines[above]) : column <= keyColumn(lines[above]))) continue;
+    const next = lines[below];
+    if (!(/^[ ]*-[ ]/.test(next) ? next.indexOf('-') + 1 >= column : keyColumn(next) > column)) continue;
+    const word = m[2];
+    return error('yaml-syntax', `invalid YAML: ${word} has no colon after it, so YAML reads the lines below as going on from it`, { file, line: i + 1, column: column + word.length }, {
+      hint: `write ${word}: with its colon`,
+    });
+  }
+  return undefined;
+}
+
+/**
  * A key that YAML reads as going on from the line before (`end` is its colon): most often a
  * line indented deeper than the key above it, whose plain value then takes it in.
  */
@@ -248,6 +279,12 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
     doc = parsePyyaml(text, { lineCounter: new LineCounter(), uniqueKeys: false });
   }
   if (doc.errors.length > 0) {
+    // A key written without its colon makes errors of the lines after it: said once, at the key.
+    const colon = missingColon(text, file, Math.min(...doc.errors.map((e) => lineCounter.linePos(e.pos[0]).line)));
+    if (colon) {
+      diagnostics.push(colon);
+      return undefined;
+    }
     // Past the stack's depth the package may report more errors, whose number depends on the stack left: the first one says it all.
     const overflow = doc.errors.find((e) => e.message.startsWith('Maximum call stack size exceeded'));
     // A key over several lines is said once, where its line ends (the yaml package also reports the value it started as, at the line above).

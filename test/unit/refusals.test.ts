@@ -377,6 +377,16 @@ describe('a YAML key indented deeper than the key above it', () => {
     expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
       ['yaml-syntax', 'models/schema.yml:6:14', 'invalid YAML: tests has no colon after it, so YAML reads the lines below as going on from it', 'write tests: with its colon'],
     ]);
+    // With a comment after it, its list at its own column, or a dbt config key over its entries: the same, once.
+    for (const [file, text, at, word] of [
+      ['models/schema.yml', 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests   # uniqueness\n        - unique\n', 'models/schema.yml:6:14', 'tests'],
+      ['dbt_project.yml', "name: shop\nversion: '1.0'\nseeds:\n  shop:\n    +column_types\n      amount: integer\n", 'dbt_project.yml:5:18', '+column_types'],
+    ]) {
+      const b = analyzed({ 'models/a.sql': 'select 1 as id', [file]: text });
+      expect(b.diagnostics.map((d) => [where(d), d.message]), file).toEqual([[at, `invalid YAML: ${word} has no colon after it, so YAML reads the lines below as going on from it`]]);
+    }
+    // A plain value going on over lines is no key: a file that reads is not refused.
+    expect(analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': 'version: 2\nmodels:\n  - name: a\n    description: one\n      two\n' }).diagnostics).toEqual([]);
   });
 
   it('is refused at its key after a quoted value or a flow list, with the line above named (not at column 1 in the words of the yaml package)', () => {
