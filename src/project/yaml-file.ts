@@ -157,6 +157,30 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
 }
 
 /**
+ * Line `line`'s key, indented more than the dash of the list item above it and less than that
+ * item's keys: said with the column its key should stand at. Undefined when the line is not so.
+ */
+function keyOffItem(text: string, file: string, line: number): Diagnostic | undefined {
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  const own = lines[line - 1] ?? '';
+  const column = (/^[ ]*/.exec(own)?.[0].length ?? 0) + 1;
+  if (!/^[ ]*[^\s#-][^#]*?:(\s|$)/.test(own)) return undefined;
+  for (let above = line - 2; above >= 0; above--) {
+    const m = /^([ ]*)-[ ]+(?=[^\s#])/.exec(lines[above]);
+    if (!m) continue;
+    const dash = m[1].length + 1;
+    const keys = m[0].length + 1;
+    // An item of a list nested deeper than the line: the line's list is further up.
+    if (column <= dash) continue;
+    if (column >= keys) return undefined;
+    return error('yaml-syntax', `invalid YAML: this line's key is at column ${column}, between the dash of the list item on line ${above + 1} (column ${dash}) and that item's keys (column ${keys})`, { file, line, column }, {
+      hint: `indent it to column ${keys}, as the item's other keys, to make it one of them`,
+    });
+  }
+  return undefined;
+}
+
+/**
  * A word alone on its line where a key goes, up to the line of the first error (`tests` over
  * its list, `+column_types` over its entries): its colon is missing. It stands where a key of
  * the mapping around it stands, not deeper than the line above's key (so it cannot go on from
@@ -280,9 +304,18 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
   }
   if (doc.errors.length > 0) {
     // A key written without its colon makes errors of the lines after it: said once, at the key.
-    const colon = missingColon(text, file, Math.min(...doc.errors.map((e) => lineCounter.linePos(e.pos[0]).line)));
+    const firstLine = Math.min(...doc.errors.map((e) => lineCounter.linePos(e.pos[0]).line));
+    const colon = missingColon(text, file, firstLine);
     if (colon) {
       diagnostics.push(colon);
+      return undefined;
+    }
+    // A key indented less than the keys of the list item it belongs to (and more than its dash):
+    // the yaml package's "Sequence item without - indicator", and errors of the lines after it.
+    const unaligned = doc.errors.find((e) => e.message.startsWith('Sequence item without - indicator') && lineCounter.linePos(e.pos[0]).line === firstLine);
+    const item = unaligned && keyOffItem(text, file, firstLine);
+    if (item) {
+      diagnostics.push(item);
       return undefined;
     }
     // Past the stack's depth the package may report more errors, whose number depends on the stack left: the first one says it all.

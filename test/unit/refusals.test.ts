@@ -371,6 +371,19 @@ describe('a YAML key indented deeper than the key above it', () => {
     expect(b.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yaml:3:4', 'invalid YAML: a key cannot go on over several lines (this one starts on line 2)']]);
   });
 
+  it("is said with the column to indent it to where it stands between a list item's dash and the item's keys", () => {
+    for (const [yml, at, column, dashLine, dash, keys] of [
+      ['version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n       description: the id\n        tests:\n          - unique\n', 'models/a.yml:6:8', 8, 5, 7, 9],
+      // Below a nested list's items: the list the line belongs to is further up.
+      ['version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - unique\n   description: the model\n', 'models/a.yml:8:4', 4, 3, 3, 5],
+    ] as const) {
+      const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yml': yml });
+      expect(a.diagnostics.map((d) => [where(d), d.message, d.hint]), at).toEqual([
+        [at, `invalid YAML: this line's key is at column ${column}, between the dash of the list item on line ${dashLine} (column ${dash}) and that item's keys (column ${keys})`, `indent it to column ${keys}, as the item's other keys, to make it one of them`],
+      ]);
+    }
+  });
+
   it('is said as a missing colon where a word stands alone on its line, a key without its colon', () => {
     const yml = 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests\n          - unique\n';
     const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': yml });
