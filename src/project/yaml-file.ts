@@ -157,6 +157,35 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
 }
 
 /**
+ * The last line before `line` that opens a `[` or `{` it does not close (outside quotes and
+ * comments): where a one-line list or mapping lost its closing bracket.
+ */
+function unclosedFlow(text: string, file: string, line: number): Diagnostic | undefined {
+  const lines = text.split('\n');
+  for (let i = line - 2; i >= 0; i--) {
+    const open: { char: string; column: number }[] = [];
+    let quote: string | undefined;
+    const l = lines[i];
+    for (let c = 0; c < l.length; c++) {
+      const ch = l[c];
+      if (quote) {
+        if (ch === quote) quote = undefined;
+      } else if (ch === '"' || ch === "'") quote = ch;
+      else if (ch === '#' && (c === 0 || /\s/.test(l[c - 1]))) break;
+      else if (ch === '[' || ch === '{') open.push({ char: ch, column: c + 1 });
+      else if (ch === ']' || ch === '}') open.pop();
+    }
+    const first = open[0];
+    if (first === undefined) continue;
+    const closing = first.char === '[' ? ']' : '}';
+    return error('yaml-syntax', `invalid YAML: the ${first.char === '[' ? 'list' : 'mapping'} opened here with ${first.char} is never closed`, { file, line: i + 1, column: first.column }, {
+      hint: `end it with ${closing} on this line (a list or mapping in brackets may go on over lines only with its lines indented past its key)`,
+    });
+  }
+  return undefined;
+}
+
+/**
  * Line `line`'s key, indented more than the dash of the list item above it and less than that
  * item's keys: said with the column its key should stand at. Undefined when the line is not so.
  */
@@ -308,6 +337,13 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
     const colon = missingColon(text, file, firstLine);
     if (colon) {
       diagnostics.push(colon);
+      return undefined;
+    }
+    // A [list] or {mapping} written on one line and never closed: the errors come at the lines after it.
+    const flow = doc.errors.find((e) => /^Flow (sequence|map) in block collection must be sufficiently indented and end with a [\]}]/.test(e.message));
+    const unclosed = flow && unclosedFlow(text, file, lineCounter.linePos(flow.pos[0]).line);
+    if (unclosed) {
+      diagnostics.push(unclosed);
       return undefined;
     }
     // A key indented less than the keys of the list item it belongs to (and more than its dash):

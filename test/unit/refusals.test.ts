@@ -384,6 +384,16 @@ describe('a YAML key indented deeper than the key above it', () => {
     }
   });
 
+  it('is said at the line whose [list] or {mapping} is never closed, not at the lines after it', () => {
+    for (const [yml, at, what] of [
+      ['version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests: [unique, not_null\n      - name: b\n        tests: [unique]\n', 'models/a.yml:6:16', 'list opened here with ['],
+      ['version: 2\nmodels:\n  - name: a\n    config: {materialized: table, tags: ["a"]\n    columns: []\n', 'models/a.yml:4:13', 'mapping opened here with {'],
+    ] as const) {
+      const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yml': yml });
+      expect(a.diagnostics.map((d) => [where(d), d.message]), at).toEqual([[at, `invalid YAML: the ${what} is never closed`]]);
+    }
+  });
+
   it('is said as a missing colon where a word stands alone on its line, a key without its colon', () => {
     const yml = 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests\n          - unique\n';
     const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': yml });
