@@ -2671,7 +2671,8 @@ function withUnitTests(
     {
       model: (name) => {
         const node = nodes.get(name);
-        if (node?.kind !== 'model') return disabled.has(name) ? 'disabled' : undefined;
+        // A model whose file has errors (said at the file) is no model its tests can run on, and no unknown one either.
+        if (node?.kind !== 'model') return disabled.has(name) || (node === undefined && files.models.some((m) => m.name === name)) ? 'disabled' : undefined;
         return { incremental: modelKind(node.config.kind).isIncremental({ tableExists: true, fullRefresh: false }), asksIsIncremental: askIsIncremental.has(name), reads: reads.get(name) ?? [] };
       },
       modelNames: [...nodes.values()].filter((n) => n.kind === 'model').map((n) => n.name),

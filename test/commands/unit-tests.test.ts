@@ -394,3 +394,17 @@ unit_tests:
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 });
+
+describe('a unit test of a model whose file has errors', () => {
+  it("is not said to name no model: the model's own error is said, once", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/orders.sql': 'select 1 as id',
+      'models/totals.sql': "select count(*) as n from {{ ref('orders') }\n",
+      'models/unit.yml': "unit_tests:\n  - name: counts\n    model: totals\n    given:\n      - input: ref('orders')\n        rows: [{id: 1}]\n    expect: {rows: [{n: 1}]}\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    expect(diagnostics(r.events).map((d) => [d.location?.file, d.code])).toEqual([['models/totals.sql', 'template-syntax']]);
+  });
+});
