@@ -1937,6 +1937,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     folderColumnTypes: new Map(),
     owned: ownDefinitions(engine, files.packages?.installed ?? []),
     database: target.database,
+    attached: new Map(validated.warehouseSetup.attachments.map((a) => [a.alias ?? catalogName(a.path.replace(/^\w+:/, '')), a.source.at] as const)),
     dbtProject: dbt !== undefined,
     fullRefresh: options.fullRefresh ?? false,
   };
@@ -3077,6 +3078,8 @@ interface DbtContext {
   readonly ownRelation: (schema: string, name: string) => string;
   /** The warehouse's own database (target.database): a node's `database:` naming it changes nothing. */
   readonly database: string;
+  /** The databases the profile attaches, by name, where each is attached. */
+  readonly attached?: ReadonlyMap<string, Location | undefined>;
   /** dbt-duckdb's default: an incremental model with no strategy, key or partition appends (a dbt project's). */
   /** A dbt project's: an incremental model without strategy, key or partition appends; a name may start with a digit. */
   readonly dbtProject?: boolean;
@@ -3176,6 +3179,7 @@ function dbtNamesOf(ctx: DbtContext, node: NamedNode): DbtNames | undefined {
   if (!dbtSchema || !dbtAlias) return undefined;
   return {
     database: ctx.database,
+    ...(ctx.attached ? { attached: ctx.attached } : {}),
     schema: (custom, config) => dbtSchema(custom, { ...node, config: () => config }),
     alias: (custom, config) => {
       const named = dbtAlias(custom, { ...node, config: () => config });

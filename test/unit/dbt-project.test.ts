@@ -215,6 +215,15 @@ models:
     expect(errors(seeds)).toEqual([['unsupported', "config 'database' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
     // Named as a file would name it: the way to keep the project as it is, said.
     expect(seeds.diagnostics.find((d) => d.code === 'unsupported')?.hint).toMatch(/; or name the warehouse's file other\.duckdb \(pipe\.yaml's warehouse: or the profile's path:\), as DuckDB names a database after its file: database: other is then the warehouse's own$/);
+    // A database the profile attaches: said so, with where, and no file to rename.
+    const lake = run({
+      'dbt_project.yml': 'name: shop\nprofile: shop\nmodels:\n  shop:\n    +database: lakehouse\n',
+      'profiles.yml': "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: lake.duckdb\n          alias: lakehouse\n",
+      'models/m.sql': 'select 1 as id',
+    });
+    expect(lake.diagnostics.find((d) => d.code === 'unsupported')?.hint).toBe(
+      "lakehouse is a database the profile attaches (profiles.yml:8), which pipe reads (lakehouse.schema.table) and does not build in: pipe builds every node in the warehouse's own database, where the record of each build commits with its data; remove database:",
+    );
     // The warehouse's own database, as projects name it to be explicit, is where pipe builds anyway.
     const own = run({
       'dbt_project.yml': "name: shop\nseeds:\n  shop:\n    +database: \"{{ target.database }}\"\nmodels:\n  shop:\n    +database: WAREHOUSE\n",

@@ -103,6 +103,8 @@ export function sortDbtConfig(
   ownKeys: ReadonlySet<string> = NO_KEYS,
   /** The warehouse's own database: `database:` naming it (`{{ target.database }}`) is where pipe builds anyway. */
   ownDatabase?: string,
+  /** The databases the profile attaches, by name, where each is attached: `database:` naming one is told so. */
+  attached?: ReadonlyMap<string, Location | undefined>,
 ): SortedConfig {
   const read = new Map<string, ConfigSetting>();
   const unused: { key: string; location: Location }[] = [];
@@ -124,7 +126,13 @@ export function sortDbtConfig(
       // A database named as a file would name it: the warehouse's file of that name makes it the warehouse's own.
       // (DuckDB names a file of its own names otherwise: main.duckdb is main_db.)
       const named = key === 'database' && typeof setting.value === 'string' && /^[A-Za-z_][\w-]*$/.test(setting.value) && !['main', 'temp', 'system'].includes(setting.value) ? setting.value : undefined;
-      const hint = named === undefined ? UNSUPPORTED_KEYS[key] : `${UNSUPPORTED_KEYS[key]}; or name the warehouse's file ${named}.duckdb (pipe.yaml's warehouse: or the profile's path:), as DuckDB names a database after its file: database: ${named} is then the warehouse's own`;
+      const attachedAt = named !== undefined && attached?.has(named) ? attached.get(named) : undefined;
+      const hint =
+        named === undefined
+          ? UNSUPPORTED_KEYS[key]
+          : attached?.has(named)
+            ? `${named} is a database the profile attaches${attachedAt?.line !== undefined ? ` (${attachedAt.file}:${attachedAt.line})` : ''}, which pipe reads (${named}.schema.table) and does not build in: pipe builds every node in the warehouse's own database, where the record of each build commits with its data; remove database:`
+            : `${UNSUPPORTED_KEYS[key]}; or name the warehouse's file ${named}.duckdb (pipe.yaml's warehouse: or the profile's path:), as DuckDB names a database after its file: database: ${named} is then the warehouse's own`;
       diagnostics.push(error('unsupported', `config '${key}' is not supported by pipe`, setting.location, { hint }));
     } else if (key === 'meta' || key === 'docs') {
       // Read: a node's meta is model.meta and config.get('meta') in templates, and the graph's; no notice of it.

@@ -150,6 +150,8 @@ export interface MergedConfig {
 export interface DbtNames {
   /** The warehouse's own database: a `database:` naming it is no other database. */
   readonly database: string;
+  /** The databases the profile attaches, by name, where each is attached. */
+  readonly attached?: ReadonlyMap<string, Location | undefined>;
   /** `config`: the node's merged config, as dbt's node holds it when it names the node. */
   readonly schema: (custom: string | undefined, config: Readonly<Record<string, unknown>>) => string;
   /** undefined: the node's own name, no alias. */
@@ -183,7 +185,7 @@ export function mergeConfig(
     const { checks: _checks, ...ownConfig } = ownData;
     own = { ...ownConfig, ...calls };
   }
-  const sorted = sortDbtConfig(settings, diagnostics, kind === 'snapshot' ? SNAPSHOT_KEYS : undefined, dbtNames?.database);
+  const sorted = sortDbtConfig(settings, diagnostics, kind === 'snapshot' ? SNAPSHOT_KEYS : undefined, dbtNames?.database, dbtNames?.attached);
   const record: Record<string, unknown> = {};
   const dbtLocations = new Map<string, Location>();
   // A model's access and group are read (see MergedConfig), not left aside.
