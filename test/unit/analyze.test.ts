@@ -631,7 +631,8 @@ describe('project files', () => {
   it('points invalid YAML at its line and column', () => {
     const a = run({ 'models/a.sql': 'select 1', 'models/a.yaml': 'tags: [x\nfoo: 1\n' });
     expect(a.diagnostics).toHaveLength(1);
-    expect([a.diagnostics[0].code, where(a.diagnostics[0])]).toEqual(['yaml-syntax', 'models/a.yaml:2:1']);
+    // At the [ that is never closed, not at the line YAML stopped at.
+    expect([a.diagnostics[0].code, where(a.diagnostics[0])]).toEqual(['yaml-syntax', 'models/a.yaml:1:7']);
   });
 
   it('reports a YAML file without a model beside it', () => {
