@@ -22,7 +22,7 @@ import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
 import { NO_PACKAGES, packageOfFile } from '../project/load-packages.js';
-import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type PythonModelFile, type SeedSource } from '../project/load-project.js';
+import { modelsReadAgain, seedHash, seedHashWithChecks, type MacroSource, type ProjectFiles, type ModelSource, type PythonModelFile, type SeedSource } from '../project/load-project.js';
 import type { YamlSource } from '../project/yaml-file.js';
 import { DATE_VARIABLE_NAMES, dateVariables, hourInterval, intervalLabel, isWholeDays, type Interval } from '../dates/dates.js';
 import { makeGraph, reachable, type Graph } from '../graph/graph.js';
@@ -153,8 +153,10 @@ export interface SeedNode {
   readonly name: string;
   readonly file: string;
   readonly absPath: string;
-  /** The file's hash with what in its YAML changes the table: the seed is reloaded when it changes. */
+  /** The file's hash with what in its YAML changes the table, and its checks: the seed is reloaded when it changes. */
   readonly hash: string;
+  /** `hash` without the checks (see seedHashWithChecks), where the seed has any. */
+  readonly loadHash?: string;
   readonly schema: string;
   readonly relation: string;
   readonly tags: readonly string[];
@@ -2723,6 +2725,12 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
     // What it reads itself stays known: dbt's graph lists a node's own refs, not its tests' reads.
     const ownUpstream = node.ownUpstream ?? node.upstream;
     nodes.set(name, node.kind === 'model' ? Object.assign({}, node, { checks, upstream, ownUpstream, refs: [...node.refs, ...sites] }) : Object.assign({}, node, { checks, upstream, ownUpstream }));
+  }
+  // A seed's checks are part of what its load is: changed, the seed loads again and is checked.
+  for (const [name, node] of nodes) {
+    if (node.kind !== 'seed' || node.checks.length === 0) continue;
+    const loadHash = node.loadHash ?? node.hash;
+    nodes.set(name, { ...node, loadHash, hash: seedHashWithChecks(loadHash, node.checks) });
   }
   return { sources: attachedTests.sources, unrun: attachedTests.unrun };
 }

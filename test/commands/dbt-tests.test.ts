@@ -1,7 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventsOfType, explain, taskIdsOf, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
+import { eventsOfType, explain, taskIdsOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
 import { backfillIn, compileIn, retryIn, runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -880,5 +880,28 @@ models:
     const r = await runIn(dir, { date: '2024-01-02', exclude: ['test_name:not_null'] });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--exclude test_name:not_null: test_name:not_null names tests, which run in the build of the node they test');
+  });
+});
+
+describe("a seed's tests changed, its file not", () => {
+  it('load it again and run them, as a model whose tests changed runs again', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'seeds/s.csv': 'k,v\n1,a\n2,b\n',
+      'models/m.sql': "select * from {{ ref('s') }}",
+      'seeds/_s.yml': 'version: 2\nseeds:\n  - name: s\n    columns:\n      - name: v\n        data_tests:\n          - accepted_values:\n              arguments: {values: [a, b]}\n',
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const same = await runIn(dir, { date: '2024-01-02' });
+    expect(eventsOfType(same.events, 'task-started')).toEqual([]);
+    writeProjectFiles(dir, { 'seeds/_s.yml': 'version: 2\nseeds:\n  - name: s\n    columns:\n      - name: v\n        data_tests:\n          - accepted_values:\n              arguments: {values: [a]}\n' });
+    const changed = await runIn(dir, { date: '2024-01-02' });
+    expect(changed.code, explain(changed)).toBe(1);
+    expect(eventsOfType(changed.events, 'task-failed').map((e) => (e.task as { id: string }).id)).toEqual(['s']);
+    // Moved in its file, a test is the same test: nothing runs again.
+    writeProjectFiles(dir, { 'seeds/_s.yml': 'version: 2\n\nseeds:\n  - name: s\n    columns:\n      - name: v\n        data_tests:\n          - accepted_values:\n              arguments: {values: [a, b]}\n' });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    writeProjectFiles(dir, { 'seeds/_s.yml': 'version: 2\n\n\nseeds:\n  - name: s\n    columns:\n      - name: v\n        data_tests:\n          - accepted_values:\n              arguments: {values: [a, b]}\n' });
+    expect(eventsOfType((await runIn(dir, { date: '2024-01-02' })).events, 'task-started')).toEqual([]);
   });
 });
