@@ -628,7 +628,7 @@ export class StepRunner {
       judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session, checked);
     } catch (e) {
       if (kept) dropKept(kept.kept);
-      throw e;
+      return await modelsOwnDataError(e, task, step, session);
     }
     if (kept) state.kept.push(kept.kept);
     const { outcome, failingRows, sample, condition } = judged;
@@ -727,8 +727,28 @@ async function checkRead(step: CheckStep, what: 'check' | 'test', session: Wareh
       throw new ProjectRuleError('Check', missingColumn({ column, namedBy: `check ${step.name}`, location: step.location }, checked!.name, have, true).inOneLine, step.location);
     }
     // DuckDB's first line: the rest quotes the query pipe wrapped the check in, not what the user wrote.
-    throw new ProjectRuleError('Check', `${what} ${step.name} could not run: ${e.message.split('\n')[0]}`, step.location);
+    const refused = new ProjectRuleError('Check', `${what} ${step.name} could not run: ${e.message.split('\n')[0]}`, step.location);
+    throw DATA_ERROR_KINDS.has(e.kind) ? Object.assign(refused, { dataError: e }) : refused;
   }
+}
+
+/** DuckDB's errors of a value (a cast that fails on a row), not of a query's text: a check meets those of what it reads. */
+const DATA_ERROR_KINDS: ReadonlySet<string> = new Set(['Conversion', 'Invalid Input', 'Out of Range']);
+
+/**
+ * A check that failed on a value of the model's own query (a view's, read inline: a cast that
+ * fails on a row): the model's query is the one at fault, so it is run alone, and its error is
+ * the task's, located in the model's file. The check's error stands where the query alone runs.
+ */
+async function modelsOwnDataError(e: unknown, task: Task, step: CheckStep, session: WarehouseSession): Promise<never> {
+  const own = task.kind !== 'test' && task.sql !== undefined && task.origin !== undefined && step.sql.includes(task.sql) ? task.sql : undefined;
+  if (!(e instanceof ProjectRuleError) || !('dataError' in e) || own === undefined) throw e;
+  // Every column of every row is read (count of the row), so that a cast no check column needs fails too.
+  const statement = `SELECT count("__pipe_rows") AS n FROM (\n${own}\n) AS "__pipe_rows"`;
+  await session.query(statement).catch((failed: unknown) => {
+    throw failed instanceof WarehouseError ? new StatementError(failed, [statement], session.dialect) : failed;
+  });
+  throw e;
 }
 
 /** The model a check reads, named, and its columns when asked. */

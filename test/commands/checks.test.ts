@@ -379,3 +379,21 @@ describe('pipe test', () => {
     expect(withVars.stdout).toContain(`pipe run --select +dim_customers --project ${dir} --vars '{"region":"eu"}' builds it`);
   });
 });
+
+describe("a value of a view's query that fails as a check reads it", () => {
+  it("is the view's error, at its line, not the check's: the view's query is what a cast fails in", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: shop\n',
+      'seeds/raw.csv': 'id,flag\n1,yes\n2,maybe\n',
+      'models/v.sql': "{{ config(materialized='view') }}\nselect\n  id,\n  flag::boolean as flag\nfrom {{ ref('raw') }}\n",
+      'models/v.yaml': 'checks:\n  not_null: [flag]\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    const [failed] = eventsOfType(r.events, 'task-failed');
+    const error = failed.error as { message: string; location?: { file: string; line?: number } };
+    expect(error.message).toMatch(/^Conversion Error: Could not convert string 'maybe' to BOOL/);
+    expect(error.location).toEqual({ file: 'models/v.sql', line: 4 });
+  });
+});
