@@ -1,4 +1,4 @@
-import { pythonConfig } from './dbt/python-config.js';
+import { pythonConfig, pythonReads, type PythonReads } from './dbt/python-config.js';
 import { keyJson } from './jinja/values.js';
 import { hash } from 'node:crypto';
 import { catalogName } from '../warehouse/warehouse-file.js';
@@ -249,6 +249,8 @@ export interface Analysis {
   readonly emptyFiles?: ReadonlySet<string>;
   /** The tags of each Python model not switched off (pipe builds none): what a selection by tag tells of them. */
   readonly pythonTags?: ReadonlyMap<string, readonly string[]>;
+  /** What each of those reads (its dbt.ref() and dbt.source() calls): whether a selection of what is upstream reaches it. */
+  readonly pythonReads?: ReadonlyMap<string, PythonReads>;
   /** The tests of a dbt project's sources, by `source.table` (see dbt/project-tests.ts); no task runs them yet. */
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
   /**
@@ -2046,6 +2048,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   // it out; any other stops the command, at its file.
   // Its dbt.config(...) calls over its folders' and properties' config, as dbt reads them.
   const pythonTags = new Map<string, readonly string[]>();
+  const pythonReadsOf = new Map<string, PythonReads>();
   for (const { model, base } of pythonModels) {
     const own = pythonConfig(model.code ?? '');
     if ((own.enabled ?? baseValue(base, 'enabled')) === false) {
@@ -2056,6 +2059,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     const folderTags = baseValue(base, 'tags');
     const listed = typeof folderTags === 'string' ? [folderTags] : Array.isArray(folderTags) ? folderTags.filter((t): t is string => typeof t === 'string') : [];
     pythonTags.set(model.name, [...new Set([...listed, ...(own.tags ?? [])])]);
+    pythonReadsOf.set(model.name, pythonReads(model.code ?? ''));
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
@@ -2393,6 +2397,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     disabled,
     emptyFiles,
     pythonTags,
+    pythonReads: pythonReadsOf,
     sourceChecks,
     freeTests: unrunTests,
     runHooks,

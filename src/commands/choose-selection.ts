@@ -7,7 +7,7 @@ import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { select } from '../graph/select.js';
 import { selectableNode } from './selectable-node.js';
-import { upstreamClosure } from '../graph/graph.js';
+import { downstreamClosure, upstreamClosure } from '../graph/graph.js';
 import type { NodeResult } from '../graph/selector-methods.js';
 import type { PythonModelFile } from '../project/load-project.js';
 import { parseCliSelection, unionOf, type Criterion, type NodeState, type SelectionSpec } from '../graph/selection-spec.js';
@@ -259,19 +259,21 @@ export function mayBuild(analysis: Pick<Analysis, 'graph' | 'nodes'>, selected: 
 /**
  * The Python models (which pipe never builds) a command may build: each, unless the selection
  * leaves it out by its name, folder or tag (`--exclude py_model`, `--select orders`,
- * `--select tag:sql`). A Python model is no node of pipe's graph, so no other term can be
- * evaluated for it: any other counts as building it, and its error then stops the command.
+ * `--select tag:sql`), selects nodes of another kind alone (`resource_type:seed`), or selects
+ * what is downstream of nodes (`orders+`, `source:raw+`) that it does not read, as its
+ * dbt.ref() and dbt.source() calls say. A Python model is no node of pipe's graph, so no other
+ * term can be evaluated for it: any other counts as building it, and its error then stops the command.
  */
 export function pythonModelsBuilt(
   models: readonly PythonModelFile[],
   settings: ValidatedSettings,
   request: SelectionRequest,
   pipeline: Pipeline | undefined,
-  /** The tags of each Python model (from its dbt.config() and its folders' config): a selection by tag tells of it. */
-  tags: ReadonlyMap<string, readonly string[]> = new Map(),
+  analysis: Pick<Analysis, 'pythonTags' | 'pythonReads' | 'graph' | 'nodes'>,
 ): ReadonlySet<string> {
   const out = new Set<string>();
   if (models.length === 0) return out;
+  const tags = analysis.pythonTags ?? new Map<string, readonly string[]>();
   // --select replaces the pipeline's selection; the exclusions of both apply.
   const select = request.select?.length ? request.select : (pipeline?.select ?? []);
   const exclude = [...(request.exclude ?? []), ...(pipeline?.exclude ?? [])];
@@ -281,10 +283,48 @@ export function pythonModelsBuilt(
   const names = (c: Criterion, m: PythonModelFile) =>
     (c.method === 'fqn' && c.value === m.name) || (c.method === 'path' && underPath(c.value, m.file)) || (c.method === 'tag' && (tags.get(m.name) ?? []).some(nameGlob(c.value)));
   const alone = (c: Criterion) => c.children === 0 && !c.childrensParents;
+  // A resource type other than a model's selects no model, alone.
+  const otherKind = (c: Criterion) => c.method === 'resource_type' && alone(c) && !['model', 'python_model', 'all'].includes(c.value);
+  const reaches = downstreamReach(analysis);
+  const leavesOut = (c: Criterion, m: PythonModelFile) =>
+    ((c.method === 'fqn' || c.method === 'path' || c.method === 'tag') && alone(c) && !names(c, m)) || otherKind(c) || reaches(c, m.name) === false;
   for (const m of models) {
     if (excluded.some((c) => alone(c) && names(c, m))) continue;
-    const onlyOthers = !bySelector && selected.length > 0 && selected.every((c) => (c.method === 'fqn' || c.method === 'path' || c.method === 'tag') && alone(c) && !names(c, m));
+    const onlyOthers = !bySelector && selected.length > 0 && selected.every((c) => leavesOut(c, m));
     if (!onlyOthers) out.add(m.name);
   }
   return out;
+}
+
+/**
+ * Whether a term that selects what is downstream of a node by its name, or of a source
+ * (`orders+`, `source:raw.orders+`), reaches a Python model through what it reads; undefined
+ * where that cannot be told (another method, a name with wildcards, a model whose reads are
+ * not literals).
+ */
+function downstreamReach(analysis: Pick<Analysis, 'pythonReads' | 'graph' | 'nodes'>): (c: Criterion, python: string) => boolean | undefined {
+  const down = new Map<string, ReadonlySet<string>>();
+  const downstreamOf = (start: readonly string[]) => {
+    const key = start.join('\u0000');
+    let found = down.get(key);
+    if (found === undefined) down.set(key, (found = new Set([...start, ...downstreamClosure(analysis.graph, start)])));
+    return found;
+  };
+  return (c, python) => {
+    const reads = analysis.pythonReads?.get(python);
+    if (reads === undefined || reads.dynamic || c.children === 0 || c.childrensParents || /[*?[]/.test(c.value)) return undefined;
+    if (c.method === 'fqn' && !c.value.includes('.')) {
+      if (!analysis.nodes.has(c.value)) return undefined;
+      const reached = downstreamOf([c.value]);
+      return reads.refs.some((r) => reached.has(r));
+    }
+    if (c.method === 'source') {
+      const [src, table] = c.value.split('.');
+      const start = [...analysis.nodes.values()].filter((n) => n.kind === 'source' && n.source === src && (table === undefined || n.table === table)).map((n) => n.name);
+      if (start.length === 0) return undefined;
+      const reached = downstreamOf(start);
+      return reads.sources.some((s) => s.split('.')[0] === src && (table === undefined || s.split('.')[1] === table)) || reads.refs.some((r) => reached.has(r));
+    }
+    return undefined;
+  };
 }

@@ -247,7 +247,7 @@ export function analyzeAndSelect(
     const chosen = choose(analysis, validated, { ...options, builds }, pipeline, broken, cache);
     const found = [...diagnostics, ...chosen.diagnostics];
     const blocked = found.filter((d) => d.blocks !== undefined);
-    const built = blocked.length > 0 && !options.buildsNothing ? new Set([...mayBuild(analysis, chosen.selected, chosen.excludedSeeds), ...pythonModelsBuilt(files.pythonModels ?? [], validated, options, pipeline, analysis.pythonTags)]) : new Set<string>();
+    const built = blocked.length > 0 && !options.buildsNothing ? new Set([...mayBuild(analysis, chosen.selected, chosen.excludedSeeds), ...pythonModelsBuilt(files.pythonModels ?? [], validated, options, pipeline, analysis)]) : new Set<string>();
     // Told as a warning only when the command builds none of the nodes it stops (a folder's config stops all of its models).
     const unbuilt = new Set(blocked.filter((d) => !d.blocks!.some((n) => built.has(n))));
     if (chosen.needsState && !options.stateSelection) {

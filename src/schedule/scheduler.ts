@@ -76,7 +76,7 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
   if (missing.length > 0) throw new DiagnosticError(missing);
   const blocked = analysis.diagnostics.filter((d) => d.blocks !== undefined);
   if (blocked.length > 0) {
-    const built = new Set(out.flatMap((p) => [...mayBuild(analysis, chooseSelection(analysis, project, {}, p, NOTHING_BROKEN).selected), ...pythonModelsBuilt(project.files.pythonModels ?? [], project, {}, p, analysis.pythonTags)]));
+    const built = new Set(out.flatMap((p) => [...mayBuild(analysis, chooseSelection(analysis, project, {}, p, NOTHING_BROKEN).selected), ...pythonModelsBuilt(project.files.pythonModels ?? [], project, {}, p, analysis)]));
     const blocking = blocked.filter((d) => d.blocks!.some((n) => built.has(n)));
     if (blocking.length > 0) throw new DiagnosticError(blocking);
   }

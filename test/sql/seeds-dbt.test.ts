@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/commands/run.js';
@@ -476,6 +476,17 @@ describe("a dbt project's Python model", () => {
     expect(told.map((d) => [d.severity, d.message.endsWith('scores is left out of what this command builds'), d.hint?.includes('--exclude scores builds the rest')])).toEqual([['warning', true, true]]);
     expect(o.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : []))).toEqual(['other']);
     expect((await runProject(dir, undefined, ['tag:py'])).diagnostics).toBeUndefined();
+    // What is downstream of a node it does not read (its dbt.ref() calls say what it reads), or nodes of
+    // another kind alone: the rest runs. Downstream of what it reads: refused (other+ above).
+    writeFileSync(join(dir, 'models/apart.sql'), 'select 3 as x');
+    mkdirSync(join(dir, 'seeds'), { recursive: true });
+    writeFileSync(join(dir, 'seeds/codes.csv'), 'id\n1\n');
+    for (const select of [['apart+'], ['resource_type:seed']]) {
+      const apart = await runProject(dir, select);
+      expect(apart.diagnostics, String(select)).toBeUndefined();
+    }
+    rmSync(join(dir, 'models/apart.sql'));
+    rmSync(join(dir, 'seeds/codes.csv'));
     // Its folder, left out: the rest runs. Its folder, selected: refused for the Python model, not
     // as a folder without model files.
     for (const exclude of [['models/py'], ['path:models/py/'], ['models/py/scores.py']]) {

@@ -25,6 +25,33 @@ export function pythonConfig(code: string): PythonConfig {
   return { ...(tags ? { tags } : {}), ...(enabled === undefined ? {} : { enabled }) };
 }
 
+/** What a Python model reads, from its `dbt.ref()` and `dbt.source()` calls; `dynamic` when one is not of literals (then what it reads is not known). */
+export interface PythonReads {
+  readonly refs: readonly string[];
+  /** `source.table` of each. */
+  readonly sources: readonly string[];
+  readonly dynamic: boolean;
+}
+
+/** The literal arguments of every `dbt.ref(...)` and `dbt.source(...)` call of `code`, as dbt reads them at parse time. */
+export function pythonReads(code: string): PythonReads {
+  const { text, strings } = scanned(code);
+  const refs: string[] = [];
+  const sources: string[] = [];
+  let dynamic = false;
+  const re = /\bdbt\s*\.\s*(ref|source)\s*\(/g;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const at = m.index;
+    if (strings.some(([start, end]) => at > start && at < end)) continue;
+    const args = new Literals(text, m.index + m[0].length).positional();
+    const texts = args.filter((a): a is string => typeof a === 'string');
+    if (m[1] === 'ref' && texts.length >= 1 && texts.length === args.length) refs.push(texts[texts.length - 1]);
+    else if (m[1] === 'source' && texts.length === 2 && args.length === 2) sources.push(`${texts[0]}.${texts[1]}`);
+    else dynamic = true;
+  }
+  return { refs: [...new Set(refs)], sources: [...new Set(sources)], dynamic };
+}
+
 /** The text with `#` comments blanked (not inside strings), and where its string literals are ([start, end) of each). */
 function scanned(code: string): { readonly text: string; readonly strings: readonly [number, number][] } {
   let text = '';
@@ -77,6 +104,20 @@ class Literals {
     private readonly code: string,
     private i: number,
   ) {}
+
+  /** The positional arguments, up to the first that is not a literal or the first keyword one. */
+  positional(): unknown[] {
+    const out: unknown[] = [];
+    for (;;) {
+      this.space();
+      if (this.i >= this.code.length || this.code[this.i] === ')' || /^[A-Za-z_]\w*\s*=(?!=)/.test(this.code.slice(this.i, this.i + 100))) return out;
+      const value = this.value();
+      if (value === NOT_LITERAL) return [...out, value];
+      out.push(value);
+      this.space();
+      if (this.code[this.i] === ',') this.i++;
+    }
+  }
 
   keywords(): [string, unknown][] {
     const out: [string, unknown][] = [];
