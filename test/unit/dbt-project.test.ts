@@ -177,6 +177,15 @@ models:
       ['warning', "column id of model m has a key dbt does not read, 'data_test': it is left out, as dbt leaves it", "did you mean 'data_tests'?", 11],
       ['warning', "seed s has a key dbt does not read, 'column_type': it is left out, as dbt leaves it", expect.stringContaining('its keys: name, description'), 14],
     ]);
+    // The same key on many columns of one node (a type: each): one warning, at the first.
+    const typed = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/m.sql': 'select 1 as a, 2 as b, 3 as c',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    columns:\n      - name: a\n        type: int\n      - name: b\n        type: int\n      - name: c\n        type: int\n',
+    });
+    expect(typed.diagnostics.filter((d) => d.code === 'unknown-key').map((d) => [d.message, d.location?.line])).toEqual([
+      ["3 columns (a, b, c) of model m have a key dbt does not read, 'type': it is left out, as dbt leaves it", 6],
+    ]);
   });
 
   it('tells, not refuses, a typo of enabled that holds its default: the node builds as meant, in dbt too', () => {

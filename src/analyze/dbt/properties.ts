@@ -454,14 +454,23 @@ function readColumns(
   if (Object.hasOwn(owner, 'columns') && owner.columns === null) {
     diagnostics.push(warning('empty-columns', "columns: is empty: dbt refuses this file for it (None is not of type 'array'); pipe reads no column there", at([...path, 'columns']), { hint: 'list the columns under it, or remove columns:' }));
   }
+  const unread = new Map<string, { columns: string[]; path: (string | number)[] }>();
   listOf(owner.columns, 'columns', at([...path, 'columns']), diagnostics).forEach((c, i) => {
     const cp = [...path, 'columns', i];
     if (!isMapping(c) || typeof c.name !== 'string' || c.name === '') {
       diagnostics.push(error('bad-properties', 'each column needs a name:', at(cp)));
       return;
     }
-    // A key dbt does not read (`data_test:`, whose tests would never run), said where the entry is the file's own.
-    if (at.yaml !== undefined) unknownKeys(c, COLUMN_KEYS, `column ${c.name} of ${on.kind} ${on.name}`, cp, at, diagnostics);
+    // A key dbt does not read (`data_test:`, whose tests would never run), said where the entry is the file's own:
+    // once for the columns of the node that have it (a `type:` on every column is one warning).
+    if (at.yaml !== undefined) {
+      for (const key of Object.keys(c)) {
+        if (COLUMN_KEYS.includes(key)) continue;
+        const seen = unread.get(key);
+        if (seen) seen.columns.push(c.name);
+        else unread.set(key, { columns: [c.name], path: [...cp, key] });
+      }
+    }
     const constraints = c.constraints === undefined ? undefined : readConstraints(c.constraints, [...cp, 'constraints'], at, diagnostics);
     const config = isMapping(c.config) ? c.config : {};
     const meta = { ...mappingOf(c.meta), ...mappingOf(config.meta) };
@@ -479,6 +488,14 @@ function readColumns(
     });
     tests.push(...readTests(c, on, c.name, c.quote === true, cp, at, diagnostics));
   });
+  for (const [key, { columns: named, path: first }] of unread) {
+    const which = named.length === 1 ? `column ${named[0]}` : `${named.length} columns (${named.slice(0, 5).join(', ')}${named.length > 5 ? ', …' : ''})`;
+    diagnostics.push(
+      warning('unknown-key', `${which} of ${on.kind} ${on.name} ${named.length === 1 ? 'has' : 'have'} a key dbt does not read, '${key}': it is left out, as dbt leaves it`, at(first), {
+        hint: didYouMean(key, COLUMN_KEYS) ?? `a column's keys: ${COLUMN_KEYS.join(', ')}`,
+      }),
+    );
+  }
   return { columns, tests };
 }
 
