@@ -2049,17 +2049,22 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   // Its dbt.config(...) calls over its folders' and properties' config, as dbt reads them.
   const pythonTags = new Map<string, readonly string[]>();
   const pythonReadsOf = new Map<string, PythonReads>();
+  const refusedPython: PythonModelFile[] = [];
   for (const { model, base } of pythonModels) {
     const own = pythonConfig(model.code ?? '');
     if ((own.enabled ?? baseValue(base, 'enabled')) === false) {
       switchedOff.set(model.name, own.enabled === false ? { file: model.file } : (base.over?.get('enabled')?.location ?? base.dbt.get('enabled')?.location ?? { file: model.file }));
       continue;
     }
-    diagnostics.push(pythonModelError(model));
+    refusedPython.push(model);
     const folderTags = baseValue(base, 'tags');
     const listed = typeof folderTags === 'string' ? [folderTags] : Array.isArray(folderTags) ? folderTags.filter((t): t is string => typeof t === 'string') : [];
     pythonTags.set(model.name, [...new Set([...listed, ...(own.tags ?? [])])]);
     pythonReadsOf.set(model.name, pythonReads(model.code ?? ''));
+  }
+  if (refusedPython.length > 0) {
+    const holdsSql = (folder: string) => files.models.some((m) => m.file.startsWith(`${folder}/`));
+    diagnostics.push(refusedPython.length === 1 ? pythonModelError(refusedPython[0]) : pythonModelsError(refusedPython, holdsSql));
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
@@ -2562,6 +2567,24 @@ function pythonModelError(model: PythonModelFile): Diagnostic {
     hint: `write it as a SQL model; --exclude ${model.name} builds the rest; or build it outside pipe, declare its table as a source, and switch the model off (+enabled: false for it in dbt_project.yml, or config: enabled: false in its properties), as dbt leaves a disabled model out`,
   });
   return { ...d, blocks: [model.name] };
+}
+
+/**
+ * Python models pipe would have to build, many of them: one refusal naming them, at the first,
+ * with the folder they share to leave them out by (a project's raw layer of Python models).
+ */
+function pythonModelsError(models: readonly PythonModelFile[], holdsSql: (folder: string) => boolean): Diagnostic {
+  const folders = models.map((m) => m.file.split('/').slice(0, -1));
+  const shared: string[] = [];
+  for (let i = 0; folders.every((f) => i < f.length && f[i] === folders[0][i]); i++) shared.push(folders[0][i]);
+  // Their folder when it is a folder of models below the project's models folder, and holds them alone.
+  const folder = shared.length > 1 && !holdsSql(shared.join('/')) ? shared.join('/') : undefined;
+  const named = models.map((m) => m.name);
+  const shown = named.length > 5 ? `${named.slice(0, 5).join(', ')} and ${named.length - 5} more` : `${named.slice(0, -1).join(', ')} and ${named.at(-1)}`;
+  const d = error('unsupported', `${models.length} models are Python models (${shown}): pipe builds SQL models only`, { file: models[0].file }, {
+    hint: `write them as SQL models; ${folder !== undefined ? `--exclude ${folder}` : `--exclude ${named.slice(0, 3).join(' ')}${named.length > 3 ? ' …' : ''}`} builds the rest; or build them outside pipe, declare their tables as sources, and switch the models off (+enabled: false for their folder in dbt_project.yml), as dbt leaves a disabled model out`,
+  });
+  return { ...d, blocks: named };
 }
 
 /** What a model's text gives before it is rendered: its template, what pipe cannot render in it, whether it renders again at run. */

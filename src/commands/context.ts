@@ -176,7 +176,7 @@ function choose(analysis: Analysis, validated: ValidatedSettings, options: Selec
  */
 export function unblocked({ blocks, ...d }: Diagnostic): Diagnostic {
   const names = blocks ?? [];
-  const left = names.length === 1 ? `${names[0]} is` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are`;
+  const left = names.length === 1 ? `${names[0]} is` : names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more are` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are`;
   return { ...d, severity: 'warning', message: `${d.message}; ${left} left out of what this command builds` };
 }
 

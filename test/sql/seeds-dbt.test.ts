@@ -521,6 +521,20 @@ describe("a dbt project's Python model", () => {
     ]);
   });
 
+  it('many of them are one refusal naming them, with the folder they share to leave them out by', async () => {
+    const py = 'def model(dbt, session):\n    return None\n';
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      ...Object.fromEntries(['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'].map((n) => [`models/raw/${n}.py`, py])),
+      'models/stg/other.sql': 'select 1 as x',
+    });
+    const all = await runProject(dir);
+    expect(all.diagnostics?.map((d) => [d.message, d.hint?.includes('--exclude models/raw builds the rest')])).toEqual([
+      ['7 models are Python models (r1, r2, r3, r4, r5 and 2 more): pipe builds SQL models only', true],
+    ]);
+    expect((await runProject(dir, undefined, ['models/raw'])).diagnostics).toBeUndefined();
+  });
+
   it('is no refusal for the commands that build nothing: compile, show, status, docs generate read the rest, told it is left out', async () => {
     const dir = tempProject({
       'dbt_project.yml': "name: shop\nversion: '1.0'\n",
