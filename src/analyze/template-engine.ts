@@ -257,7 +257,12 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
       message = `${name}() is a macro of dbt's that pipe does not implement`;
       hint = 'write the SQL it stands for, or read the warehouse with run_query() or adapter.get_columns_in_relation()';
     } else {
-      hint = didYouMean(name, functions) ?? (owner ? `${owner} has no function ${name.slice(owner.length + 1)}()` : `template functions: ${fewNames(functions)} (macros come from macros/*.sql)`);
+      // A package's macro of that name, called without the package's name (dbt calls it so from the package's own nodes alone).
+      const qualified = owner === undefined ? functions.find((f) => f.endsWith(`.${name}`) && !f.startsWith('dbt.')) : undefined;
+      hint =
+        (qualified !== undefined ? `${qualified.slice(0, qualified.indexOf('.'))} has a macro of that name: call it ${qualified}()` : undefined) ??
+        didYouMean(name, functions) ??
+        (owner ? `${owner} has no function ${name.slice(owner.length + 1)}()` : `no macro of the project (macros/*.sql) or of an installed package is named ${name}, nor is it a function of dbt's context`);
     }
     if (line === undefined && source !== undefined) {
       // A call of what a call returned (`ref('b').include()`) is named by Nunjucks, not as written: found by its method.
@@ -324,11 +329,6 @@ export const UNSET_HOUR = 'unset-hour';
 /** Why `hour` is undefined: the run covers whole days. */
 const HOUR_UNSET =
   'hour is set only when a run covers one hour (an hourly pipeline, pipe run --hour), and this one covers whole days: filter on interval_start and interval_end, which bound either';
-
-/** A list of names short enough for a hint: a project may have hundreds of macros. */
-function fewNames(names: readonly string[], most = 15): string {
-  return names.length <= most ? names.join(', ') : `${names.slice(0, most).join(', ')} and ${names.length - most} more`;
-}
 
 /** Line and column (1-based) of the first match of `re` inside a `{{ }}` or `{% %}` of the source. */
 /** The call `re` (global) finds at `at`, or else the last one before it; undefined when there is none. */
@@ -866,7 +866,8 @@ export class TemplateEngine {
   /** Names a template can call: pipe's functions and the macros of macros/ (asked only by a diagnostic that names some). */
   private readonly functionNames = (): string[] => {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
-    return Object.keys(globals).filter((k) => typeof globals[k] === 'function' && !NUNJUCKS_GLOBALS.has(k) && (!this.builtinNames.has(k) || this.macroNames.has(k)));
+    const bare = Object.keys(globals).filter((k) => typeof globals[k] === 'function' && !NUNJUCKS_GLOBALS.has(k) && (!this.builtinNames.has(k) || this.macroNames.has(k)));
+    return [...bare, ...this.namespacedMacroNames()];
   };
 
   /** A macro as a template calls it by `called`: what a unit test's override of that name gives, else the macro run. */
