@@ -12,7 +12,7 @@ import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, re
 import { commonParams, flagParam } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { testFilter } from './test-selection.js';
-import { unpublishedFailures } from './unpublished-failures.js';
+import { failedNeverPublished, unpublishedFailures } from './unpublished-failures.js';
 
 export interface TestOptions extends ProjectOptions, SelectionOptions {
   /** The interval whose partition incremental models' checks read; default yesterday (an hourly pipeline's previous hour). */
@@ -49,13 +49,16 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
       throw new DiagnosticError(refused);
     }
   }
-  const said = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => unpublishedFailures(s, prepared.analysis, plan.tasks)) : undefined;
-  if (said) options.emit({ type: 'notice', message: said });
+  const found = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => unpublishedFailures(s, prepared.analysis, plan.tasks)) : undefined;
+  if (found?.said) options.emit({ type: 'notice', message: found.said });
+  // A node whose builds all failed is told so, not as one never built (which a run would build).
+  const neverPublished = found?.neverPublished ?? new Map();
+  const tasks = plan.tasks.map((t) => (t.kind === 'test' && t.steps[0]?.kind === 'refuse' && neverPublished.has(t.node) ? failedNeverPublished(t, neverPublished.get(t.node)!) : t));
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,
     params: { kind: 'test', ds, hour, ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName, selectorsOf(project), prepared.analysis.packageVars), ...flagParam('store_failures', options.storeFailures) },
-    plan,
+    plan: { ...plan, tasks },
     threads: resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings }),
     emit: options.emit,
     signal: options.signal,

@@ -378,6 +378,19 @@ describe('pipe test', () => {
     const withVars = await testIn(dir, { date: '2024-01-02', vars: { region: 'eu' } });
     expect(withVars.stdout).toContain(`pipe run --select +dim_customers --project ${dir} --vars '{"region":"eu"}' builds it`);
   });
+
+  it('a model whose every build failed, none published, is said as the failed build, with its run', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\n', 'models/m.sql': "{{ config(materialized='table') }}\nselect null as id", 'models/m.yaml': 'checks:\n  not_null: [id]\n' });
+    const built = await runIn(dir, { date: '2024-01-02' });
+    expect(built.code).toBe(1);
+    const runId = String(built.events.find((e) => e.type === 'run-started')?.runId);
+    const r = await testIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`m has no table for its check: its build in run ${runId} failed and published nothing (check not_null(id) failed`);
+    expect(r.stdout).toContain(`pipe history ${runId} says why, and a build publishes it once its checks pass`);
+    expect(r.stdout).not.toContain('not built yet');
+  });
 });
 
 describe("a value of a view's query that fails as a check reads it", () => {
