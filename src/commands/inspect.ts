@@ -1,3 +1,4 @@
+import { pythonModelsBuilt } from './choose-selection.js';
 import type { Answer } from '../warehouse/introspection.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -368,13 +369,22 @@ export async function listNodes(options: GraphOptions): Promise<ListedNode[]> {
   } else emitAnalysisNotes(analyzed, options.emit);
   const { analysis } = analyzed;
   const types = options.resourceTypes && new Set<string>(options.resourceTypes);
-  return topologicalOrder(analysis.graph)
+  const listed: ListedNode[] = topologicalOrder(analysis.graph)
     .filter((n) => selected.has(n) && (!types || types.has(resourceType(analysis.nodes.get(n)!))))
     .map((name) => {
       const n = analysis.nodes.get(name)!;
       const entry = options.dbtRecords ? analysis.renderer.graphEntry(name) : undefined;
       return { name, kind: nodeKind(n), file: n.file, tags: n.tags, upstream: n.upstream, ...(entry ? { dbt: dbtRecord(entry) } : {}) };
     });
+  // The Python models (which pipe does not build) a selection may take, as dbt ls lists them, after what they read.
+  if (types && !types.has('model')) return listed;
+  const python = pythonModelsBuilt(project.files.pythonModels ?? [], project, options, options.pipeline === undefined ? undefined : analysis.pipelines.get(options.pipeline), analysis);
+  for (const m of project.files.pythonModels ?? []) {
+    if (!python.has(m.name)) continue;
+    const reads = analysis.pythonReads?.get(m.name);
+    listed.push({ name: m.name, kind: 'python', file: m.file, tags: analysis.pythonTags?.get(m.name) ?? [], upstream: reads ? [...reads.refs, ...reads.sources] : [] });
+  }
+  return listed;
 }
 
 export interface HistoryOptions extends ProjectOptions {

@@ -9,8 +9,8 @@ import type { Task } from '../../src/plan/task.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 import { TestWarehouse } from './helpers.js';
 import { docsGenerate } from '../../src/ui/docs/docs-generate.js';
-import type { PipeResult } from '../e2e/helpers.js';
-import { compileIn, showIn, statusIn } from '../support/in-process.js';
+import { explain, type PipeResult } from '../e2e/helpers.js';
+import { compileIn, nodesIn, showIn, statusIn } from '../support/in-process.js';
 import { stubAssets } from '../ui/ui-fixture.js';
 
 /**
@@ -533,6 +533,15 @@ describe("a dbt project's Python model", () => {
       ['7 models are Python models (r1, r2, r3, r4, r5 and 2 more): pipe builds SQL models only', true],
     ]);
     expect((await runProject(dir, undefined, ['models/raw'])).diagnostics).toBeUndefined();
+    // pipe ls lists them as dbt ls does, with what their dbt.ref() calls read, though pipe builds none.
+    writeFileSync(join(dir, 'models/raw/r1.py'), 'def model(dbt, session):\n    return dbt.ref("other").df()\n');
+    const listed = await nodesIn(dir);
+    expect(listed.code, explain(listed)).toBe(0);
+    expect(listed.nodes.map((n) => [n.name, n.kind, n.upstream])).toEqual([
+      ['other', 'view', []],
+      ...['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'].map((n) => [n, 'python', n === 'r1' ? ['other'] : []]),
+    ]);
+    expect((await nodesIn(dir, { select: ['other'] })).nodes.map((n) => n.name)).toEqual(['other']);
   });
 
   it('is no refusal for the commands that build nothing: compile, show, status, docs generate read the rest, told it is left out', async () => {
