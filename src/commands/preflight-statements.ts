@@ -111,7 +111,9 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
       continue;
     }
     if (t.of === 'model') refusedQueries.set(t.node, t.sql);
-    const located = t.origin && problem.line !== undefined ? locateSqlError(problem.line, t.sql, t.origin)?.location : undefined;
+    // At the end of input, the query stops short: at its last line (see locateSqlError).
+    const line = problem.line ?? (/at end of input/.test(problem.text) ? t.sql.split('\n').length : undefined);
+    const located = t.origin && line !== undefined ? locateSqlError(line, t.sql, t.origin, true)?.location : undefined;
     // Only a query: check is a template: Jinja elsewhere in a check reaches the parser as it is.
     const jinja = t.of === 'check' && /\{\{|\{%/.test(t.sql);
     // No line of the file rendered it (a macro's output): the rendered line is said, as dbt shows it.

@@ -23,7 +23,7 @@ export function labelWithRenderedLine(message: string, named: ErrorLine | undefi
 }
 
 function labelWith(message: string, named: ErrorLine | undefined, label: string): string {
-  if (!named) return message;
+  if (!named || named.marker === '') return message;
   const at = message.indexOf(named.marker);
   if (at < 0) return message;
   const after = message.slice(at + named.marker.length);

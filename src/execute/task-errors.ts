@@ -119,9 +119,10 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
     const csv = task?.csv && csvLoadError(e.dialect.csvFault(e.error.message), task.csv);
     if (csv) return { ...base, ...csv };
     const statement = task?.origin ? e.statements.find((s) => s.includes(task.origin!.sql)) : undefined;
-    const named = e.dialect.errorLine(e.error.message, statement);
+    // The parser at the end of the statement: the query stops short, at its last line (see locateSqlError).
+    const named = e.dialect.errorLine(e.error.message, statement) ?? (statement !== undefined && /syntax error at end of input/.test(e.error.message) ? { line: statement.split('\n').length, marker: '' } : undefined);
     if (named?.notOfLine !== undefined) return { ...base, message: withoutLine(base.message, named) };
-    const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin) : undefined;
+    const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin, /^Parser Error: syntax error/.test(e.error.message)) : undefined;
     const message = place?.location ? labelWithFileLine(base.message, named, place.location) : labelWithRenderedLine(base.message, named, place?.context ? place.contextLine : undefined);
     return { ...base, message, location: place?.location, sqlContext: place?.context, ...(place?.lines ? { sqlFromLines: place.lines } : {}) };
   }

@@ -63,12 +63,16 @@ function wildcard(templateLine: string): RegExp | undefined {
 }
 
 /** `line` is the 1-based line of `statement` the error names, if it names one. */
-export function locateSqlError(line: number | undefined, statement: string, origin: SqlOrigin): SqlErrorPlace | undefined {
+export function locateSqlError(line: number | undefined, statement: string, origin: SqlOrigin, syntax = false): SqlErrorPlace | undefined {
   const at = statement.lastIndexOf(origin.sql);
   if (line === undefined || at < 0) return undefined;
   const before = statement.slice(0, at).split('\n').length - 1;
-  const k = line - before;
   const sqlLines = origin.sql.split('\n');
+  // `syntax`: a line past the query (pipe's own text around it, its closing parenthesis, or the
+  // end of input) is where the parser found the query cut short, and its last line is the place.
+  let last = sqlLines.length;
+  while (syntax && last > 1 && sqlLines[last - 1].trim() === '') last--;
+  const k = syntax ? Math.min(line - before, last) : line - before;
   if (k < 1 || k > sqlLines.length) return undefined;
   return placeOfLine(k, sqlLines, origin);
 }

@@ -34,6 +34,19 @@ async function diagnosticsOf(p: Promise<unknown>): Promise<readonly Diagnostic[]
 
 const quiet = (events: PipeEvent[] = []) => (e: PipeEvent) => events.push(e);
 
+describe('a query cut short, rendered as its task runs', () => {
+  it("is said at its last line, not at pipe's own text after it nor at no line", async () => {
+    const dir = project({
+      'models/a.sql': 'select 1 as id',
+      'models/u.sql': "{% set cols = run_query(\"select 'id' as c\") %}\nselect\n  {% if execute %}{{ cols.columns[0].values()[0] }}{% else %}id{% endif %},\n  count(*) as n\nfrom {{ ref('a') }}\ngroup by\n",
+    });
+    const events: PipeEvent[] = [];
+    await run({ project: dir, date: '2024-01-02', emit: quiet(events) });
+    const failed = events.flatMap((e) => (e.type === 'task-failed' ? [e.error] : []));
+    expect(failed.map((e) => [e.message.split('\n')[0], e.location])).toEqual([['Parser Error: syntax error at end of input', { file: 'models/u.sql', line: 6 }]]);
+  });
+});
+
 describe('one statement per model', () => {
   it('finds the semicolons that separate statements, not those in strings, names or comments', () => {
     const sql = "select ';' as \"a;b\" -- c;\n/* d; /* e; */ */ from t; select $$f;$$, E'g\\';'; ";
@@ -86,6 +99,8 @@ describe('one statement per model', () => {
       // A view's checks read its query inside theirs: its error is said once, at the model.
       'models/bad_view.sql': "{{ config(materialized='view') }}\nselect id,,\nfrom {{ ref('ok') }}\n",
       'models/bad_view.yaml': 'checks:\n  not_null: [id]\n  unique: [id]\n',
+      // Cut short (a parenthesis never closed): at its last line.
+      'models/cut.sql': "select id,\n  1 as b\nfrom {{ ref('ok') }} where (id > 1\n",
       // One with an error of its own is said too.
       'models/bad_view2.sql': "{{ config(materialized='view') }}\nselect id,,\nfrom {{ ref('ok') }}\n",
       'models/bad_view2.yaml': 'checks:\n  not_null: [id]\n  expression:\n    - "id >>> ((("\n',
@@ -100,6 +115,7 @@ describe('one statement per model', () => {
         ['sql-syntax', 'models/bad_view2.yaml', 3],
         ['sql-syntax', 'models/broken.sql', 5],
         ['sql-syntax', 'models/checked.yaml', 2],
+        ['sql-syntax', 'models/cut.sql', 3],
         ['sql-syntax', 'models/escaped.sql', 3],
         ['sql-syntax', 'models/macro_out.sql', undefined],
         ['sql-syntax', 'models/quoted.sql', 1],
