@@ -178,7 +178,15 @@ function unclosedFlow(text: string, file: string, line: number): Diagnostic | un
     const first = open[0];
     if (first === undefined) continue;
     const closing = first.char === '[' ? ']' : '}';
-    return error('yaml-syntax', `invalid YAML: the ${first.char === '[' ? 'list' : 'mapping'} opened here with ${first.char} is never closed`, { file, line: i + 1, column: first.column }, {
+    const what = first.char === '[' ? 'list' : 'mapping';
+    // Closed on a line after it, not indented past its key: that line is the problem.
+    const closedAt = lines.slice(i + 1, line).findIndex((l) => l.includes(closing));
+    if (closedAt >= 0) {
+      return error('yaml-syntax', `invalid YAML: the ${what} opened here with ${first.char} goes on to line ${i + 2 + closedAt}, and its lines after this one are not indented past its key`, { file, line: i + 1, column: first.column }, {
+        hint: `indent its lines after this one deeper than the key on this line, or write it on one line`,
+      });
+    }
+    return error('yaml-syntax', `invalid YAML: the ${what} opened here with ${first.char} is never closed`, { file, line: i + 1, column: first.column }, {
       hint: `end it with ${closing} on this line (a list or mapping in brackets may go on over lines only with its lines indented past its key)`,
     });
   }
@@ -219,7 +227,18 @@ function missingColon(text: string, file: string, upTo: number): Diagnostic | un
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   const keyColumn = (line: string) => (/^[ ]*(?:-[ ]+)*/.exec(line)?.[0].length ?? 0) + 1;
   const content = (line: string | undefined) => line !== undefined && !/^\s*(#.*)?$/.test(line);
+  const indent = (line: string) => /^[ ]*/.exec(line)?.[0].length ?? 0;
+  // The lines of a block scalar (`query: |`, `description: >`) are text, whatever words they hold.
+  let scalarOver: number | undefined;
   for (let i = 0; i < Math.min(lines.length, upTo + 1); i++) {
+    if (scalarOver !== undefined) {
+      if (!content(lines[i]) || indent(lines[i]) > scalarOver) continue;
+      scalarOver = undefined;
+    }
+    if (/^[ ]*(?:-[ ]+)*(?:[^\s#'"][^#]*?:[ \t]+)?[|>][+-]?[1-9]?[+-]?[ \t]*(#.*)?$/.test(lines[i])) {
+      scalarOver = indent(lines[i]);
+      continue;
+    }
     const m = /^([ ]*)(\+?[A-Za-z_][\w.-]*)[ \t]*(#.*)?$/.exec(lines[i]);
     if (!m) continue;
     let above = i - 1;

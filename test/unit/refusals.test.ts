@@ -392,6 +392,9 @@ describe('a YAML key indented deeper than the key above it', () => {
       const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yml': yml });
       expect(a.diagnostics.map((d) => [where(d), d.message]), at).toEqual([[at, `invalid YAML: the ${what} is never closed`]]);
     }
+    // Closed on the next line, which is not indented past its key: said so.
+    const next = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yml': 'version: 2\nmodels:\n  - name: a\n    tags: [x,\n    y]\n' });
+    expect(next.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yml:4:11', 'invalid YAML: the list opened here with [ goes on to line 5, and its lines after this one are not indented past its key']]);
   });
 
   it('is said as a missing colon where a word stands alone on its line, a key without its colon', () => {
@@ -408,6 +411,9 @@ describe('a YAML key indented deeper than the key above it', () => {
       const b = analyzed({ 'models/a.sql': 'select 1 as id', [file]: text });
       expect(b.diagnostics.map((d) => [where(d), d.message]), file).toEqual([[at, `invalid YAML: ${word} has no colon after it, so YAML reads the lines below as going on from it`]]);
     }
+    // A word alone in a block scalar (SQL, markdown) is text: the file's own error is said.
+    const block = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'description: x\nchecks:\n  query:\n    - |\n      select *\n      from\n        {{ this }}\n      where id < 0\n  unique: [id\n' });
+    expect(block.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yaml:9:11', 'invalid YAML: the list opened here with [ is never closed']]);
     // A plain value going on over lines is no key: a file that reads is not refused.
     expect(analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': 'version: 2\nmodels:\n  - name: a\n    description: one\n      two\n' }).diagnostics).toEqual([]);
   });
