@@ -140,18 +140,23 @@ function refuseFolderElsewhere(root: string, path: string, validated: ValidatedS
 }
 
 /**
- * Whether `folder` (which need not exist) lies inside `root`, links followed: the part of it
- * that exists is compared as it resolves, the rest as written (`..cache` is a name, not `..`).
+ * Whether `folder` (which need not exist) lies inside `root`, as written or with links followed
+ * (a project reached through a link, or a link the project holds to a folder elsewhere): the
+ * part of it that exists is compared as it resolves, the rest as written (`..cache` is a name, not `..`).
  */
 function within(root: string, folder: string): boolean {
+  const inside = (from: string, to: string) => {
+    const rel = relative(from, to);
+    return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
+  };
+  if (inside(root, folder)) return true;
   let existing = folder;
   const rest: string[] = [];
   while (!existsSync(existing) && dirname(existing) !== existing) {
     rest.unshift(basename(existing));
     existing = dirname(existing);
   }
-  const fromRoot = relative(realpathSync(root), join(realpathSync(existing), ...rest));
-  return fromRoot === '' || (!isAbsolute(fromRoot) && fromRoot !== '..' && !fromRoot.startsWith(`..${sep}`));
+  return inside(realpathSync(root), join(realpathSync(existing), ...rest));
 }
 
 /** Which folder of the project (`seeds`, `pipelines`…) `path` is, if it is one. */

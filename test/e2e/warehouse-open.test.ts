@@ -354,8 +354,15 @@ describe('a warehouse folder that does not exist', () => {
     const flag = await cliIn([...RUN, '--project', dir, '--db', join(outside, 'made', 'w.duckdb')]);
     expect(flag.code, explain(flag)).toBe(0);
     expect(existsSync(join(outside, 'made', 'w.duckdb'))).toBe(true);
-    // Inside, though named through a link to the project, or in a folder whose name starts with two dots.
+    // Inside, though named through a link to the project, or in a folder whose name starts with two dots,
+    // or through a link the project holds to a folder elsewhere.
     symlinkSync(dir, join(outside, 'link'));
+    mkdirSync(join(outside, 'kept'));
+    symlinkSync(join(outside, 'kept'), join(dir, 'data'));
+    writeProjectFiles(dir, { 'pipe.yaml': 'warehouse: data/wh/w.duckdb\n' });
+    const through = await cliIn([...RUN, '--project', dir]);
+    expect(through.code, explain(through)).toBe(0);
+    expect(existsSync(join(outside, 'kept', 'wh', 'w.duckdb'))).toBe(true);
     for (const [warehouse, made] of [[join(outside, 'link', 'linked', 'w.duckdb'), join(dir, 'linked', 'w.duckdb')], ['..cache/w.duckdb', join(dir, '..cache', 'w.duckdb')]]) {
       writeProjectFiles(dir, { 'pipe.yaml': `warehouse: ${warehouse}\n` });
       const r = await cliIn([...RUN, '--project', dir]);

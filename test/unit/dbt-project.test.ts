@@ -227,7 +227,7 @@ models:
     // A database the profile attaches: said so, with where, and no file to rename.
     const lake = run({
       'dbt_project.yml': 'name: shop\nprofile: shop\nmodels:\n  shop:\n    +database: lakehouse\n',
-      'profiles.yml': "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: lake.duckdb\n          alias: lakehouse\n",
+      'profiles.yml': "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: lake.duckdb\n          alias: LakeHouse\n",
       'models/m.sql': 'select 1 as id',
     });
     expect(lake.diagnostics.find((d) => d.code === 'unsupported')?.hint).toBe(

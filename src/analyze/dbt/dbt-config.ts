@@ -126,11 +126,13 @@ export function sortDbtConfig(
       // A database named as a file would name it: the warehouse's file of that name makes it the warehouse's own.
       // (DuckDB names a file of its own names otherwise: main.duckdb is main_db.)
       const named = key === 'database' && typeof setting.value === 'string' && /^[A-Za-z_][\w-]*$/.test(setting.value) && !['main', 'temp', 'system'].includes(setting.value) ? setting.value : undefined;
-      const attachedAt = named !== undefined && attached?.has(named) ? attached.get(named) : undefined;
+      // DuckDB's names of databases ignore case.
+      const alias = named === undefined ? undefined : [...(attached?.keys() ?? [])].find((a) => a.toLowerCase() === named.toLowerCase());
+      const attachedAt = alias !== undefined ? attached?.get(alias) : undefined;
       const hint =
         named === undefined
           ? UNSUPPORTED_KEYS[key]
-          : attached?.has(named)
+          : alias !== undefined
             ? `${named} is a database the profile attaches${attachedAt?.line !== undefined ? ` (${attachedAt.file}:${attachedAt.line})` : ''}, which pipe reads (${named}.schema.table) and does not build in: pipe builds every node in the warehouse's own database, where the record of each build commits with its data; remove database:`
             : `${UNSUPPORTED_KEYS[key]}; or name the warehouse's file ${named}.duckdb (pipe.yaml's warehouse: or the profile's path:), as DuckDB names a database after its file: database: ${named} is then the warehouse's own`;
       diagnostics.push(error('unsupported', `config '${key}' is not supported by pipe`, setting.location, { hint }));
