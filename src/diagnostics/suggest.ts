@@ -10,10 +10,11 @@ export function suggest(name: string, candidates: readonly string[]): string | u
   if (sameLetters !== undefined) return sameLetters;
   const best = closest(name, candidates as string[]);
   const limit = Math.max(1, Math.floor(name.length / 3));
-  if (distance(name, best) <= limit) return best;
-  // A name cut short (`uniq`), too far from every candidate: the one candidate it begins.
+  // A name cut short (`uniq`, `raw.status` of `raw.status_old`): the one candidate it begins,
+  // before another as near by letters (`raw.races`), and when every other is too far.
   const begun = name.length >= 3 ? candidates.filter((c) => c.startsWith(name)) : [];
-  return begun.length === 1 ? begun[0] : undefined;
+  if (begun.length === 1 && (distance(name, begun[0]) <= distance(name, best) || distance(name, best) > limit)) return begun[0];
+  return distance(name, best) <= limit ? best : undefined;
 }
 
 export function didYouMean(name: string, candidates: readonly string[]): string | undefined {
