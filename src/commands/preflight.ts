@@ -254,8 +254,8 @@ async function checkSeeds(session: WarehouseSession, tasks: readonly Task[], ver
         if (key !== undefined && problems.length === 0) verdicts!.pass(key);
       }
     }
-    // A seed with hooks may change its table's types itself (an ALTER in a post-hook): left to them.
-    if (described.columns && header.length === 0 && task.sql !== undefined && task.relation !== undefined && !task.csv.retyped && task.alwaysLoads === undefined) {
+    // A seed with post-hooks may change its table's types itself (an ALTER after the load): left to them.
+    if (described.columns && header.length === 0 && task.sql !== undefined && task.relation !== undefined && !task.csv.retyped && !task.csv.postHooks) {
       diagnostics.push(...(await textNow(session, task.csv, task.relation, task.sql)));
     }
     // dbt-duckdb loads the same NULL rows: a dbt project's seed loads as dbt's, without a word.

@@ -25,6 +25,8 @@ export interface CsvOrigin {
   readonly sniffedByDbt?: boolean;
   /** Selected and loaded with --full-refresh: its columns take the types the file reads as, whatever the table it replaces had. */
   readonly retyped?: boolean;
+  /** It has post-hooks, which may change its table's types (an ALTER after the load). */
+  readonly postHooks?: boolean;
 }
 
 export interface DeclaredType {

@@ -821,7 +821,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
     upstream,
     sql,
     sqlHash: node.hash,
-    csv: { file: node.file, read, names: node.header.names, columnTypes, bareNames: node.quoteColumns ? undefined : node.quoteColumnsAt, sniffedByDbt: node.sniffedByDbt, ...(ctx.fullRefresh && ctx.selected.has(node.name) ? { retyped: true } : {}) },
+    csv: { file: node.file, read, names: node.header.names, columnTypes, bareNames: node.quoteColumns ? undefined : node.quoteColumnsAt, sniffedByDbt: node.sniffedByDbt, ...(ctx.fullRefresh && ctx.selected.has(node.name) ? { retyped: true } : {}), ...((node.post_hook?.length ?? 0) > 0 ? { postHooks: true } : {}) },
     steps,
     lockKey: node.relation,
     noop: upToDate ? { reason: 'up-to-date', detail: 'unchanged since it was last loaded' } : undefined,

@@ -217,6 +217,17 @@ describe('pipe run on the example project', () => {
     expect(await queryRows(db, 'SELECT typeof(qty) AS q, typeof(day) AS d FROM items LIMIT 1')).toEqual([{ q: 'VARCHAR', d: 'VARCHAR' }]);
   });
 
+  it("leaves the types of a seed with post-hooks to them (an ALTER after the load), not of one with pre-hooks alone", async () => {
+    for (const [hook, refused] of [['pre_hook', true], ['post_hook', false]] as const) {
+      const dir = tempDir();
+      writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\n', 'seeds/items.csv': 'id,qty\n1,5\n2,7\n', 'seeds/items.yaml': `${hook}:\n  - "select 1"\n` });
+      expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+      writeProjectFiles(dir, { 'seeds/items.csv': 'id,qty\n1,5\n2,seven\n' });
+      const r = await runIn(dir, { date: '2024-01-02' });
+      expect(r.code, hook).toBe(refused ? 2 : 0);
+    }
+  });
+
   it('reloads a seed only when its file changed', async () => {
     const { dir, first } = await builtExample();
     const db = warehouseOf(dir);
