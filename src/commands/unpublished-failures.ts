@@ -25,7 +25,8 @@ export async function unpublishedFailures(session: WarehouseSession, analysis: A
     const build = latest.build(name, key);
     const failure = latest.failure(name, key);
     const label = `${name}${key ? ` ${key}` : ''}`;
-    if (failure && !build && key === '') neverPublished.set(name, failure);
+    // Nothing of it ever published (no date either, for a model kept by date): it has no table.
+    if (failure && !build && latest.buildsOf(name).length === 0) neverPublished.set(name, failure);
     else if (failure && !build) never.push(`${label} (run ${failure.runId})`);
     else if (failure && build && failure.at > build.builtAt) failed.push(`${label} (run ${failure.runId}; published by run ${build.runId})`);
   }

@@ -390,6 +390,13 @@ describe('pipe test', () => {
     expect(r.stdout).toContain(`m has no table for its check: its build in run ${runId} failed and published nothing (check not_null(id) failed`);
     expect(r.stdout).toContain(`pipe history ${runId} says why, and a build publishes it once its checks pass`);
     expect(r.stdout).not.toContain('not built yet');
+    // A model kept by date whose first build failed: the same.
+    writeProjectFiles(dir, { 'models/m.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect null as id, '{{ ds }}'::DATE as d" });
+    const dated = await runIn(dir, { date: '2024-01-03' });
+    expect(dated.code).toBe(1);
+    const datedRun = String(dated.events.find((e) => e.type === 'run-started')?.runId);
+    const t = await testIn(dir, { date: '2024-01-03' });
+    expect(t.stdout).toContain(`m has no table for its check: its build in run ${datedRun} failed and published nothing`);
   });
 });
 
