@@ -305,11 +305,9 @@ async function textNow(session: WarehouseSession, csv: CsvOrigin, relation: stri
 
 /** How a value of each kind of type is written where the file's reader takes it for that type, as DuckDB writes it back. */
 const PLAIN_FORMS: readonly (readonly [RegExp, string])[] = [
-  [/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/, '^-?[0-9]+$'],
+  // A leading zero (007) makes a column of whole numbers text, as the reader keeps its zeros.
+  [/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/, '^-?(0|[1-9][0-9]*)$'],
   [/^(FLOAT|DOUBLE|DECIMAL.*)$/, '^-?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$'],
-  [/^DATE$/, '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'],
-  [/^TIMESTAMP.*$/, '^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?([+-][0-9]{2}(:?[0-9]{2})?|Z)?$'],
-  [/^TIME$/, '^[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?$'],
   [/^BOOLEAN$/, '(?i)^(true|false|t|f|yes|no|y|n|1|0)$'],
 ];
 
@@ -325,6 +323,9 @@ async function valueMadeText(session: WarehouseSession, sql: string, name: strin
     return row?.v == null ? undefined : String(row.v);
   };
   const form = PLAIN_FORMS.find(([type]) => type.test(old))?.[1];
+  // Dates and times the reader takes in the form it found in the file (13/02/2024), which a cast
+  // does not read: only a value in the ISO form that no cast reads (2024-13-02) is a culprit.
+  if (/^(DATE|TIME|TIMESTAMP)/.test(old)) return first(`TRY_CAST(${column} AS ${old}) IS NULL AND regexp_full_match(trim(${column}), '[0-9]{4}-[0-9]{2}-[0-9]{2}.*|[0-9]{2}:[0-9]{2}.*')`);
   return (await first(`TRY_CAST(${column} AS ${old}) IS NULL`)) ?? (form === undefined ? undefined : await first(`NOT regexp_full_match(trim(${column}), ${quoteLiteral(form)})`));
 }
 

@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DuckDBSession } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
@@ -197,12 +197,22 @@ describe('pipe run on the example project', () => {
     ]);
     expect(diagnosticsOf(r.events)[0].hint).toBe('fix the value; or, for a column of text from now on, declare it (column_types: {qty: varchar}) or load the seed with --full-refresh');
     expect(await queryRows(db, 'SELECT typeof(qty) AS t, count(*)::INTEGER AS n FROM items GROUP BY ALL')).toEqual([{ t: 'BIGINT', n: 2 }]);
-    // A value a cast would take but the file's reader reads as text (+5, 1_000) makes the column text all the same.
-    for (const value of ['+5', '1_000']) {
+    // A value a cast would take but the file's reader reads as text (+5, 1_000, 007) makes the column text all the same.
+    for (const value of ['+5', '1_000', '007']) {
       writeProjectFiles(dir, { 'seeds/items.csv': `id,qty,day\n1,3,2024-01-01\n2,${value},2024-01-02\n` });
       const cast = await runIn(dir, { date: '2024-01-02' });
       expect(diagnosticsOf(cast.events).map((d) => [d.message, d.location]), value).toEqual([[`column qty: ${said(value, 'a BIGINT')}`, { file: 'seeds/items.csv', line: 3 }]]);
     }
+    // Dates in the form the reader found (13/02/2024), which no cast reads: a value in another form makes
+    // the column text, and no value in the first form is named as the culprit.
+    writeProjectFiles(dir, { 'seeds/dd.csv': 'id,d\n1,13/02/2024\n2,14/02/2024\n' });
+    expect((await runIn(dir, { date: '2024-01-02', select: ['dd'] })).code).toBe(0);
+    writeProjectFiles(dir, { 'seeds/dd.csv': 'id,d\n1,13/02/2024\n2,14/02/2024\n3,2024-02-15\n' });
+    const forms = await runIn(dir, { date: '2024-01-02', select: ['dd'] });
+    expect(diagnosticsOf(forms.events).map((d) => [d.message, d.location])).toEqual([
+      ["column d: its values read as text now, not as a DATE, the column's type in the seed's table: loaded, the column would be VARCHAR, and what reads it would compare, sort and sum text", { file: 'seeds/dd.csv' }],
+    ]);
+    rmSync(join(dir, 'seeds/dd.csv'));
     // A full refresh of a model that reads it does not retype the seed: only the seed's own.
     writeProjectFiles(dir, { 'seeds/items.csv': 'id,qty,day\n1,3,2024-01-01\n2,"two",2024-01-02\n' });
     const model = await runIn(dir, { date: '2024-01-02', select: ['total'], fullRefresh: true });
