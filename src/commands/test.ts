@@ -37,8 +37,10 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
   // The hint for a node not built yet runs it as this command sees the project: its flags and --vars.
   const command = pipeCommandFor(options);
   const vars = options.vars && Object.keys(options.vars).length > 0 ? ` --vars ${shellQuote(JSON.stringify(options.vars))}` : '';
-  const plan = planTest({ ...planContext(prepared, runId), selected: prepared.selected }, interval, testFilter(options.select, prepared.analysis, { exclude: options.exclude, excluded: prepared.excluded }), { runCommand: (args) => `${command(args)}${vars}` });
+  const plan = planTest({ ...planContext(prepared, runId), selected: prepared.selected }, interval, testFilter(options.select, prepared.analysis, { exclude: options.exclude, excluded: prepared.excluded }), { runCommand: (args) => `${command(args)}${vars}`, leftOut: new Set(prepared.leftOut?.keys() ?? []) });
   if (plan.tasks.length === 0 && !hasErrors(plan.diagnostics)) {
+    // What was left out is said all the same (a unit test of a model an error keeps out).
+    for (const diagnostic of plan.diagnostics) options.emit({ type: 'diagnostic', diagnostic });
     letGoUnused(prepared);
     return { nothingToDo: 'nothing to test: no selected model, seed or source has checks, dbt tests or unit tests' };
   }

@@ -1,5 +1,5 @@
 import { batchedReads, eventTimeOf, type Analysis, type ModelNode, type PipeNode, type RelationOverrides, type RenderedSql, type SeedNode, type SourceNode } from '../analyze/analyze.js';
-import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { refToken, type Check } from '../analyze/checks.js';
 import { modelKind } from '../analyze/model-kinds.js';
@@ -1272,6 +1272,8 @@ export function planTest(
     readonly unbuiltToo?: boolean;
     /** How `pipe run` is written for this command's project and vars, for the hint of a node not built yet. */
     readonly runCommand?: (args: string) => string;
+    /** Models an error keeps from being built (see Analyzed.leftOut): their unit tests, which render them, do not run. */
+    readonly leftOut?: ReadonlySet<string>;
   } = {},
 ): Plan {
   const runCommand = options.runCommand ?? ((args: string) => `pipe ${args}`);
@@ -1287,7 +1289,12 @@ export function planTest(
     if (!selected && (node.kind === 'source' ? ctx.analysis.sourceChecks.get(name) ?? [] : node.checks).every((c) => !readsSelected(c))) continue;
     if (node.kind === 'model' && selected) {
       const unit = filter ? { ...node, unitTests: (node.unitTests ?? []).filter((t) => filter.unit(name, t.name)) } : node;
-      tasks.push(...unitTestTasks(unit, ctx.analysis, interval, ds, [], diagnostics));
+      if (!options.leftOut?.has(name)) tasks.push(...unitTestTasks(unit, ctx.analysis, interval, ds, [], diagnostics));
+      else if ((unit.unitTests ?? []).length > 0) {
+        const names = unit.unitTests!.map((t) => t.name);
+        const one = names.length === 1;
+        diagnostics.push(warning('unit-tests-left-out', `the unit ${one ? 'test' : 'tests'} of ${name} (${names.join(', ')}) ${one ? 'does' : 'do'} not run: ${one ? 'it renders' : 'they render'} ${name}, which is left out (see its error)`, { file: node.file }));
+      }
     }
     if (filter && !filter.data) continue;
     const runs = (c: Check) => readsSelected(c) && (filter?.dataTest(name, c) ?? true);
