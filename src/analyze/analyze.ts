@@ -2582,7 +2582,7 @@ function pythonModelsError(models: readonly PythonModelFile[], holdsSql: (folder
   const named = models.map((m) => m.name);
   const shown = named.length > 5 ? `${named.slice(0, 5).join(', ')} and ${named.length - 5} more` : `${named.slice(0, -1).join(', ')} and ${named.at(-1)}`;
   const d = error('unsupported', `${models.length} models are Python models (${shown}): pipe builds SQL models only`, { file: models[0].file }, {
-    hint: `write them as SQL models; ${folder !== undefined ? `--exclude ${folder}` : `--exclude ${named.slice(0, 3).join(' ')}${named.length > 3 ? ' …' : ''}`} builds the rest; or build them outside pipe, declare their tables as sources, and switch the models off (+enabled: false for their folder in dbt_project.yml), as dbt leaves a disabled model out`,
+    hint: `write them as SQL models; ${folder !== undefined ? `--exclude ${folder}` : `--exclude ${named.join(' ')}`} builds the rest; or build them outside pipe, declare their tables as sources, and switch the models off (+enabled: false for their folder in dbt_project.yml), as dbt leaves a disabled model out`,
   });
   return { ...d, blocks: named };
 }

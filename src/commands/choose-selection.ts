@@ -1,5 +1,6 @@
 import { nameGlob } from '../graph/glob-match.js';
 import type { Analysis } from '../analyze/analyze.js';
+import type { PythonReads } from '../analyze/dbt/python-config.js';
 import { freeTestOf, namesDataTest, tagsTests, TEST_METHODS } from './test-selection.js';
 import { namesFreeTest } from '../graph/selector-methods.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
@@ -310,20 +311,32 @@ function downstreamReach(analysis: Pick<Analysis, 'pythonReads' | 'graph' | 'nod
     if (found === undefined) down.set(key, (found = new Set([...start, ...downstreamClosure(analysis.graph, start)])));
     return found;
   };
-  return (c, python) => {
+  // Whether `python` reads what `reached` holds, or a Python model that does (a chain of them); undefined where one's reads are not known.
+  const readsFrom = (python: string, reached: ReadonlySet<string>, direct: (reads: PythonReads) => boolean, seen = new Set<string>()): boolean | undefined => {
     const reads = analysis.pythonReads?.get(python);
-    if (reads === undefined || reads.dynamic || c.children === 0 || c.childrensParents || /[*?[]/.test(c.value)) return undefined;
+    if (reads === undefined || reads.dynamic) return undefined;
+    if (direct(reads) || reads.refs.some((r) => reached.has(r))) return true;
+    seen.add(python);
+    let unknown = false;
+    for (const r of reads.refs) {
+      if (seen.has(r) || !analysis.pythonReads?.has(r)) continue;
+      const upstream = readsFrom(r, reached, direct, seen);
+      if (upstream === true) return true;
+      if (upstream === undefined) unknown = true;
+    }
+    return unknown ? undefined : false;
+  };
+  return (c, python) => {
+    if (c.children === 0 || c.childrensParents || /[*?[]/.test(c.value)) return undefined;
     if (c.method === 'fqn' && !c.value.includes('.')) {
       if (!analysis.nodes.has(c.value)) return undefined;
-      const reached = downstreamOf([c.value]);
-      return reads.refs.some((r) => reached.has(r));
+      return readsFrom(python, downstreamOf([c.value]), () => false);
     }
     if (c.method === 'source') {
       const [src, table] = c.value.split('.');
       const start = [...analysis.nodes.values()].filter((n) => n.kind === 'source' && n.source === src && (table === undefined || n.table === table)).map((n) => n.name);
       if (start.length === 0) return undefined;
-      const reached = downstreamOf(start);
-      return reads.sources.some((s) => s.split('.')[0] === src && (table === undefined || s.split('.')[1] === table)) || reads.refs.some((r) => reached.has(r));
+      return readsFrom(python, downstreamOf(start), (reads) => reads.sources.some((s) => s.split('.')[0] === src && (table === undefined || s.split('.')[1] === table)));
     }
     return undefined;
   };

@@ -485,6 +485,11 @@ describe("a dbt project's Python model", () => {
       const apart = await runProject(dir, select);
       expect(apart.diagnostics, String(select)).toBeUndefined();
     }
+    // A Python model reading a Python model that reads what is selected is reached through it.
+    writeFileSync(join(dir, 'models/py/later.py'), 'def model(dbt, session):\n    return dbt.ref("scores").df()\n');
+    const chained = await runProject(dir, ['other+'], ['scores']);
+    expect(chained.diagnostics?.map((d) => d.message)).toEqual(['2 models are Python models (later and scores): pipe builds SQL models only']);
+    rmSync(join(dir, 'models/py/later.py'));
     rmSync(join(dir, 'models/apart.sql'));
     rmSync(join(dir, 'seeds/codes.csv'));
     // Its folder, left out: the rest runs. Its folder, selected: refused for the Python model, not
