@@ -8,6 +8,9 @@ export function suggest(name: string, candidates: readonly string[]): string | u
   const lower = name.normalize('NFC').toLowerCase();
   const sameLetters = candidates.find((c) => c !== name && c.normalize('NFC').toLowerCase() === lower);
   if (sameLetters !== undefined) return sameLetters;
+  // Two letters typed the other way round (`tabel`): one slip, though two edits apart.
+  const swapped = candidates.find((c) => c.length === name.length && c !== name && oneSwapApart(c, name));
+  if (swapped !== undefined) return swapped;
   const best = closest(name, candidates as string[]);
   const limit = Math.max(1, Math.floor(name.length / 3));
   // A name cut short (`uniq`, `raw.status` of `raw.status_old`): the one candidate it begins,
@@ -15,6 +18,13 @@ export function suggest(name: string, candidates: readonly string[]): string | u
   const begun = name.length >= 3 ? candidates.filter((c) => c.startsWith(name)) : [];
   if (begun.length === 1 && (distance(name, begun[0]) <= distance(name, best) || distance(name, best) > limit)) return begun[0];
   return distance(name, best) <= limit ? best : undefined;
+}
+
+/** Whether `a` is `b` with two neighbouring letters swapped. */
+function oneSwapApart(a: string, b: string): boolean {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return i + 1 < a.length && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
 }
 
 export function didYouMean(name: string, candidates: readonly string[]): string | undefined {

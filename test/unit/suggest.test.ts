@@ -15,6 +15,11 @@ describe('the name a misspelt one probably meant', () => {
     expect(suggest('ord', ['orders', 'order_items'])).toBeUndefined();
   });
 
+  it('is the name with two neighbouring letters the other way round, one slip though two edits apart', () => {
+    expect(suggest('tabel', ['table', 'view', 'incremental'])).toBe('table');
+    expect(suggest('veiw', ['table', 'view'])).toBe('view');
+  });
+
   it('is said with what differs where the two look alike', () => {
     expect(didYouMean('Orders', ['orders'])).toBe("did you mean 'orders'?");
     expect(didYouMean('cafe\u0301', ['caf\u00e9'])).toMatch(/^did you mean 'café'\? It looks the same but is written with other Unicode characters/);
