@@ -201,6 +201,7 @@ export class TextLogger implements Logger {
           // As dbt says it: the rows that differ, +++ the model's, --- the expected ones.
           for (const line of differencesTable(f.sample)) this.line(`    ${line.startsWith('+++') ? s.green(line) : line.startsWith('---') ? s.red(line) : s.bold(line)}`);
           if (f.failingRows > f.sample.length) this.line(`    ${s.dim(`and ${(f.failingRows - f.sample.length).toLocaleString('en-US')} more`)}`);
+          this.line(`    ${s.dim("+++ a row the model gives and the test does not expect, --- a row the test expects and the model does not give")}`);
           break;
         }
         // A row_count check's one failing row is the count, said above.

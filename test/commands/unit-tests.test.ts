@@ -200,7 +200,7 @@ describe('dbt unit tests', () => {
       },
     ]);
     expect(r.stdout).toContain('unit test totals_per_customer failed: actual differs from expected (2 rows) models/unit_tests.yml:3');
-    expect(r.stdout).toContain('    @@  | customer_id | total\n    +++ | 1           | 30.5\n    --- | 1           | 31');
+    expect(r.stdout).toContain('    @@  | customer_id | total\n    +++ | 1           | 30.5\n    --- | 1           | 31\n    +++ a row the model gives and the test does not expect, --- a row the test expects and the model does not give');
     expect(taskIdsOf(r.events, 'task-skipped')).toEqual(['customer_totals@2024-01-02', 'report@2024-01-02']);
     expect(r.stdout).toContain('SKIP  customer_totals 2024-01-02 unit test customer_totals::totals_per_customer failed');
     expect(await queryWarehouse(dir, "select count(*) as n from duckdb_tables() where table_name = 'customer_totals'")).toEqual([{ n: '0' }]);
