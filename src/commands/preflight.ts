@@ -294,7 +294,7 @@ async function textNow(session: WarehouseSession, csv: CsvOrigin, relation: stri
     out.push(
       error(
         'seed-value',
-        `column ${c.name}: ${what}, the column's type in the seed's table: loaded, the column would be ${text}, and what reads it would compare, sort and sum text`,
+        `column ${c.name}: ${what} (the seed's table has it as ${old}): loaded now, the column would be ${text}, and what reads it would compare, sort and sum text`,
         { file: csv.file, ...(line === undefined ? {} : { line }) },
         { hint: `fix the value; or, for a column of text from now on, declare it (column_types: {${c.name}: ${text.toLowerCase()}}) or load the seed with --full-refresh` },
       ),

@@ -190,7 +190,7 @@ describe('pipe run on the example project', () => {
     writeProjectFiles(dir, { 'seeds/items.csv': 'id,qty,day\n1,3,2024-01-01\n2,"two",2024-13-02\n3,5,2024-01-03\n' });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(2);
-    const said = (value: string, type: string) => `"${value}" is not ${type} as the file's reader reads it, the column's type in the seed's table: loaded, the column would be VARCHAR, and what reads it would compare, sort and sum text`;
+    const said = (value: string, type: string) => `"${value}" is not ${type} as the file's reader reads it (the seed's table has it as ${type.replace(/^an? /, '')}): loaded now, the column would be VARCHAR, and what reads it would compare, sort and sum text`;
     expect(diagnosticsOf(r.events).map((d) => [d.message, d.location])).toEqual([
       [`column qty: ${said('two', 'a BIGINT')}`, { file: 'seeds/items.csv', line: 3 }],
       [`column day: ${said('2024-13-02', 'a DATE')}`, { file: 'seeds/items.csv', line: 3 }],
@@ -210,7 +210,7 @@ describe('pipe run on the example project', () => {
     writeProjectFiles(dir, { 'seeds/dd.csv': 'id,d\n1,13/02/2024\n2,14/02/2024\n3,2024-02-15\n' });
     const forms = await runIn(dir, { date: '2024-01-02', select: ['dd'] });
     expect(diagnosticsOf(forms.events).map((d) => [d.message, d.location])).toEqual([
-      ["column d: its values read as text now, not as a DATE, the column's type in the seed's table: loaded, the column would be VARCHAR, and what reads it would compare, sort and sum text", { file: 'seeds/dd.csv' }],
+      ["column d: its values read as text now, not as a DATE (the seed's table has it as DATE): loaded now, the column would be VARCHAR, and what reads it would compare, sort and sum text", { file: 'seeds/dd.csv' }],
     ]);
     rmSync(join(dir, 'seeds/dd.csv'));
     // A full refresh of a model that reads it does not retype the seed: only the seed's own.
