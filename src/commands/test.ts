@@ -37,7 +37,7 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
   // The hint for a node not built yet runs it as this command sees the project: its flags and --vars.
   const command = pipeCommandFor(options);
   const vars = options.vars && Object.keys(options.vars).length > 0 ? ` --vars ${shellQuote(JSON.stringify(options.vars))}` : '';
-  const plan = planTest({ ...planContext(prepared, runId), selected: prepared.selected }, interval, testFilter(options.select, prepared.analysis, { exclude: options.exclude, excluded: prepared.excluded }), { runCommand: (args) => `${command(args)}${vars}`, leftOut: new Set(prepared.leftOut?.keys() ?? []) });
+  const plan = planTest({ ...planContext(prepared, runId), selected: prepared.selected }, interval, testFilter(options.select, prepared.analysis, { exclude: options.exclude, excluded: prepared.excluded }), { runCommand: (args) => `${command(args)}${vars}`, leftOut: prepared.leftOut });
   if (plan.tasks.length === 0 && !hasErrors(plan.diagnostics)) {
     // What was left out is said all the same (a unit test of a model an error keeps out).
     for (const diagnostic of plan.diagnostics) options.emit({ type: 'diagnostic', diagnostic });

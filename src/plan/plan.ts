@@ -1,5 +1,5 @@
 import { batchedReads, eventTimeOf, type Analysis, type ModelNode, type PipeNode, type RelationOverrides, type RenderedSql, type SeedNode, type SourceNode } from '../analyze/analyze.js';
-import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { refToken, type Check } from '../analyze/checks.js';
 import { modelKind } from '../analyze/model-kinds.js';
@@ -15,7 +15,7 @@ import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRe
 import { aroundQuery } from './strategies/around-query.js';
 import { aroundOf } from './around-of.js';
 import { trackingOf, type TrackingContext } from './task-tracking.js';
-import { unitTestTasks } from './unit-test-tasks.js';
+import { refusedUnitTestTask, unitTestTasks } from './unit-test-tasks.js';
 import { builtOf, fullRefreshOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
 import { pushTo } from '../util/multi-map.js';
 
@@ -1272,8 +1272,8 @@ export function planTest(
     readonly unbuiltToo?: boolean;
     /** How `pipe run` is written for this command's project and vars, for the hint of a node not built yet. */
     readonly runCommand?: (args: string) => string;
-    /** Models an error keeps from being built (see Analyzed.leftOut): their unit tests, which render them, do not run. */
-    readonly leftOut?: ReadonlySet<string>;
+    /** Models an error keeps from being built, with it (see Analyzed.leftOut): their unit tests, which render them, fail with it. */
+    readonly leftOut?: ReadonlyMap<string, Diagnostic>;
   } = {},
 ): Plan {
   const runCommand = options.runCommand ?? ((args: string) => `pipe ${args}`);
@@ -1289,11 +1289,11 @@ export function planTest(
     if (!selected && (node.kind === 'source' ? ctx.analysis.sourceChecks.get(name) ?? [] : node.checks).every((c) => !readsSelected(c))) continue;
     if (node.kind === 'model' && selected) {
       const unit = filter ? { ...node, unitTests: (node.unitTests ?? []).filter((t) => filter.unit(name, t.name)) } : node;
-      if (!options.leftOut?.has(name)) tasks.push(...unitTestTasks(unit, ctx.analysis, interval, ds, [], diagnostics));
-      else if ((unit.unitTests ?? []).length > 0) {
-        const names = unit.unitTests!.map((t) => t.name);
-        const one = names.length === 1;
-        diagnostics.push(warning('unit-tests-left-out', `the unit ${one ? 'test' : 'tests'} of ${name} (${names.join(', ')}) ${one ? 'does' : 'do'} not run: ${one ? 'it renders' : 'they render'} ${name}, which is left out (see its error)`, { file: node.file }));
+      const kept = options.leftOut?.get(name);
+      if (kept === undefined) tasks.push(...unitTestTasks(unit, ctx.analysis, interval, ds, [], diagnostics));
+      else {
+        const at = kept.location ? ` (${kept.location.file}${kept.location.line ? `:${kept.location.line}` : ''})` : '';
+        for (const t of unit.unitTests ?? []) tasks.push(refusedUnitTestTask(unit, t, interval, ds, `${kept.message.split('\n')[0]}${at}`));
       }
     }
     if (filter && !filter.data) continue;

@@ -54,6 +54,35 @@ export function unitTestTasks(
   return tasks;
 }
 
+/**
+ * A unit test that cannot run, as a task that fails with why, at the test's line: its model an
+ * error keeps from being built (a macro nothing defines), which the test would render. The
+ * other tests of the command run; this one fails it, as dbt's fails.
+ */
+export function refusedUnitTestTask(node: ModelNode, test: UnitTest, interval: Interval, ds: string, why: string): Task {
+  return testTask(node, test, interval, ds, [], [
+    { kind: 'refuse', message: `unit test ${test.name} cannot run: it renders ${node.name}, which is left out: ${why}`, location: test.location },
+    { kind: 'publish', statements: [] },
+  ]);
+}
+
+/** The task of one unit test of `node`, with its steps. */
+function testTask(node: ModelNode, test: UnitTest, interval: Interval, ds: string, upstream: readonly string[], steps: Step[]): Task {
+  return {
+    id: unitTestTaskId(node.name, test.name, ds),
+    node: node.name,
+    kind: 'unit-test',
+    file: test.location.file,
+    relation: node.relation,
+    schema: node.config.schema,
+    ds,
+    interval,
+    upstream: [...upstream],
+    steps,
+    lockKey: `unit-test:${node.name}:${test.name}`,
+  };
+}
+
 function unitTestTask(
   node: ModelNode,
   test: UnitTest,
@@ -91,19 +120,7 @@ function unitTestTask(
     // Records the test's result; nothing is written.
     { kind: 'publish', statements: [] },
   ];
-  const task: Task = {
-    id: unitTestTaskId(node.name, test.name, ds),
-    node: node.name,
-    kind: 'unit-test',
-    file: test.location.file,
-    relation: node.relation,
-    schema: node.config.schema,
-    ds,
-    interval,
-    upstream: [...upstream],
-    steps: stepsOf(rendered.sql),
-    lockKey: `unit-test:${node.name}:${test.name}`,
-  };
+  const task = testTask(node, test, interval, ds, upstream, stepsOf(rendered.sql));
   if (!analysis.renderer.rendersAtRun(node.name)) return task;
   // As dbt runs a unit test: its model rendered when the test runs, execute true, the warehouse
   // answering what the render asks, the given rows standing for the inputs.

@@ -106,20 +106,22 @@ describe('a macro nothing defines, called by one model', () => {
     }
   });
 
-  it('with a unit test of that model, leaves that test out with the model, and pipe test runs the others', async () => {
+  it('with a unit test of that model, fails that test with why, at its line, and pipe test runs the others', async () => {
     const dir = tempProject({
       ...files,
       'models/other.yml': 'version: 2\nmodels:\n  - name: other\n    columns:\n      - name: x\n        data_tests: [not_null]\n',
       'models/unit.yml': "unit_tests:\n  - name: ut1\n    model: stg\n    given:\n      - input: ref('other')\n        rows: [{x: 1}]\n    expect: {rows: [{x: 1}]}\n",
     });
     expect((await runIn(dir, { date: '2024-01-02', select: ['other'] })).code).toBe(0);
-    // Every test: the others run, the unit test told left out with its model.
+    // Every test: the others run, and the unit test fails, with why, at its line.
+    const failing = `unit test ut1 cannot run: it renders stg, which is left out: ${error} (models/stg.sql:1)`;
     const others = await testIn(dir, { date: '2024-01-02' });
-    expect(others.code, explain(others)).toBe(0);
-    expect(others.stderr).toContain('warning: the unit test of stg (ut1) does not run: it renders stg, which is left out (see its error)');
+    expect(others.code, explain(others)).toBe(1);
+    expect(others.events.flatMap((e) => (e.type === 'task-succeeded' ? [(e.task as { id: string }).id] : []))).toEqual(['other@2024-01-02']);
+    expect(others.stdout).toContain(failing);
+    expect(others.stdout).toContain('at models/unit.yml:2');
     const tested = await testIn(dir, { date: '2024-01-02', select: ['stg'] });
-    expect(tested.stderr).toContain('warning: the unit test of stg (ut1) does not run');
-    expect(tested.events.some((e) => e.type === 'task-started')).toBe(false);
+    expect([tested.code, tested.stdout]).toEqual([1, expect.stringContaining(failing)]);
   });
 
   it('called where its value decides what the model reads or how it is configured, stops every command', async () => {
