@@ -85,6 +85,9 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
         const unmatched: string[] = [];
         for (const pattern of reads.globs) if (!(await matchesAFile(session, pattern))) unmatched.push(pattern);
         const missing = [...reads.files.filter((file) => !existsSync(file)), ...unmatched];
+        // Named where no query reads it (a CTE nothing selects from, which DuckDB leaves unbound):
+        // every query naming it binds without it, and runs, as dbt's does.
+        if (missing.length > 0 && (await boundWithout(session, tasks, s))) continue;
         for (const file of missing) {
           const glob = unmatched.includes(file);
           const inRoot = file.startsWith(root + sep);
@@ -96,7 +99,9 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
             error('missing-source', `source ${s.name} reads ${shown}, ${glob ? 'which matches no file' : 'which does not exist'}`, s.location, {
               hint: elsewhere
                 ? `a relative path in external_location is read from the project folder, whatever the working directory: ${elsewhere} is where dbt-duckdb run from ${cwd} reads it; write its path from the project folder (${relative(root, elsewhere).split(sep).join('/')}) or in full`
-                : 'a relative path in external_location is read from the project folder',
+                : inRoot
+                  ? 'a relative path in external_location is read from the project folder'
+                  : 'load the file, or fix external_location',
             }),
           );
         }
@@ -110,6 +115,24 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
     }
   }
   return diagnostics;
+}
+
+/**
+ * Whether every query that names source `s` binds with its file missing: DuckDB binds a common
+ * table expression only where the query selects from it, so one that names the source in a CTE
+ * nothing reads runs without it. False where a query renders as it runs (not known yet) or none names it.
+ */
+async function boundWithout(session: WarehouseSession, tasks: readonly Task[], s: SourceNode): Promise<boolean> {
+  const readers = tasks.filter((t) => !t.noop && !t.blocked && (t.sources ?? []).some((x) => x.name === s.name));
+  if (readers.length === 0 || readers.some((t) => t.sql === undefined || t.renderAtRun !== undefined)) return false;
+  for (const t of readers) {
+    const binds = await session.dialect.describeQuery(session, t.sql!).then(
+      () => true,
+      () => false,
+    );
+    if (!binds) return false;
+  }
+  return true;
 }
 
 /** Whether a glob pattern matches a file, by DuckDB's own glob (what its file readers expand); a pattern it cannot expand is left to the run. */

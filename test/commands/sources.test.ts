@@ -222,6 +222,25 @@ describe('a source that is not there', () => {
     expect(r.stdout).not.toContain('START');
   });
 
+  it('named in a common table expression nothing selects from, a missing file stops nothing: DuckDB leaves that CTE unbound, as in dbt', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: shop\n',
+      'data/x.csv': 'id\n1\n',
+      'models/src.yml':
+        "version: 2\nsources:\n  - name: csv\n    tables:\n      - name: x\n        config:\n          external_location: data/x.csv\n      - name: ghost\n        config:\n          external_location: /nowhere/ghost_*.parquet\n",
+      'models/m.sql': "with x as (select * from {{ source('csv', 'x') }}),\nghost as (select * from {{ source('csv', 'ghost') }})\nselect count(*) as n from x\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    // Read, it stops the run at the source, with no advice on relative paths for a path written in full.
+    writeProjectFiles(dir, { 'models/m.sql': "with ghost as (select * from {{ source('csv', 'ghost') }})\nselect count(*) as n from ghost\n" });
+    const read = await runIn(dir, { date: '2024-01-02' });
+    expect(read.code).toBe(2);
+    expect(read.stderr).toContain('models/src.yml:8: error: source csv.ghost reads /nowhere/ghost_*.parquet, which matches no file');
+    expect(read.stderr).toContain('hint: load the file, or fix external_location');
+  });
+
   it('stops the run before anything is written, at the line of each source table, exit 2', async () => {
     const dir = project({
       'models/sources.yml': SOURCES.replace('database: warehouse', 'database: lakehouse'),
