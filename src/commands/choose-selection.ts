@@ -329,6 +329,8 @@ function downstreamReach(analysis: Pick<Analysis, 'pythonReads' | 'graph' | 'nod
   return (c, python) => {
     if (c.children === 0 || c.childrensParents || /[*?[]/.test(c.value)) return undefined;
     if (c.method === 'fqn' && !c.value.includes('.')) {
+      // A Python model named: it, and the Python models reading it.
+      if (analysis.pythonReads?.has(c.value)) return python === c.value || readsFrom(python, new Set([c.value]), () => false);
       if (!analysis.nodes.has(c.value)) return undefined;
       return readsFrom(python, downstreamOf([c.value]), () => false);
     }

@@ -325,7 +325,8 @@ async function valueMadeText(session: WarehouseSession, sql: string, name: strin
   const form = PLAIN_FORMS.find(([type]) => type.test(old))?.[1];
   // Dates and times the reader takes in the form it found in the file (13/02/2024), which a cast
   // does not read: only a value in the ISO form that no cast reads (2024-13-02) is a culprit.
-  if (/^(DATE|TIME|TIMESTAMP)/.test(old)) return first(`TRY_CAST(${column} AS ${old}) IS NULL AND regexp_full_match(trim(${column}), '[0-9]{4}-[0-9]{2}-[0-9]{2}.*|[0-9]{2}:[0-9]{2}.*')`);
+  // Text with no digit at all (n/a, unknown) is no date of any form.
+  if (/^(DATE|TIME|TIMESTAMP)/.test(old)) return first(`TRY_CAST(${column} AS ${old}) IS NULL AND (regexp_full_match(trim(${column}), '[0-9]{4}-[0-9]{2}-[0-9]{2}.*|[0-9]{2}:[0-9]{2}.*') OR NOT regexp_matches(${column}, '[0-9]'))`);
   return (await first(`TRY_CAST(${column} AS ${old}) IS NULL`)) ?? (form === undefined ? undefined : await first(`NOT regexp_full_match(trim(${column}), ${quoteLiteral(form)})`));
 }
 

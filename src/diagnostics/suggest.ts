@@ -9,7 +9,7 @@ export function suggest(name: string, candidates: readonly string[]): string | u
   const sameLetters = candidates.find((c) => c !== name && c.normalize('NFC').toLowerCase() === lower);
   if (sameLetters !== undefined) return sameLetters;
   // Two letters typed the other way round (`tabel`): one slip, though two edits apart.
-  const swapped = candidates.find((c) => c.length === name.length && c !== name && oneSwapApart(c, name));
+  const swapped = name.length >= 4 ? candidates.find((c) => c.length === name.length && c !== name && oneSwapApart(c, name)) : undefined;
   if (swapped !== undefined) return swapped;
   const best = closest(name, candidates as string[]);
   const limit = Math.max(1, Math.floor(name.length / 3));

@@ -71,7 +71,7 @@ export function locateSqlError(line: number | undefined, statement: string, orig
   // `syntax`: a line past the query (pipe's own text around it, its closing parenthesis, or the
   // end of input) is where the parser found the query cut short, and its last line is the place.
   let last = sqlLines.length;
-  while (syntax && last > 1 && sqlLines[last - 1].trim() === '') last--;
+  while (syntax && last > 1 && /^\s*(--.*|\/\*.*\*\/\s*)?$/.test(sqlLines[last - 1])) last--;
   const k = syntax ? Math.min(line - before, last) : line - before;
   if (k < 1 || k > sqlLines.length) return undefined;
   return placeOfLine(k, sqlLines, origin);

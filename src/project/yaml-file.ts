@@ -180,7 +180,8 @@ function unclosedFlow(text: string, file: string, line: number): Diagnostic | un
     const closing = first.char === '[' ? ']' : '}';
     const what = first.char === '[' ? 'list' : 'mapping';
     // Closed on a line after it, not indented past its key: that line is the problem.
-    const closedAt = lines.slice(i + 1, line).findIndex((l) => l.includes(closing));
+    // A bracket in a quoted text of another key closes nothing.
+    const closedAt = lines.slice(i + 1, line).findIndex((l) => l.replace(/"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'/g, '').includes(closing));
     if (closedAt >= 0) {
       return error('yaml-syntax', `invalid YAML: the ${what} opened here with ${first.char} goes on to line ${i + 2 + closedAt}, and its lines after this one are not indented past its key`, { file, line: i + 1, column: first.column }, {
         hint: `indent its lines after this one deeper than the key on this line, or write it on one line`,

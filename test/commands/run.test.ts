@@ -212,6 +212,10 @@ describe('pipe run on the example project', () => {
     expect(diagnosticsOf(forms.events).map((d) => [d.message, d.location])).toEqual([
       ["column d: its values read as text now, not as a DATE (the seed's table has it as DATE): loaded now, the column would be VARCHAR, and what reads it would compare, sort and sum text", { file: 'seeds/dd.csv' }],
     ]);
+    // Text with no digit (n/a) is no date of any form: named, at its line.
+    writeProjectFiles(dir, { 'seeds/dd.csv': 'id,d\n1,13/02/2024\n2,n/a\n' });
+    const text = await runIn(dir, { date: '2024-01-02', select: ['dd'] });
+    expect(diagnosticsOf(text.events).map((d) => [d.message.split(' (')[0], d.location])).toEqual([['column d: "n/a" is not a DATE as the file\'s reader reads it', { file: 'seeds/dd.csv', line: 3 }]]);
     rmSync(join(dir, 'seeds/dd.csv'));
     // A full refresh of a model that reads it does not retype the seed: only the seed's own.
     writeProjectFiles(dir, { 'seeds/items.csv': 'id,qty,day\n1,3,2024-01-01\n2,"two",2024-01-02\n' });

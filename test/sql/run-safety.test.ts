@@ -100,7 +100,7 @@ describe('one statement per model', () => {
       'models/bad_view.sql': "{{ config(materialized='view') }}\nselect id,,\nfrom {{ ref('ok') }}\n",
       'models/bad_view.yaml': 'checks:\n  not_null: [id]\n  unique: [id]\n',
       // Cut short (a parenthesis never closed): at its last line.
-      'models/cut.sql': "select id,\n  1 as b\nfrom {{ ref('ok') }} where (id > 1\n",
+      'models/cut.sql': "select id,\n  1 as b\nfrom {{ ref('ok') }} where (id > 1\n\n-- the end\n",
       // One with an error of its own is said too.
       'models/bad_view2.sql': "{{ config(materialized='view') }}\nselect id,,\nfrom {{ ref('ok') }}\n",
       'models/bad_view2.yaml': 'checks:\n  not_null: [id]\n  expression:\n    - "id >>> ((("\n',

@@ -547,6 +547,9 @@ describe("a dbt project's Python model", () => {
       ...['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'].map((n) => [n, 'python', n === 'r1' ? ['other'] : []]),
     ]);
     expect((await nodesIn(dir, { select: ['other'] })).nodes.map((n) => n.name)).toEqual(['other']);
+    // A Python model named with what reads it: it, and the Python models reading it, not the others.
+    writeFileSync(join(dir, 'models/raw/r2.py'), 'def model(dbt, session):\n    return dbt.ref("r1").df()\n');
+    expect((await nodesIn(dir, { select: ['r1+'] })).nodes.map((n) => n.name)).toEqual(['r1', 'r2']);
   });
 
   it('is no refusal for the commands that build nothing: compile, show, status, docs generate read the rest, told it is left out', async () => {

@@ -395,6 +395,9 @@ describe('a YAML key indented deeper than the key above it', () => {
     // Closed on the next line, which is not indented past its key: said so.
     const next = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yml': 'version: 2\nmodels:\n  - name: a\n    tags: [x,\n    y]\n' });
     expect(next.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yml:4:11', 'invalid YAML: the list opened here with [ goes on to line 5, and its lines after this one are not indented past its key']]);
+    // A ] in a quoted text of another key closes nothing.
+    const quoted = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yml': 'version: 2\nmodels:\n  - name: a\n    tags: [x, y\n    description: "see [docs]"\n' });
+    expect(quoted.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yml:4:11', 'invalid YAML: the list opened here with [ is never closed']]);
   });
 
   it('is said as a missing colon where a word stands alone on its line, a key without its colon', () => {

@@ -18,6 +18,8 @@ describe('the name a misspelt one probably meant', () => {
   it('is the name with two neighbouring letters the other way round, one slip though two edits apart', () => {
     expect(suggest('tabel', ['table', 'view', 'incremental'])).toBe('table');
     expect(suggest('veiw', ['table', 'view'])).toBe('view');
+    // Two letters swapped are another word, not a slip.
+    expect(suggest('ba', ['ab'])).toBeUndefined();
   });
 
   it('is said with what differs where the two look alike', () => {
