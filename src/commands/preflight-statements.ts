@@ -119,7 +119,13 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
     // No line of the file rendered it (a macro's output): the rendered line is said, as dbt shows it.
     const rendered = !located && problem.line !== undefined ? (own ?? t.sql).split('\n')[problem.line - 1]?.trim() : undefined;
     const shown = rendered ? ` (rendered line ${problem.line}: ${rendered.length > 120 ? `${rendered.slice(0, 117)}…` : rendered})` : '';
-    diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}${shown}`, located ?? t.at, jinja ? { hint: 'a check other than query: is SQL, not a template: write the value, or make it a query: check, which renders Jinja' } : undefined));
+    // A model's: the rest of the project is built without it (and what reads it), as dbt builds the rest.
+    const hint = jinja
+      ? 'a check other than query: is SQL, not a template: write the value, or make it a query: check, which renders Jinja'
+      : t.of === 'model'
+        ? `fix it; until then, --exclude ${t.node}+ builds the rest of the project`
+        : undefined;
+    diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}${shown}`, located ?? t.at, hint ? { hint } : undefined));
   }
   return diagnostics;
 }
