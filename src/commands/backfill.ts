@@ -6,7 +6,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, withPast, type Prepared, type RunOutcome, nothingToBuild, type NothingToDo } from './lifecycle.js';
+import { freshnessAt, launch, newRunId, type LaunchOptions, buildCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, withPast, type Prepared, type RunOutcome, nothingToBuild, type NothingToDo } from './lifecycle.js';
 import { commonParams, flagParam, type BackfillParams } from './stored-params.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
@@ -133,7 +133,7 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
     prepared.warehouse?.close();
     throw e;
   }
-  await refuseAsRunWould(prepared, p, { pipeCommand: pipeCommandFor(options), pipeline: options.pipeline, freshnessAt: freshnessAt(prepared, options) }, options.emit);
+  await refuseAsRunWould(prepared, p, { pipeCommand: buildCommandFor(options), pipeline: options.pipeline, freshnessAt: freshnessAt(prepared, options) }, options.emit);
   return p;
 }
 
@@ -211,7 +211,7 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | Not
       force: options.force || options.fullRefresh,
     },
     retryCommand: retryCommandFor(options),
-    pipeCommand: pipeCommandFor(options),
+    pipeCommand: buildCommandFor(options),
     checkFreshness: options.checkFreshness,
     clock: options.clock,
     runHooks: { interval: intervals[intervals.length - 1], fullRefresh: options.fullRefresh === true },

@@ -631,6 +631,17 @@ export function pipeCommandFor(options: ProjectOptions): PipeCommand {
   return (args) => ['pipe', args, ...flags].join(' ');
 }
 
+/**
+ * pipeCommandFor with the command's `--vars` on the commands that build (`pipe run`, `pipe
+ * backfill`): what a hint to build (a full refresh, a model and what it reads) says, to build as
+ * this command did, not with the project's defaults. Other commands (`pipe history`) take none.
+ */
+export function buildCommandFor(options: ProjectOptions & { readonly vars?: Readonly<Record<string, unknown>> }): PipeCommand {
+  const command = pipeCommandFor(options);
+  const vars = options.vars && Object.keys(options.vars).length > 0 ? ` --vars ${shellQuote(JSON.stringify(options.vars))}` : '';
+  return (args) => (/^(run|backfill)\b/.test(args) ? `${command(args)}${vars}` : command(args));
+}
+
 /** `pipe retry RUN_ID` with the same flags the user gave. */
 export function retryCommandFor(options: ProjectOptions): (runId: string) => string {
   const command = pipeCommandFor(options);

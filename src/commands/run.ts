@@ -10,7 +10,7 @@ import {
   launch,
   newRunId,
   type LaunchOptions,
-  pipeCommandFor,
+  buildCommandFor,
   planContext,
   prepare,
   refuseAsRunWould,
@@ -249,7 +249,7 @@ export async function run(options: RunOptions): Promise<RunOutcome | NothingToDo
     signal: options.signal,
     header: { ds: intervalLabel(interval), dateIsDefault: isDefault, ...(hourIsDefault ? { hourIsDefault } : {}) },
     retryCommand: retryCommandFor(options),
-    pipeCommand: pipeCommandFor(options),
+    pipeCommand: buildCommandFor(options),
     checkFreshness: options.checkFreshness,
     clock: options.clock,
     runHooks: { interval, fullRefresh: options.fullRefresh === true },
@@ -268,7 +268,7 @@ export async function runDryRun(options: RunPlanOptions): Promise<RunPlan> {
   await refuseAsRunWould(
     planned.prepared,
     planned.plan,
-    { pipeCommand: pipeCommandFor(options), pipeline: options.pipeline, freshnessAt: freshnessAt(planned.prepared, options) },
+    { pipeCommand: buildCommandFor(options), pipeline: options.pipeline, freshnessAt: freshnessAt(planned.prepared, options) },
     options.emit,
   );
   return planned;

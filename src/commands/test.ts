@@ -8,7 +8,7 @@ import { DiagnosticError, error, hasErrors, type Diagnostic } from '../diagnosti
 import { partitionColumn } from '../plan/materializations.js';
 import type { Task } from '../plan/task.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
-import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, shellQuote, type Prepared, type RunOutcome } from './lifecycle.js';
+import { launch, letGoUnused, buildCommandFor, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, flagParam } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { testFilter } from './test-selection.js';
@@ -35,9 +35,8 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
   const prepared = await prepare({ ...options, tests: true, buildsNothing: true, interval, invocation: { id: runId, startedAt: Date.now(), command: 'test', ...(options.storeFailures ? { storeFailures: true } : {}) } }, project);
   const ds = dateVariables(interval).ds;
   // The hint for a node not built yet runs it as this command sees the project: its flags and --vars.
-  const command = pipeCommandFor(options);
-  const vars = options.vars && Object.keys(options.vars).length > 0 ? ` --vars ${shellQuote(JSON.stringify(options.vars))}` : '';
-  const plan = planTest({ ...planContext(prepared, runId), selected: prepared.selected }, interval, testFilter(options.select, prepared.analysis, { exclude: options.exclude, excluded: prepared.excluded }), { runCommand: (args) => `${command(args)}${vars}`, leftOut: prepared.leftOut });
+  const command = buildCommandFor(options);
+  const plan = planTest({ ...planContext(prepared, runId), selected: prepared.selected }, interval, testFilter(options.select, prepared.analysis, { exclude: options.exclude, excluded: prepared.excluded }), { runCommand: command, leftOut: prepared.leftOut });
   if (plan.tasks.length === 0 && !hasErrors(plan.diagnostics)) {
     // What was left out is said all the same (a unit test of a model an error keeps out).
     for (const diagnostic of plan.diagnostics) options.emit({ type: 'diagnostic', diagnostic });

@@ -68,6 +68,14 @@ describe('an incremental model whose columns change', () => {
     expect(r.stdout).toContain(`rebuild the table with pipe run --full-refresh --select latest --date 2024-01-02 --project ${dir}, or set on_schema_change`);
     const rebuilt = await runIn(dir, { date: '2024-01-02', select: ['latest'], fullRefresh: true });
     expect(rebuilt.code, explain(rebuilt)).toBe(0);
+    // Run with --vars, the command it names builds with them too, not with the project's defaults.
+    writeProjectFiles(dir, { 'models/latest.sql': model("id, name, 1 AS extra, '{{ var(\"tag\", \"x\") }}' AS tag") });
+    const withVars = await runIn(dir, { date: '2024-01-03', vars: { tag: 'y' } });
+    expect(withVars.code, explain(withVars)).toBe(1);
+    expect(withVars.stdout).toContain(`rebuild the table with pipe run --full-refresh --select latest --date 2024-01-03 --project ${dir} --vars '{"tag":"y"}', or set on_schema_change`);
+    // Not on the command that takes none.
+    expect(withVars.stdout).toContain(`details: pipe history `);
+    expect(withVars.stdout).not.toMatch(/pipe history \S+ --project \S+ --vars/);
   });
 
   it('--full-refresh of a table holding other dates is refused; a backfill --full-refresh over them takes the new columns, without reloading the seed', async () => {
