@@ -100,6 +100,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   }
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
   else {
+    refuseOtherSystemsPath(validated, files);
     warehousePath = warehouseFilePath(root, validated.settings.warehouse);
     refuseFolderElsewhere(root, warehousePath, validated, files);
   }
@@ -135,6 +136,23 @@ function refuseFolderElsewhere(root: string, path: string, validated: ValidatedS
   throw new DiagnosticError([
     error('bad-option', `the warehouse ${path} is in a folder that does not exist, ${folder}${placeholder ? ` (${placeholder} looks like a placeholder to fill in)` : ''}`, at, {
       hint: `pipe makes missing folders inside the project only: set ${key} to a file in the project or in a folder that exists, or create the folder`,
+    }),
+  ]);
+}
+
+/**
+ * A warehouse path written for Windows (`T:/lake/dev.duckdb`, `C:\\data\\dev.duckdb`) on
+ * another system, which reads it as a folder named `T:` in the project: refused at its line, as
+ * the path of another machine, rather than a warehouse made there.
+ */
+function refuseOtherSystemsPath(validated: ValidatedSettings, files: ProjectFiles): void {
+  const path = validated.settings.warehouse;
+  if (process.platform === 'win32' || !/^[A-Za-z]:[\\/]/.test(path)) return;
+  const own = files.projectFile?.data.warehouse !== undefined ? files.projectFile : undefined;
+  const at = own ? { file: own.file, line: own.keyLine('warehouse') } : validated.profile?.pathAt;
+  throw new DiagnosticError([
+    error('bad-option', `the warehouse ${path} is a Windows path (a drive letter), which this machine would read as a folder named ${path.slice(0, 2)} in the project`, at, {
+      hint: `set ${own ? 'warehouse:' : 'path:'} to a path of this machine (a target of its own in profiles.yml, or --db)`,
     }),
   ]);
 }

@@ -341,6 +341,14 @@ describe('a warehouse folder that does not exist', () => {
     ]);
     // Read only, the same: the path is wrong whatever the command.
     expect((await cliIn(['ls', '--project', dir])).code).toBe(2);
+    // A Windows path, on another system: refused at its line, nothing made in the project.
+    writeProjectFiles(dir, { 'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: "T:/lake/dev.duckdb"\n' });
+    const windows = await cliIn([...RUN, '--project', dir]);
+    expect(windows.code, explain(windows)).toBe(2);
+    expect(diagnosticsOf(windows.events).map((d) => [d.message, d.location])).toEqual([
+      ['the warehouse T:/lake/dev.duckdb is a Windows path (a drive letter), which this machine would read as a folder named T: in the project', { file: 'profiles.yml', line: 6 }],
+    ]);
+    expect(existsSync(join(dir, 'T:'))).toBe(false);
     writeProjectFiles(dir, { 'pipe.yaml': 'warehouse: ../elsewhere/w.duckdb\n' });
     const own = await cliIn([...RUN, '--project', dir]);
     expect(own.code, explain(own)).toBe(2);
