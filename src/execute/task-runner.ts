@@ -12,6 +12,7 @@ import { renderAtRun } from './render-at-run.js';
 import type { RunCurrency, Judged } from './run-currency.js';
 import { StepRunner, type AttemptResult, type Published } from './step-runner.js';
 import { explainConflict } from './conflict-message.js';
+import { explainViewCast } from './view-cast.js';
 import { HookError, toTaskError } from './task-errors.js';
 import type { TaskOutcome } from './task-queue.js';
 import type { TaskPlace } from './task-place.js';
@@ -287,7 +288,7 @@ export class TaskRunner {
         emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
         return 'cancelled';
       }
-      const error = await explainConflict(toTaskError(e, task), task, runId, session, !engine.ownsWarehouse);
+      const error = await explainViewCast(await explainConflict(toTaskError(e, task), task, runId, session, !engine.ownsWarehouse), task, session);
       await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'failed', startedAt: attemptStart, endedAt: Date.now(), error: error.message, errorClass: error.errorClass, worker, runner: this.o.runner });
       emit({ type: 'task-failed', runId, task: taskRef(task), error, attempts: attempt, ms: Date.now() - taskStart });
       return 'failed';

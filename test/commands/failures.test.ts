@@ -95,16 +95,21 @@ describe('a cast failing in a view a model reads', () => {
       'models/filtered.sql': "{{ config(materialized='table') }}\nselect\n  d\nfrom {{ ref('int_w') }} where sale_time <> ''\n",
       'models/int_w.sql': "{{ config(materialized='view') }}\nselect cast(sale_time as date) as d, sale_time from {{ ref('stg') }}",
       'models/implicit.sql': "{{ config(materialized='table') }}\nselect 1 as x\nfrom {{ ref('stg') }}\nwhere sale_time = 5\n",
+      // Through a view over the view that casts.
+      'models/over_v.sql': "{{ config(materialized='view') }}\nselect d from {{ ref('int_v') }}",
+      'models/deep.sql': "{{ config(materialized='table') }}\n\nwith a as (\n\n    select 1 as x\n\n),\n\nb as (\n    select * from {{ ref('over_v') }}\n)\n\nselect * from b\n",
     });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(1);
     const failed = new Map(eventsOfType(r.events, 'task-failed').map((e) => [taskOf(e).model, e.error as { message: string; location?: { file: string; line?: number } }]));
-    expect(failed.get('fct')!.message).toContain('(DuckDB named a line of the query, but that line casts no column sale_time where DuckDB points: the error is of a view the query reads, directly or not)');
+    // Which view: the one of those the query reads, directly or through another, that casts the column.
+    expect(failed.get('fct')!.message).toContain('(DuckDB named a line of the query, but that line casts no column sale_time where DuckDB points: the error is of a view the query reads, directly or not: the view main.int_v casts sale_time)');
     expect(failed.get('fct')!.message).not.toContain('select 1 as x');
     expect(failed.get('fct')!.location?.line).toBeUndefined();
     expect(failed.get('own')!.location).toMatchObject({ file: 'models/own.sql', line: 3 });
-    expect(failed.get('filtered')!.message).toContain('(DuckDB named a line of the query, but that line casts no column sale_time where DuckDB points: the error is of a view the query reads, directly or not)');
+    expect(failed.get('filtered')!.message).toContain('(DuckDB named a line of the query, but that line casts no column sale_time where DuckDB points: the error is of a view the query reads, directly or not: the view main.int_w casts sale_time)');
     expect(failed.get('filtered')!.location?.line).toBeUndefined();
+    expect(failed.get('deep')?.message).toContain('the view main.int_v casts sale_time)');
     // An implicit cast of the model's own: DuckDB points at the column, and the line stands.
     expect(failed.get('implicit')!.location).toMatchObject({ file: 'models/implicit.sql', line: 4 });
   });
