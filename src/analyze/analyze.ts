@@ -45,7 +45,7 @@ import { RenderFailure, TemplateEngine, UNSET_HOUR, type CompiledTemplate, type 
 import { TemplateFunctionError } from './jinja/errors.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
-import { BARE, CHECK_TARGET, IN_DATABASE, checkSql, parseChecks, refToken, type Check } from './checks.js';
+import { BARE, CHECK_TARGET, IN_DATABASE, checkSql, checksText, parseChecks, refToken, type Check } from './checks.js';
 import { DEFAULT_MATERIALIZATION, isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
 import { declaredSnapshots } from './snapshots.js';
 import { recordSource, renderedPlace, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
@@ -2758,7 +2758,7 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
   for (const [name, node] of nodes) {
     if (node.kind !== 'seed' || node.checks.length === 0) continue;
     const loadHash = node.loadHash ?? node.hash;
-    nodes.set(name, { ...node, loadHash, hash: seedHashWithChecks(loadHash, node.checks) });
+    nodes.set(name, { ...node, loadHash, hash: seedHashWithChecks(loadHash, checksText(node.checks)) });
   }
   return { sources: attachedTests.sources, unrun: attachedTests.unrun };
 }

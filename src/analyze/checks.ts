@@ -137,6 +137,26 @@ export const relationToken = (database: string, relation: string): string => `\u
 /** Whether a text is one ref token alone: what ref() and source() give, not a query that reads one. */
 export const isRefToken = (text: string): boolean => /^\u0000[^\u0000]+\u0000$/.test(text);
 
+/**
+ * What of checks decides what they check, as text: a dbt test's graph metadata (`dbt`) and
+ * tags describe it, where it is declared is no part of it, a map is its entries. What a
+ * model's config hash and a seed's identity hold of their checks (a changed check runs the node
+ * again, so that it is checked).
+ */
+export function checksText(checks: readonly Check[]): string {
+  return JSON.stringify(checksShape(checks), canonical);
+}
+
+/** Checks without what describes them alone (see checksText), to be written with `canonical`. */
+export function checksShape(checks: readonly Check[]): object[] {
+  return checks.map((c) => ({ ...c, tags: undefined, dbt: undefined }));
+}
+
+/** JSON.stringify's replacer for what a hash holds: where a thing is declared is no part of it; a map is its entries. */
+export function canonical(key: string, value: unknown): unknown {
+  return key === 'location' ? undefined : value instanceof Map ? [...value] : value;
+}
+
 export function checkSql(check: Check, target: string, resolveRef: (model: string) => string): string {
   const sql = check.sql ?? '';
   return sql.replaceAll(CHECK_TARGET, target).replace(/\u0000([^\u0000]*)\u0000/g, (_, m: string) => resolveRef(m));

@@ -1,7 +1,7 @@
 import { SeedDigestCache, seedDigestCacheDir } from '../project/seed-digest-cache.js';
 import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { error, DiagnosticError, hasErrors } from '../diagnostics/diagnostics.js';
+import { error, DiagnosticError, hasErrors, type Location } from '../diagnostics/diagnostics.js';
 import { readWarehouseSettings, validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { loadProject, loadSettingsFiles, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import { diskFs, type ProjectFs } from '../project/project-fs.js';
@@ -129,9 +129,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
 function refuseFolderElsewhere(root: string, path: string, validated: ValidatedSettings, files: ProjectFiles): void {
   const folder = dirname(path);
   if (validated.warehouseSetup.lake !== undefined || existsSync(folder) || within(root, folder)) return;
-  const own = files.projectFile?.data.warehouse !== undefined ? files.projectFile : undefined;
-  const at = own ? { file: own.file, line: own.keyLine('warehouse') } : validated.profile?.pathAt;
-  const key = own ? 'warehouse:' : 'path:';
+  const { at, key } = warehouseSetting(validated, files);
   const placeholder = /<[^<>/]+>/.exec(path)?.[0];
   throw new DiagnosticError([
     error('bad-option', `the warehouse ${path} is in a folder that does not exist, ${folder}${placeholder ? ` (${placeholder} looks like a placeholder to fill in)` : ''}`, at, {
@@ -148,13 +146,18 @@ function refuseFolderElsewhere(root: string, path: string, validated: ValidatedS
 function refuseOtherSystemsPath(validated: ValidatedSettings, files: ProjectFiles): void {
   const path = validated.settings.warehouse;
   if (process.platform === 'win32' || !/^[A-Za-z]:[\\/]/.test(path)) return;
-  const own = files.projectFile?.data.warehouse !== undefined ? files.projectFile : undefined;
-  const at = own ? { file: own.file, line: own.keyLine('warehouse') } : validated.profile?.pathAt;
+  const { at, key } = warehouseSetting(validated, files);
   throw new DiagnosticError([
     error('bad-option', `the warehouse ${path} is a Windows path (a drive letter), which this machine would read as a folder named ${path.slice(0, 2)} in the project`, at, {
-      hint: `set ${own ? 'warehouse:' : 'path:'} to a path of this machine (a target of its own in profiles.yml, or --db)`,
+      hint: `set ${key} to a path of this machine (a target of its own in profiles.yml, or --db)`,
     }),
   ]);
+}
+
+/** Where the warehouse's path is set, pipe.yaml's `warehouse:` or else the profile's `path:`, and that key. */
+function warehouseSetting(validated: ValidatedSettings, files: ProjectFiles): { readonly at: Location | undefined; readonly key: string } {
+  const own = files.projectFile?.data.warehouse !== undefined ? files.projectFile : undefined;
+  return own ? { at: { file: own.file, line: own.keyLine('warehouse') }, key: 'warehouse:' } : { at: validated.profile?.pathAt, key: 'path:' };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ModelNode } from '../analyze/analyze.js';
+import { canonical, checksShape } from '../analyze/checks.js';
 import { hashOf } from '../state/data-version.js';
 import { PIPE_VERSION } from '../version.js';
 import type { SettingValue } from '../warehouse/warehouse-setup.js';
@@ -68,13 +69,12 @@ function modelConfigHash(node: ModelNode): string {
     relation: node.relation,
     config: Object.fromEntries(Object.entries(node.config).filter(([k]) => !NOT_DATA.has(k))),
     // A dbt test's graph metadata (dbt) describes it; its SQL and threshold are what it checks.
-    checks: node.checks.map((c) => ({ ...c, tags: undefined, dbt: undefined })),
+    checks: checksShape(node.checks),
     contract: node.contract,
     columns: persisted ? node.columns : undefined,
     comment: node.config.persist_docs.relation ? node.config.description : undefined,
   };
-  // Where a thing is declared is no part of it; a map is its entries.
-  const hash = hashOf(JSON.stringify(shape, (key, value: unknown) => (key === 'location' ? undefined : value instanceof Map ? [...value] : value)));
+  const hash = hashOf(JSON.stringify(shape, canonical));
   memo.set(node, hash);
   return hash;
 }

@@ -345,17 +345,12 @@ export function seedHash(fileHash: string, config: SeedLoadConfig): string {
 }
 
 /**
- * A seed's identity with its checks: a seed whose checks changed loads again, so that it is
- * checked, as a model whose checks changed runs again (where a check is declared is no part of
- * it). A seed without checks keeps `hash`.
+ * A seed's identity with its checks (their text, see checksText): a seed whose checks changed
+ * loads again, so that it is checked, as a model whose checks changed runs again. A seed
+ * without checks keeps `hash`.
  */
-export function seedHashWithChecks(hash: string, checks: readonly object[]): string {
-  if (checks.length === 0) return hash;
-  const text = JSON.stringify(
-    checks.map((c) => ({ ...c, tags: undefined, dbt: undefined })),
-    (key, value: unknown) => (key === 'location' ? undefined : value instanceof Map ? [...value] : value),
-  );
-  return createHash('sha256').update(`${hash}\n${text}`).digest('hex').slice(0, 16);
+export function seedHashWithChecks(hash: string, checksText: string): string {
+  return createHash('sha256').update(`${hash}\n${checksText}`).digest('hex').slice(0, 16);
 }
 
 /** A project's node named like a package's, found before it (a seed of the project named like a package's model). */

@@ -156,6 +156,11 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
   return undefined;
 }
 
+/** Where the key of a line starts (1-based), past its indentation and a list's dashes. */
+function keyColumn(line: string | undefined): number {
+  return (/^[ ]*(?:-[ ]+)*/.exec(line ?? '')?.[0].length ?? 0) + 1;
+}
+
 /**
  * The last line before `line` that opens a `[` or `{` it does not close (outside quotes and
  * comments): where a one-line list or mapping lost its closing bracket.
@@ -226,7 +231,6 @@ function keyOffItem(text: string, file: string, line: number): Diagnostic | unde
  */
 function missingColon(text: string, file: string, upTo: number): Diagnostic | undefined {
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
-  const keyColumn = (line: string) => (/^[ ]*(?:-[ ]+)*/.exec(line)?.[0].length ?? 0) + 1;
   const content = (line: string | undefined) => line !== undefined && !/^\s*(#.*)?$/.test(line);
   const indent = (line: string) => /^[ ]*/.exec(line)?.[0].length ?? 0;
   // The lines of a block scalar (`query: |`, `description: >`) are text, whatever words they hold.
@@ -269,13 +273,11 @@ function keyOverLines(text: string, file: string, start: { line: number; col: nu
   // A word alone on its line where a key goes (`tests` over its list): its colon is missing,
   // and YAML reads the lines below as going on from it.
   const word = /^([A-Za-z_][\w-]*)\s*$/.exec(lines[start.line - 1]?.slice(start.col - 1).replace(/\r$/, '') ?? '')?.[1];
-  if (word !== undefined && start.col === (/^[ ]*(?:-[ ]+)*/.exec(lines[start.line - 1])?.[0].length ?? 0) + 1) {
+  if (word !== undefined && start.col === keyColumn(lines[start.line - 1])) {
     return error('yaml-syntax', `invalid YAML: ${word} has no colon after it, so YAML reads the lines below as going on from it`, { file, line: start.line, column: start.col + word.length }, {
       hint: `write ${word}: with its colon`,
     });
   }
-  // Where the keys of each line start, past a list's dashes.
-  const keyColumn = (line: string | undefined) => (/^[ ]*(?:-[ ]+)*/.exec(line ?? '')?.[0].length ?? 0) + 1;
   // It started as the value of a key on its line (not as a key of its own, a quoted one over lines).
   const keyAt = keyColumn(lines[start.line - 1]);
   const deeper = start.col > keyAt && keyColumn(lines[end.line - 1]) > keyAt;
@@ -300,12 +302,12 @@ function keyAtBadColumn(text: string, file: string, from: number): Diagnostic | 
   let line = from;
   while (line < lines.length && /^\s*(#.*)?$/.test(lines[line - 1])) line++;
   const own = lines[line - 1] ?? '';
-  const column = (/^[ ]*(?:-[ ]+)*/.exec(own)?.[0].length ?? 0) + 1;
+  const column = keyColumn(own);
   if (!/^[^\s#][^#]*?:(\s|$)/.test(own.slice(column - 1))) return undefined;
   let above = line - 1;
   while (above > 0 && /^\s*(#.*)?$/.test(lines[above - 1])) above--;
   if (above === 0) return undefined;
-  const aboveColumn = (/^[ ]*(?:-[ ]+)*/.exec(lines[above - 1])?.[0].length ?? 0) + 1;
+  const aboveColumn = keyColumn(lines[above - 1]);
   const deeper = column > aboveColumn;
   const message = deeper
     ? `invalid YAML: this line's key is indented deeper (column ${column}) than the key on line ${above} (column ${aboveColumn}), whose value ends on its line, so nothing can go on from it`
