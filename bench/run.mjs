@@ -523,6 +523,8 @@ async function benchWatch() {
 async function builtWarehouse(n) {
   const build = createHash('sha256').update(readFileSync(join(dirname(PIPE), 'cli.cjs'))).digest('hex').slice(0, 10);
   const name = `watch-base-${n}-${DATE}-${build}.duckdb`;
+  // The first section of a fresh checkout to need the folder may be this one (--only watch).
+  mkdirSync(join(WORK, 'db'), { recursive: true });
   for (const f of readdirSync(join(WORK, 'db'))) if (f.startsWith(`watch-base-${n}-`) && f !== name) rmSync(join(WORK, 'db', f), { force: true });
   const base = join(WORK, 'db', name);
   if (!existsSync(base)) {
