@@ -11,6 +11,7 @@ import { writtenSchemas, type Task } from '../plan/task.js';
 import { foresee } from '../execute/run-currency.js';
 import { upToDateDetail } from '../state/currency.js';
 import { queryReadsCacheOf, type QueryReadsCache } from '../state/query-reads-cache.js';
+import { askFunctionsAhead } from '../state/query-reads.js';
 import { catalogName } from '../warehouse/warehouse-file.js';
 import { Engine, throwIfStopped, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import {
@@ -201,9 +202,16 @@ export async function openFor(
   try {
     await throwIfStopped(wait.signal);
     const { engine } = warehouse;
-    await engine.prepareForWriting(read?.listed);
-    const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await readSeedHashes(s) })));
-    return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes, madeWarehouse };
+    // The functions every run's judgement of its queries needs, asked meanwhile on another
+    // connection (not of a lake: its connections each read the lake's catalog as they start).
+    const ahead = setup?.lake ? undefined : askFunctionsAhead((work) => engine.withSession(work));
+    try {
+      await engine.prepareForWriting(read?.listed);
+      const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await readSeedHashes(s) })));
+      return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes, madeWarehouse };
+    } finally {
+      await ahead;
+    }
   } catch (e) {
     // Stopped (Ctrl-C) or failed before anything was recorded: a warehouse this open made is not left behind.
     letGoUnused({ warehouse, dbPath, madeWarehouse });

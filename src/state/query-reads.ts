@@ -226,6 +226,20 @@ export function readerOf(session: WarehouseSession): Promise<Reader> {
   return reader;
 }
 
+/**
+ * Asks for the functions of the database ahead (see readerOf), on a connection of its own, for
+ * the caller to await beside other work: duckdb_functions() takes 20-40 ms, which a command
+ * would otherwise wait for as it first judges a query, after preparing the warehouse. Never
+ * fails: an ask that failed is asked again where the functions are needed, and its error met
+ * there.
+ */
+export function askFunctionsAhead(withSession: (work: (session: WarehouseSession) => Promise<unknown>) => Promise<unknown>): Promise<void> {
+  return withSession((s) => readerOf(s)).then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
 async function askReader(session: WarehouseSession): Promise<Reader> {
   // DuckDB's own functions by their full names: a macro named like one (lower, bool_or) would
   // otherwise answer in its place, and the answer be the macro's.
