@@ -72,6 +72,17 @@ function parseAs(text: string, dialect: YamlDialect): unknown {
   return doc.toJS();
 }
 
+/**
+ * The YAML parser's message: where it ends with a place and a colon, the lines after show the
+ * text there with a caret, which are kept, indented under it.
+ */
+function yamlProblem(message: string): string {
+  const [first, ...rest] = message.split('\n');
+  const shown = rest.filter((l) => l.trim() !== '');
+  if (!first.endsWith(':') || shown.length === 0) return first;
+  return `${first.slice(0, -1)}\n${shown.map((l) => `  ${l}`).join('\n')}`;
+}
+
 /** A value the YAML gives that pipe cannot hold (see inexactInt). */
 class InexactIntError extends Error {}
 
@@ -85,7 +96,7 @@ function readVar(value: string, dialect: YamlDialect): Record<string, unknown> {
       mapping = parseAs(value, dialect);
     } catch (e) {
       if (e instanceof InexactIntError) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: ${e.message}; ${INEXACT_INT_HINT}`);
-      throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping: ${(e as Error).message.split('\n')[0]}`);
+      throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping: ${yamlProblem((e as Error).message)}`);
     }
     if (mapping === null || typeof mapping !== 'object' || Array.isArray(mapping)) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping of names to values`);
     return mapping as Record<string, unknown>;

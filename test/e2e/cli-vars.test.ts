@@ -98,6 +98,8 @@ describe('vars on the command line', () => {
     [['--vars', '{a: [1'], "--var/--vars: '{a: [1' is not a YAML mapping: "],
     [['--vars', '{}x'], "--var/--vars: '{}x' is not a YAML mapping"],
     [['--vars', 'a'], "--var/--vars expects NAME=VALUE or a YAML mapping ('{name: value}'), got 'a'"],
+    // The parser's own message ends with the place, then shows it: both are said, not a line cut at its colon.
+    [['--vars', '{fx_rate: 2'], "--var/--vars: '{fx_rate: 2' is not a YAML mapping: Flow map must end with a } at line 1, column 12\n  {fx_rate: 2\n             ^\n"],
   ])('refuses %j, exit 2', async (args, message) => {
     const dir = copyExample();
     const r = await cliIn(['compile', '--date', '2024-01-02', ...args, '--project', dir]);
