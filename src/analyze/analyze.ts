@@ -46,6 +46,7 @@ import { TemplateFunctionError } from './jinja/errors.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { BARE, CHECK_TARGET, IN_DATABASE, checkSql, checksText, parseChecks, refToken, type Check } from './checks.js';
+import { sameExternalFiles, type ExternalWriter } from './external-files.js';
 import { DEFAULT_MATERIALIZATION, isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
 import { declaredSnapshots } from './snapshots.js';
 import { recordSource, renderedPlace, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
@@ -122,6 +123,8 @@ export interface ModelNode {
   readonly snapshotTimeAt?: Location;
   /** An incremental model's `on_schema_change` (else its config() call): a query whose columns no longer match its table is reported there. */
   readonly schemaChangeAt?: Location;
+  /** Where an external model's file is set (its `location`, else its materialization): another model writing the same file is reported there. */
+  readonly externalFileAt?: Location;
   /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
   readonly access?: ModelAccess;
   readonly group?: string;
@@ -1704,6 +1707,8 @@ interface AnalyzedModel {
   readonly updatedAtLocation?: Location;
   /** Where `on_schema_change` is set (else config()), for an incremental model. */
   readonly schemaChangeLocation?: Location;
+  /** Where an external model's `location` is set (else its materialization). */
+  readonly externalFileLocation?: Location;
   readonly access?: ModelAccess;
   readonly group?: string;
   readonly meta?: Readonly<Record<string, unknown>>;
@@ -2330,7 +2335,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     );
   }
 
-  diagnostics.push(...sameRelations(nodes), ...writtenSources(nodes, target.database, dbt !== undefined), ...unbatchedInputs(nodes), ...undatedSeeds(nodes), ...privateRefs(nodes));
+  diagnostics.push(...sameRelations(nodes), ...sameExternalFiles(externalWriters(nodes), files.root, settings.externalRoot), ...writtenSources(nodes, target.database, dbt !== undefined), ...unbatchedInputs(nodes), ...undatedSeeds(nodes), ...privateRefs(nodes));
   diagnostics.push(...pastDeprecation(properties.versioned, new Date().toISOString().slice(0, 10), (name) => nodes.has(name)));
   const fileNames = { model: new Set(modelSources.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
@@ -2551,6 +2556,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     analyzed.partitionByLocation === undefined ? {} : { partitionByAt: analyzed.partitionByLocation },
     analyzed.updatedAtLocation === undefined ? {} : { snapshotTimeAt: analyzed.updatedAtLocation },
     analyzed.schemaChangeLocation === undefined ? {} : { schemaChangeAt: analyzed.schemaChangeLocation },
+    analyzed.externalFileLocation === undefined ? {} : { externalFileAt: analyzed.externalFileLocation },
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
     analyzed.meta === undefined ? {} : { meta: analyzed.meta },
@@ -2630,8 +2636,26 @@ function analyzedModel(
         : undefined;
   const schemaChangeLocation = config.materialized === 'incremental' ? locate('on_schema_change') : undefined;
   const updatedAtLocation = 'updated_at' in config && config.updated_at !== undefined ? locate('updated_at') : undefined;
+  const externalFileLocation = config.kind === 'external' ? locate(config.location === undefined ? 'materialized' : 'location') : undefined;
   return Object.assign(
-    { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, disabledAt, contractLocation, uniqueKeyLocation, partitionByLocation, updatedAtLocation, schemaChangeLocation, checks, configDiagnostics: found },
+    {
+      raw,
+      yaml: y,
+      base: m.base.key,
+      file: m.source.file,
+      names,
+      config,
+      unused,
+      disabledAt,
+      contractLocation,
+      uniqueKeyLocation,
+      partitionByLocation,
+      updatedAtLocation,
+      schemaChangeLocation,
+      externalFileLocation,
+      checks,
+      configDiagnostics: found,
+    },
     described,
   );
 }
@@ -3068,6 +3092,11 @@ function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
     );
   }
   return out;
+}
+
+/** The external models that are built, with where their file is set (see external-files.ts). */
+function* externalWriters(nodes: ReadonlyMap<string, PipeNode>): Iterable<ExternalWriter> {
+  for (const n of nodes.values()) if (n.kind === 'model' && n.config.kind === 'external') yield { name: n.name, config: n.config, at: n.externalFileAt ?? { file: n.file } };
 }
 
 /**

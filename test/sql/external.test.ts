@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { diagnosticsOf, queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -72,6 +72,25 @@ describe('external models', () => {
       { column_name: 'label' },
     ]);
     expect(existsSync(join(dir, 'nothing.csv'))).toBe(true);
+  });
+
+  it('two that would write one file are refused before anything runs, at the lines that set it', async () => {
+    const dir = project({
+      'models/m1.sql': "{{ config(materialized='external', location='out.csv') }}\nselect 1 as a",
+      'models/m2.sql': "{{ config(materialized='external', location='./out.csv') }}\nselect 'two' as b, 2 as c",
+      // A location the default of another (report.csv, in the project folder) meets.
+      'models/report.sql': "{{ config(materialized='external', format='csv') }}\nselect 3 as d",
+      'models/copy.sql': "{{\n  config(\n    materialized='external',\n    location='report.csv'\n  )\n}}\nselect 4 as e",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.events.filter((e) => e.type === 'task-started')).toEqual([]);
+    expect(existsSync(join(dir, 'out.csv'))).toBe(false);
+    expect(diagnosticsOf(r.events).filter((d) => d.code === 'duplicate-file')).toEqual([
+      expect.objectContaining({ message: 'm1 and m2 would both write the file out.csv', location: expect.objectContaining({ file: 'models/m2.sql', line: 1 }) }),
+      expect.objectContaining({ message: 'copy and report would both write the file report.csv', location: expect.objectContaining({ file: 'models/report.sql', line: 1 }) }),
+    ]);
+    expect(r.stderr).toContain('models/copy.sql:4');
   });
 
   it("go to the profile's external_root when location is not set, as dbt-duckdb's default", async () => {

@@ -1,4 +1,5 @@
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { externalPath } from '../../analyze/external-files.js';
 import type { ExternalConfig } from '../../analyze/model-config.js';
 import type { Step } from '../task.js';
 import { SQL, type StrategyInput } from './strategy.js';
@@ -15,15 +16,6 @@ import { SQL, type StrategyInput } from './strategy.js';
  * the rename, rolls back the view and the run state and not the file (dbt-duckdb writes the
  * file in place, with no rollback at all).
  */
-
-/**
- * Where an external model's file goes: its location from the project folder, by default
- * `<external_root>/<name>.<format>` (dbt-duckdb's default; its external_root is `.`).
- */
-export function externalPath(root: string, externalRoot: string | undefined, name: string, config: Pick<ExternalConfig, 'location' | 'format'>): string {
-  const location = config.location ?? join(externalRoot ?? '.', `${name}.${config.format}`);
-  return isAbsolute(location) ? location : resolve(root, location);
-}
 
 /** The name the file is written under before it is renamed into place: hidden, beside it, one per run. */
 export function externalTempPath(path: string, runId: string): string {
