@@ -133,11 +133,12 @@ function recordSecrets(target: unknown): void {
   for (const c of credentials) if (!settings.has(c as string)) secrets.record(c);
 }
 
-export function readProfile(files: Pick<ProjectFiles, 'root' | 'dbtProject'>, options: ProfileOptions, diagnostics: Diagnostic[]): ProfileReading {
+export function readProfile(files: Pick<ProjectFiles, 'root' | 'dbtProject' | 'dbtProjectUnread'>, options: ProfileOptions, diagnostics: Diagnostic[]): ProfileReading {
   const asked = [options.profilesDir !== undefined ? '--profiles-dir' : '', options.target !== undefined ? '--target' : ''].filter(Boolean);
   const dbt = files.dbtProject;
   if (!dbt) {
-    if (asked.length > 0) {
+    // A dbt_project.yml that could not be read is there: its error is what to fix.
+    if (asked.length > 0 && !files.dbtProjectUnread) {
       diagnostics.push(
         error('not-dbt-project', `${asked.join(' and ')} ${asked.length > 1 ? 'apply' : 'applies'} to dbt projects: ${files.root} has no dbt_project.yml`, undefined, {
           hint: "a pipe project's warehouse and threads are set in pipe.yaml (warehouse:, threads:)",

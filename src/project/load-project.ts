@@ -124,6 +124,8 @@ export interface ProjectFiles {
   readonly projectFile?: YamlSource;
   /** `dbt_project.yml`: the folder is a dbt project. */
   readonly dbtProject?: YamlSource;
+  /** A dbt_project.yml is there but could not be read (its error is among the diagnostics): the project is a dbt project all the same. */
+  readonly dbtProjectUnread?: true;
   /** The folders the files below were read from. */
   readonly layout: ProjectLayout;
   /** dbt properties files (`version: 2`, `models:`, `sources:`, ...) under any of the folders. */
@@ -467,6 +469,13 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
 
   const projectFile = optionalYaml(PROJECT_FILE);
   const dbtProject = optionalYaml(DBT_PROJECT_FILE);
+  // A dbt_project.yml that cannot be read (its error said) says where the folders are and by
+  // which rules they are read: read by a pipe project's instead, its models would get warnings
+  // of a project it is not (an incremental model left out for want of a key dbt does without).
+  if (dbt && !dbtProject) {
+    const layout = projectLayout(undefined, diagnostics);
+    return { files: { root, projectFile, dbtProjectUnread: true, layout, properties: [], singularTests: [], unused: [], models: [], snapshots: [], seeds: [], macros: [], pipelines: [], diagnostics }, modelAt: new Map() };
+  }
   if (!projectFile && !fs.exists(join(root, PROJECT_FILE))) {
     // pipe.yml, Pipe.yaml: settings (vars, the warehouse, threads) the run would go without.
     const misnamed = fs.list(root, false).find((f) => f !== join(root, PROJECT_FILE) && /^pipe\.ya?ml$/i.test(basename(f)));

@@ -8,7 +8,7 @@ import type { ProfileOptions } from '../../src/analyze/profile.js';
 import { openProject } from '../../src/commands/open-project.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { loadProject } from '../../src/project/load-project.js';
-import { eventsOfType, explain, queryRows, removeTempDirs, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { errorLines, eventsOfType, explain, queryRows, removeTempDirs, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { runIn, statusIn } from '../support/in-process.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
@@ -377,6 +377,13 @@ describe('refusals, each at its line', () => {
     const pipeProject = tempDir();
     writeProjectFiles(pipeProject, { 'models/one.sql': 'select 1 as n\n' });
     expect(problemOf(validated(pipeProject, { target: 'prod' })).message).toMatch(/^--target applies to dbt projects: .* has no dbt_project.yml$/);
+  });
+
+  it('--profiles-dir and --target on a dbt project whose dbt_project.yml does not read: its error alone, not that the project has none', async () => {
+    const dir = dbtProject({ 'dbt_project.yml': 'name: shop\nversion: 1\nprofile: shop\nmodels:\n  shop: [\n' });
+    const r = await runIn(dir, { date: '2024-01-02', profilesDir: dir, target: 'dev' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^dbt_project\.yml:5:\d+: error: invalid YAML/)]);
   });
 
   it('a run stops at the profile: exit 2, file:line, nothing created, and a credential on the printed line masked', async () => {

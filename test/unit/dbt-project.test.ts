@@ -122,6 +122,17 @@ models:
     }
   });
 
+  it('says only what is wrong with a dbt_project.yml it cannot read, not what its models would be by the rules of a pipe project', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nversion: 1.0\nprofile: [shop\n',
+      // By dbt's default an incremental model with no key appends; by pipe's it would be left out, with a warning.
+      'models/inc.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
+      'models/a.sql': "select * from {{ ref('missing') }}",
+    });
+    expect(a.diagnostics.map((d) => [d.severity, d.location?.file, d.location?.line])).toEqual([['error', 'dbt_project.yml', 3]]);
+    expect(a.diagnostics[0].message).toContain('invalid YAML');
+  });
+
   it('refuses two models written to one relation', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
