@@ -1,12 +1,12 @@
 import { printable } from '../logging/printable.js';
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { insteadOfDbt, insteadOfDbtOption } from './dbt-commands.js';
+import { insteadOfDbt, insteadOfDbtOption, withSelectForModels } from './dbt-commands.js';
 import { collectVar, operationArgs, varsOf } from './command-line-vars.js';
 import formatDuration from 'ms';
 import { DURATION_FORMS, MAX_RETRIES, parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
-import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
+import { DiagnosticError, error, warning } from '../diagnostics/diagnostics.js';
 import { compile, history, listNodes, RESOURCE_TYPES, type ResourceType } from '../commands/inspect.js';
 import { lookbackReason } from '../logging/lookback-reason.js';
 import { run, runDryRun } from '../commands/run.js';
@@ -181,6 +181,16 @@ function projectOptions(o: Common) {
 /** Every command under `program`, at any depth. */
 function subcommandsOf(program: Command): Command[] {
   return program.commands.flatMap((c) => [c, ...subcommandsOf(c)]);
+}
+
+/** Whether the command that `words` (the command line after `pipe`, up to an option) name takes --select. */
+function takesSelect(program: Command, words: readonly string[]): boolean {
+  let command = program;
+  for (const w of words) {
+    const sub = command.commands.find((c) => c.name() === w || c.aliases().includes(w));
+    if (sub) command = sub;
+  }
+  return command !== program && command.options.some((o) => o.long === '--select');
 }
 
 /** How a command is typed: `pipe source freshness`. */
@@ -862,6 +872,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   if (instead !== undefined) return refused(`pipe has no ${asked} command: ${instead}`);
   const insteadOfOption = insteadOfDbtOption(argv.slice(2));
   if (insteadOfOption !== undefined) return refused(`${insteadOfOption.option} is dbt's, and pipe has no such option: ${insteadOfOption.instead}`);
+  const models = withSelectForModels(argv, (words) => takesSelect(program, words));
+  for (const option of models.renamed) {
+    const message = `${option} is dbt's older name for --select, read as --select`;
+    process.stderr.write(`warning: ${message}\n`);
+    if (argv.includes('--json')) makeLogger({ json: true }).handle({ type: 'diagnostic', diagnostic: warning('old-option', message) });
+  }
+  argv = models.argv;
   // A mistake in a command's own options or arguments points at that command's help.
   for (const c of subcommandsOf(program)) c.showHelpAfterError(`(${commandPath(c)} --help ${c.commands.length > 0 ? 'lists its commands' : 'shows how to use it'})`);
   try {

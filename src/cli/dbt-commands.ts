@@ -21,7 +21,6 @@ const INSTEAD: Readonly<Record<string, string>> = {
 const NO_FAIL_FAST =
   'pipe run goes on with what does not read a failure and reports every error at the end; pipe backfill stops starting tasks after --max-failures N (--max-failures 1 stops at the first)';
 const NO_WARN_ERROR = 'pipe has no option that turns warnings into errors: a check that must stop the build has severity error (the default)';
-const NO_MODELS = "dbt's older name for --select: pipe takes --select (-s), with the same selectors (pipe run -s stg_orders+)";
 const NO_TARGET_PATH = 'pipe writes no target/ of compiled SQL: pipe compile prints it (--json for one object per model), and pipe docs generate --out DIR writes its site there';
 
 /**
@@ -43,12 +42,32 @@ const INSTEAD_OF_OPTION: Readonly<Record<string, string>> = {
   '-x': NO_FAIL_FAST,
   '--warn-error': NO_WARN_ERROR,
   '--warn-error-options': NO_WARN_ERROR,
-  '-m': NO_MODELS,
-  '--models': NO_MODELS,
-  '--model': NO_MODELS,
   '--target-path': NO_TARGET_PATH,
   '--log-path': 'pipe writes no log files of its own beside the project: every run is recorded in the warehouse (pipe history) and in .pipe/ beside it (its run log); --json prints its events as JSON lines',
 };
+
+/** dbt's older names of --select, which dbt 1.11 still reads (with a deprecation warning), and so does pipe. */
+const SELECT_NAMES: ReadonlySet<string> = new Set(['-m', '--models', '--model']);
+
+/**
+ * The command line with dbt's older names of --select (`-m`, `--models`, `--model`, and
+ * `--models=X`) written --select, and which of them were, for a warning: a dbt user's script
+ * (`dbt run --models stg_orders+`) runs as dbt runs it. Only for a command that takes --select
+ * (`takesSelect`, given the words of the command line after `pipe`); options after `--` are not.
+ */
+export function withSelectForModels(argv: readonly string[], takesSelect: (words: readonly string[]) => boolean): { readonly argv: string[]; readonly renamed: readonly string[] } {
+  const renamed: string[] = [];
+  const out = [...argv];
+  const end = argv.indexOf('--');
+  for (let i = 2; i < (end < 0 ? argv.length : end); i++) {
+    const [option, ...value] = argv[i].split('=');
+    if (!SELECT_NAMES.has(option) || (option === '-m' && value.length > 0)) continue;
+    if (!takesSelect(argv.slice(2, i))) continue;
+    out[i] = value.length > 0 ? `--select=${value.join('=')}` : '--select';
+    if (!renamed.includes(option)) renamed.push(option);
+  }
+  return { argv: out, renamed };
+}
 
 /** What pipe does instead of dbt's option `flag` (`--state`, `--state=dir`), when pipe has none of that name. */
 export function insteadOfDbtOption(argv: readonly string[]): { readonly option: string; readonly instead: string } | undefined {

@@ -70,10 +70,20 @@ describe("dbt's options", () => {
       const r = await cliIn(['run', option]);
       expect([r.code, r.stderr.startsWith(`error: ${option} is dbt's, and pipe has no such option: `)], option).toEqual([2, true]);
     }
-    // dbt's older name for --select, as written before a model's name.
-    for (const option of ['-m', '--models', '--model']) {
-      const r = await cliIn(['run', option, 'stg_orders']);
-      expect([r.code, r.stderr], option).toEqual([2, `error: ${option} is dbt's, and pipe has no such option: dbt's older name for --select: pipe takes --select (-s), with the same selectors (pipe run -s stg_orders+)\n`]);
+  });
+
+  it("reads dbt's older names of --select (-m, --models, --model) as --select, with dbt's warning, where a command takes --select", async () => {
+    const dir = tempProject({ 'models/a.sql': 'select 1 as id', 'models/b.sql': "select * from {{ ref('a') }}" });
+    for (const args of [['-m', 'a+'], ['--models', 'a+'], ['--model=a+'], ['--models=a+']]) {
+      const r = await cliIn(['ls', '--project', dir, ...args]);
+      const option = args[0].split('=')[0];
+      expect([r.code, r.stdout.split('\n').slice(1, -1)], args.join(' ')).toEqual([0, [expect.stringMatching(/^a +table/), expect.stringMatching(/^b +table +a$/)]]);
+      expect(r.stderr, args.join(' ')).toBe(`warning: ${option} is dbt's older name for --select, read as --select\n`);
     }
+    const selected = await cliIn(['ls', '--project', dir, '-m', 'b']);
+    expect(selected.stdout.split('\n').slice(1, -1)).toEqual([expect.stringMatching(/^b +table +a$/)]);
+    // A command without --select is not given one: its own error says what is wrong.
+    const history = await cliIn(['history', '--project', dir, '--models', 'a']);
+    expect([history.code, history.stderr]).toEqual([2, expect.stringContaining("unknown option '--models'")]);
   });
 });
