@@ -39,6 +39,13 @@ export interface Check {
   /** Other models the check reads (relationships, a dbt test's refs), as dependencies. */
   readonly refs: readonly CheckRef[];
   /**
+   * Columns of other models a dbt test compares to (its relationships test's `field:`), for
+   * validation before running: a column the model lacks is said at the test's line, with the
+   * columns it has, not as the engine's error as the test runs. Its SQL says it already: no
+   * part of the check's identity (see checksShape).
+   */
+  readonly compared?: readonly Required<CheckRef>[];
+  /**
    * For every kind but `query`: SQL returning the failing rows, with CHECK_TARGET for the
    * relation checked and `\u0000name\u0000` ref tokens for other models. A dbt test names
    * the node it runs with by its ref token too: that token stands for the data checked.
@@ -149,7 +156,7 @@ export function checksText(checks: readonly Check[]): string {
 
 /** Checks without what describes them alone (see checksText), to be written with `canonical`. */
 export function checksShape(checks: readonly Check[]): object[] {
-  return checks.map((c) => ({ ...c, tags: undefined, dbt: undefined }));
+  return checks.map((c) => ({ ...c, tags: undefined, dbt: undefined, compared: undefined }));
 }
 
 /** JSON.stringify's replacer for what a hash holds: where a thing is declared is no part of it; a map is its entries. */

@@ -871,7 +871,7 @@ export function planChecks(
   for (const c of node.checks) {
     const on = c.scope === 'table' ? target.table : target.partition;
     if (on === undefined) continue;
-    if (c.kind === 'relationships') steps.push(...comparedColumns(ctx, node.name, c, interval, on, relations));
+    if (c.kind === 'relationships' || c.compared !== undefined) steps.push(...comparedColumns(ctx, node.name, c, interval, on, relations));
     const step = checkStep(ctx, node.name, c, interval, on, relations);
     if ('code' in step) {
       diagnostics.push(step);
@@ -889,7 +889,7 @@ export function planChecks(
  * The model is read as the check reads it (an ephemeral one inlined).
  */
 function comparedColumns(ctx: PlanContext, node: string, c: Check, interval: Interval, on: string, relations?: RelationOverrides): Step[] {
-  return c.refs.flatMap((r): Step[] => {
+  return [...(c.kind === 'relationships' ? c.refs : []), ...(c.compared ?? [])].flatMap((r): Step[] => {
     if (r.column === undefined || r.model === node) return [];
     const read = ctx.analysis.renderer.checkSql(node, { ...c, sql: `SELECT * FROM ${refToken(r.model)}`, template: undefined, atRun: undefined }, interval, on, relations);
     if (typeof read !== 'string') return [];

@@ -160,6 +160,17 @@ describe('dbt tests in pipe run and pipe test', () => {
     expect(wrong.code, wrong.stdout + wrong.stderr).toBe(1);
   });
 
+  it("a relationships test whose field: the model it names lacks is refused before anything runs, at the test's line, as one naming a column of its own model is", async () => {
+    const dir = tempProject({ ...FILES, 'models/schema.yml': FILES['models/schema.yml'].replace('field: customer_id', 'field: customr_id') });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(eventsOfType(r.events, 'task-started')).toEqual([]);
+    expect(r.stderr).toContain(
+      "models/schema.yml:14: error: check relationships_orders_customer_id__customr_id__ref_customers_ names column 'customr_id', which customers does not have\n",
+    );
+    expect(r.stderr).toContain("hint: did you mean 'customer_id'?");
+  });
+
   it("a seed's tests run before it is loaded", async () => {
     const { dir, first } = await builtCopy();
     expect(first.code).toBe(0);

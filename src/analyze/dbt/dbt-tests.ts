@@ -3,7 +3,7 @@ import { refTarget, type VersionedModel } from './model-versions.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 import { escapeRegExp, quoteIdent, quoteLiteral, sqlPieces, stripTrailingSemicolon } from '../../sql/sql-text.js';
-import { isRefToken, refToken, type Check, type FailuresStore } from '../checks.js';
+import { isRefToken, refToken, type Check, type CheckRef, type FailuresStore } from '../checks.js';
 import { DbtRelation } from '../jinja/relation.js';
 import { jsonLoads } from '../jinja/json-yaml.js';
 import { isDict } from '../jinja/values.js';
@@ -279,6 +279,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
           ? [spec.column]
           : [],
       refs: [],
+      ...(impl.kind === 'builtin' && impl.test === 'relationships' ? comparedTo(resolved) : {}),
       sql: limited(sql, config.limit),
       threshold: config.threshold,
       tags: config.tags,
@@ -480,6 +481,13 @@ function checkArgs(
     return fail(`the test takes no argument '${extra}'`, { hint: `its arguments: ${params.join(', ')}`, related: [defined] });
   }
   return true;
+}
+
+/** The model and column a relationships test compares to, where `to:` is a ref() and `field:` a plain column (see Check.compared). */
+function comparedTo(args: Readonly<Record<string, unknown>>): { compared?: Required<CheckRef>[] } {
+  const to = String(args.to);
+  const field = String(args.field);
+  return isRefToken(to) && PLAIN_COLUMN_RE.test(field) ? { compared: [{ model: to.slice(1, -1), column: field }] } : {};
 }
 
 const BUILTIN_HINTS: Readonly<Record<BuiltinTest, string | undefined>> = {
