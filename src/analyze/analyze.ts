@@ -2069,7 +2069,9 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   }
   if (refusedPython.length > 0) {
     const holdsSql = (folder: string) => files.models.some((m) => m.file.startsWith(`${folder}/`));
-    diagnostics.push(refusedPython.length === 1 ? pythonModelError(refusedPython[0]) : pythonModelsError(refusedPython, holdsSql));
+    const refusal = refusedPython.length === 1 ? pythonModelError(refusedPython[0]) : pythonModelsError(refusedPython, holdsSql);
+    if (refusedPython.length > 1) pythonRefusals.set(refusal, { models: refusedPython, holdsSql });
+    diagnostics.push(refusal);
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
@@ -2573,6 +2575,20 @@ function pythonModelError(model: PythonModelFile): Diagnostic {
     hint: `write it as a SQL model; --exclude ${model.name} builds the rest; or build it outside pipe, declare its table as a source, and switch the model off (+enabled: false for it in dbt_project.yml, or config: enabled: false in its properties), as dbt leaves a disabled model out`,
   });
   return { ...d, blocks: [model.name] };
+}
+
+/** The Python models each grouped refusal names (see pythonModelsError), for it to be said of those a command builds. */
+const pythonRefusals = new WeakMap<Diagnostic, { readonly models: readonly PythonModelFile[]; readonly holdsSql: (folder: string) => boolean }>();
+
+/**
+ * `d` as a command that builds `built` says it: a refusal of Python models names those it
+ * builds alone (`pipe run -s p1` is stopped by p1, not told of p2 and given --exclude p1 p2).
+ */
+export function saidOfBuilt(d: Diagnostic, built: ReadonlySet<string>): Diagnostic {
+  const group = pythonRefusals.get(d);
+  const models = group?.models.filter((m) => built.has(m.name));
+  if (group === undefined || models === undefined || models.length === 0 || models.length === group.models.length) return d;
+  return models.length === 1 ? pythonModelError(models[0]) : pythonModelsError(models, group.holdsSql);
 }
 
 /**

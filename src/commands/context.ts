@@ -2,7 +2,7 @@ import { basename, extname } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Invocation } from '../analyze/jinja/surface.js';
 import formatDuration from 'ms';
-import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
+import { analyze, saidOfBuilt, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
 import type { TemplateCodeCache } from '../analyze/template-code-cache.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { validateSettings, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
@@ -257,13 +257,13 @@ export function analyzeAndSelect(
         }),
       );
     }
-    const told = found.map((d) => (unbuilt.has(d) ? unblocked(d) : d));
+    const told = found.map((d) => (unbuilt.has(d) ? unblocked(d) : d.blocks !== undefined ? saidOfBuilt(d, built) : d));
     if (hasErrors(told)) throw new DiagnosticError(told);
     const withStates = (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => {
       const again = chooseSelection(analysis, validated, options, pipeline, broken, builds, states);
       if (hasErrors(again.diagnostics)) throw new DiagnosticError(again.diagnostics);
       const builtNow = mayBuild(analysis, again.selected, chosen.excludedSeeds);
-      const blocking = diagnostics.filter((d) => d.blocks !== undefined && d.blocks.some((n) => builtNow.has(n)));
+      const blocking = diagnostics.filter((d) => d.blocks !== undefined && d.blocks.some((n) => builtNow.has(n))).map((d) => saidOfBuilt(d, builtNow));
       if (blocking.length > 0) throw new DiagnosticError(blocking);
       return { selected: again.selected, notes: again.notes.filter((n) => !chosen.notes.includes(n)) };
     };

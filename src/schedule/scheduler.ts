@@ -3,7 +3,7 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import formatDuration from 'ms';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
-import { analyze } from '../analyze/analyze.js';
+import { analyze, saidOfBuilt } from '../analyze/analyze.js';
 import { dayInterval, defaultRunDate, formatDate, intervalLabel, systemClock, type Clock } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import type { ProjectOptions } from '../commands/context.js';
@@ -77,7 +77,7 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
   const blocked = analysis.diagnostics.filter((d) => d.blocks !== undefined);
   if (blocked.length > 0) {
     const built = new Set(out.flatMap((p) => [...mayBuild(analysis, chooseSelection(analysis, project, {}, p, NOTHING_BROKEN).selected), ...pythonModelsBuilt(project.files.pythonModels ?? [], project, {}, p, analysis)]));
-    const blocking = blocked.filter((d) => d.blocks!.some((n) => built.has(n)));
+    const blocking = blocked.filter((d) => d.blocks!.some((n) => built.has(n))).map((d) => saidOfBuilt(d, built));
     if (blocking.length > 0) throw new DiagnosticError(blocking);
   }
   if (out.length === 0) throw new DiagnosticError([error('no-schedule', 'no pipeline has a schedule: add schedule: to a file in pipelines/')]);

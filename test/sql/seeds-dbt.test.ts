@@ -488,7 +488,15 @@ describe("a dbt project's Python model", () => {
     // A Python model reading a Python model that reads what is selected is reached through it.
     writeFileSync(join(dir, 'models/py/later.py'), 'def model(dbt, session):\n    return dbt.ref("scores").df()\n');
     const chained = await runProject(dir, ['other+'], ['scores']);
-    expect(chained.diagnostics?.map((d) => d.message)).toEqual(['2 models are Python models (later and scores): pipe builds SQL models only']);
+    // (scores itself left out: the refusal names what the command builds.)
+    expect(chained.diagnostics?.map((d) => d.message)).toEqual(['models/py/later.py is a Python model: pipe builds SQL models only']);
+    const chainedBoth = await runProject(dir, ['other+']);
+    expect(chainedBoth.diagnostics?.map((d) => d.message)).toEqual(['2 models are Python models (later and scores): pipe builds SQL models only']);
+    // One of them selected: the refusal names it alone, and what to leave out for it.
+    const one = await runProject(dir, ['scores']);
+    expect(one.diagnostics?.map((d) => [d.message, d.hint?.startsWith('write it as a SQL model; --exclude scores builds the rest')])).toEqual([
+      ['models/py/scores.py is a Python model: pipe builds SQL models only', true],
+    ]);
     rmSync(join(dir, 'models/py/later.py'));
     rmSync(join(dir, 'models/apart.sql'));
     rmSync(join(dir, 'seeds/codes.csv'));
