@@ -50,6 +50,9 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
     });
   };
   const columnsOf = (query: string) => rowsOf(query).then((columns) => columns?.map((c) => c.name));
+  /** The nodes the run builds, by name: one task each is enough, their queries differing in dates alone. */
+  const builtHere = new Map<string, Task>();
+  for (const task of tasks) if (!NOT_BUILDS.has(task.kind) && !builtHere.has(task.node)) builtHere.set(task.node, task);
   for (const task of tasks) {
     // A query rendered again as its task runs is not known yet: its columns are verified then.
     if (task.renderAtRun) continue;
@@ -81,7 +84,11 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
         }
       }
       if (step.kind !== 'columns') continue;
-      const columns = await columnsOf(step.of === undefined ? own : `SELECT * FROM ${step.relation}`);
+      // Another model's columns, as this run leaves them: one it builds has its query's (a
+      // column added in the same change is there), unless they are known only as it runs.
+      const other = step.of === undefined ? undefined : builtHere.get(step.of);
+      if (other !== undefined && (other.renderAtRun || !SHAPED_BY_QUERY.has(other.kind))) continue;
+      const columns = await columnsOf(step.of === undefined ? own : other !== undefined ? ownQuery(other) : `SELECT * FROM ${step.relation}`);
       if (!columns) continue;
       const have = new Set(columns.map((c) => c.toLowerCase()));
       for (const use of step.expected) {
@@ -128,6 +135,9 @@ function checkDiagnostic(session: WarehouseSession, node: string, c: CheckStep, 
   if (c.expression === undefined) return undefined;
   return error('bad-check', `check ${c.name} cannot run on the rows of ${node}: ${session.dialect.headline(problem)}`, c.location, { hint: `${node} produces: ${columns.join(', ')}` });
 }
+
+/** Tasks that build no node: a test's, a unit test's (named by its model), a run hook's. */
+const NOT_BUILDS: ReadonlySet<TaskKind> = new Set<TaskKind>(['test', 'unit-test', 'run-hook']);
 
 /** What a first build creates from the query's shape alone: its columns are the query's. */
 const SHAPED_BY_QUERY: ReadonlySet<TaskKind> = new Set<TaskKind>(['seed', 'table', 'view', 'incremental', 'merge', 'delete+insert', 'append', 'microbatch', 'external']);

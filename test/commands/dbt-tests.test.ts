@@ -171,6 +171,22 @@ describe('dbt tests in pipe run and pipe test', () => {
     expect(r.stderr).toContain("hint: did you mean 'customer_id'?");
   });
 
+  it('a relationships test may name a column its model gains in the same run: the run builds it, then tests it', async () => {
+    const schema = (field: string) => `version: 2\nmodels:\n  - name: child\n    columns:\n      - name: pid\n        tests:\n          - relationships: {to: ref('parent'), field: ${field}}\n`;
+    const dir = tempProject({ 'dbt_project.yml': 'name: shop\n', 'models/parent.sql': 'select 1 as a', 'models/child.sql': 'select 1 as pid', 'models/schema.yml': schema('a') });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    writeProjectFiles(dir, { 'models/parent.sql': 'select 1 as a, 1 as b', 'models/schema.yml': schema('b') });
+    const again = await runIn(dir, { date: '2024-01-02' });
+    expect(again.code, explain(again)).toBe(0);
+    expect(passed(again.events)).toEqual(['relationships_child_pid__b__ref_parent_']);
+    // Not built by the run: the table as it is says what it lacks.
+    writeProjectFiles(dir, { 'models/schema.yml': schema('c') });
+    const lacking = await runIn(dir, { date: '2024-01-02', select: ['child'] });
+    expect(lacking.code, explain(lacking)).toBe(2);
+    expect(lacking.stderr).toContain("names column 'c', which parent does not have");
+  });
+
   it("a seed's tests run before it is loaded", async () => {
     const { dir, first } = await builtCopy();
     expect(first.code).toBe(0);
