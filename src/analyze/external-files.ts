@@ -1,4 +1,5 @@
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import type { ExternalConfig } from './model-config.js';
 
@@ -32,9 +33,10 @@ export function sameExternalFiles(writers: Iterable<ExternalWriter>, root: strin
   const seen = new Map<string, ExternalWriter>();
   for (const w of writers) {
     const path = externalPath(root, externalRoot, w.name, w.config);
-    const other = seen.get(path);
+    const file = sameFile(path);
+    const other = seen.get(file);
     if (other === undefined) {
-      seen.set(path, w);
+      seen.set(file, w);
       continue;
     }
     const shown = relative(root, path).startsWith('..') ? path : relative(root, path);
@@ -46,4 +48,13 @@ export function sameExternalFiles(writers: Iterable<ExternalWriter>, root: strin
     );
   }
   return out;
+}
+
+/** The file `path` names, its folder's links followed where the folder is there (`lnk/x.csv` and `out/x.csv` when lnk links to out). */
+function sameFile(path: string): string {
+  try {
+    return join(realpathSync(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
 }

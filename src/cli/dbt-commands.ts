@@ -60,8 +60,10 @@ export function withSelectForModels(argv: readonly string[], takesSelect: (words
   const out = [...argv];
   const end = argv.indexOf('--');
   for (let i = 2; i < (end < 0 ? argv.length : end); i++) {
-    const [option, ...value] = argv[i].split('=');
-    if (!SELECT_NAMES.has(option) || (option === '-m' && value.length > 0)) continue;
+    // -mNAME, as a short option takes its value (dbt's -mstg_orders).
+    const joined = /^-m[^-=]/.test(argv[i]);
+    const [option, ...value] = joined ? ['-m', argv[i].slice(2)] : argv[i].split('=');
+    if (!SELECT_NAMES.has(option) || (option === '-m' && value.length > 0 && !joined)) continue;
     if (!takesSelect(argv.slice(2, i))) continue;
     out[i] = value.length > 0 ? `--select=${value.join('=')}` : '--select';
     if (!renamed.includes(option)) renamed.push(option);

@@ -80,8 +80,10 @@ describe("dbt's options", () => {
       expect([r.code, r.stdout.split('\n').slice(1, -1)], args.join(' ')).toEqual([0, [expect.stringMatching(/^a +table/), expect.stringMatching(/^b +table +a$/)]]);
       expect(r.stderr, args.join(' ')).toBe(`warning: ${option} is dbt's older name for --select, read as --select\n`);
     }
-    const selected = await cliIn(['ls', '--project', dir, '-m', 'b']);
-    expect(selected.stdout.split('\n').slice(1, -1)).toEqual([expect.stringMatching(/^b +table +a$/)]);
+    for (const args of [['-m', 'b'], ['-mb']]) {
+      const selected = await cliIn(['ls', '--project', dir, ...args]);
+      expect(selected.stdout.split('\n').slice(1, -1), args.join(' ')).toEqual([expect.stringMatching(/^b +table +a$/)]);
+    }
     // A command without --select is not given one: its own error says what is wrong.
     const history = await cliIn(['history', '--project', dir, '--models', 'a']);
     expect([history.code, history.stderr]).toEqual([2, expect.stringContaining("unknown option '--models'")]);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
@@ -91,6 +91,18 @@ describe('external models', () => {
       expect.objectContaining({ message: 'copy and report would both write the file report.csv', location: expect.objectContaining({ file: 'models/report.sql', line: 1 }) }),
     ]);
     expect(r.stderr).toContain('models/copy.sql:4');
+  });
+
+  it('two that would write one file through a linked folder are refused as well', async () => {
+    const dir = project({
+      'models/a.sql': "{{ config(materialized='external', location='out/x.csv') }}\nselect 1 as a",
+      'models/b.sql': "{{ config(materialized='external', location='lnk/x.csv') }}\nselect 2 as b",
+    });
+    mkdirSync(join(dir, 'out'));
+    symlinkSync('out', join(dir, 'lnk'));
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(diagnosticsOf(r.events).map((d) => [d.code, d.message])).toEqual([['duplicate-file', 'a and b would both write the file lnk/x.csv']]);
   });
 
   it("go to the profile's external_root when location is not set, as dbt-duckdb's default", async () => {
