@@ -590,7 +590,9 @@ function externalKeys(raw: Readonly<Record<string, unknown>>, materialized: Mate
   if (materialized !== 'external') return {};
   let location: string | undefined;
   if (raw.location !== undefined && raw.location !== null) {
-    if (typeof raw.location === 'string' && raw.location.trim() !== '' && !/^[A-Za-z][A-Za-z0-9+.-]+:\/\//.test(raw.location)) location = raw.location.trim();
+    // dbt-duckdb renders the location as the model runs (out/{{ this.identifier }}.csv): pipe would write a file named with the braces.
+    if (typeof raw.location === 'string' && /\{[{%]/.test(raw.location)) bad('location', `location holds Jinja (${raw.location.trim()}), which dbt-duckdb renders as the model runs and pipe does not: write the path out, or leave location out for the file <external_root>/<the model's name>.<format>`);
+    else if (typeof raw.location === 'string' && raw.location.trim() !== '' && !/^[A-Za-z][A-Za-z0-9+.-]+:\/\//.test(raw.location)) location = raw.location.trim();
     else bad('location', 'location must be a file path (from the project folder); remote locations (s3://, ...) cannot be renamed into place');
   }
   let format: ExternalFormat | undefined;

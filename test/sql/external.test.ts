@@ -93,6 +93,16 @@ describe('external models', () => {
     expect(r.stderr).toContain('models/copy.sql:4');
   });
 
+  it("a location with Jinja, which dbt-duckdb renders as the model runs, is refused at its line rather than written as a file named with the braces", async () => {
+    const dir = project({ 'models/s1.sql': "{{ config(materialized='external', location='out/{{ this.identifier }}.csv') }}\nselect 1 as a" });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(diagnosticsOf(r.events).map((d) => [d.code, d.message, d.location?.line])).toEqual([
+      ['bad-config', "location holds Jinja (out/{{ this.identifier }}.csv), which dbt-duckdb renders as the model runs and pipe does not: write the path out, or leave location out for the file <external_root>/<the model's name>.<format>", 1],
+    ]);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
   it('two that would write one file through a linked folder are refused as well', async () => {
     const dir = project({
       'models/a.sql': "{{ config(materialized='external', location='out/x.csv') }}\nselect 1 as a",
