@@ -56,6 +56,8 @@ export interface ProjectPackages {
   readonly declared: readonly DeclaredPackage[];
   /** The folder `dbt deps` installs packages into (`packages-install-path`), relative to the project root. */
   readonly installPath: string;
+  /** A package's dbt_project.yml could not be read (its error is said): what the project reads of the package is not known. */
+  readonly unread?: true;
 }
 
 const DEFAULT_INSTALL_PATH = 'dbt_packages';
@@ -124,7 +126,10 @@ export function loadPackages(
   const installedAny = folders.some((f) => f.at === undefined);
   const installed: InstalledPackage[] = [];
   const seen = new Map<string, { dir: string; abs: string; local: boolean }>();
+  /** The folders whose dbt_project.yml could not be read: said once, though a local: path may name an installed one. */
+  const unread = new Set<string>();
   for (const { abs, at } of folders) {
+    if (unread.has(abs)) continue;
     const dir = rel(abs);
     const projectPath = join(abs, DBT_PROJECT_FILE);
     if (!fs.exists(projectPath)) {
@@ -146,7 +151,10 @@ export function loadPackages(
       continue;
     }
     const own = readYaml(fs, projectPath, rel(projectPath), diagnostics);
-    if (!own) continue;
+    if (!own) {
+      unread.add(abs);
+      continue;
+    }
     const name = typeof own.data.name === 'string' ? own.data.name : basename(abs);
     const other = seen.get(name);
     if (other !== undefined) {
@@ -177,7 +185,7 @@ export function loadPackages(
     for (const d of layout.tests) for (const f of fs.list(join(abs, d), true)) read(f, true);
     installed.push({ name, dir, macros, layout, project: own });
   }
-  return { installed, declared, installPath: toPosix(relative(root, installDir)) };
+  return { installed, declared, installPath: toPosix(relative(root, installDir)), ...(unread.size > 0 ? { unread: true as const } : {}) };
 }
 
 /** Whether two paths are one folder, a link followed (dbt deps links a local: package into the install folder). */

@@ -433,6 +433,12 @@ function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
   return files;
 }
 
+/** A project whose dbt_project.yml (none given), or a package's (the project's `dbtProject` given), could not be read: its errors alone, nothing else read. */
+function unreadProject(root: string, projectFile: YamlSource | undefined, layout: ProjectLayout, diagnostics: Diagnostic[], dbtProject?: YamlSource): ProjectFiles {
+  const none = { properties: [], singularTests: [], unused: [], models: [], snapshots: [], seeds: [], macros: [], pipelines: [] };
+  return { root, projectFile, ...(dbtProject ? { dbtProject } : { dbtProjectUnread: true as const }), layout, ...none, diagnostics };
+}
+
 function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undefined, seedDigests?: SeedDigestCache): { files: ProjectFiles; modelAt: Map<string, number> } {
   // Each YAML file read once: the file beside a model is asked for with the model and again as a file of its folder.
   const yamlRead = new Map<string, { readonly yaml: YamlSource | undefined; readonly found: readonly Diagnostic[] }>();
@@ -472,10 +478,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   // A dbt_project.yml that cannot be read (its error said) says where the folders are and by
   // which rules they are read: read by a pipe project's instead, its models would get warnings
   // of a project it is not (an incremental model left out for want of a key dbt does without).
-  if (dbt && !dbtProject) {
-    const layout = projectLayout(undefined, diagnostics);
-    return { files: { root, projectFile, dbtProjectUnread: true, layout, properties: [], singularTests: [], unused: [], models: [], snapshots: [], seeds: [], macros: [], pipelines: [], diagnostics }, modelAt: new Map() };
-  }
+  if (dbt && !dbtProject) return { files: unreadProject(root, projectFile, projectLayout(undefined, diagnostics), diagnostics), modelAt: new Map() };
   if (!projectFile && !fs.exists(join(root, PROJECT_FILE))) {
     // pipe.yml, Pipe.yaml: settings (vars, the warehouse, threads) the run would go without.
     const misnamed = fs.list(root, false).find((f) => f !== join(root, PROJECT_FILE) && /^pipe\.ya?ml$/i.test(basename(f)));
@@ -505,6 +508,8 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     if (Array.isArray(projects) && projects.length > 0) unused.push({ file: name, what: 'projects: (dbt projects this one reads models of), which pipe does not read' });
   }
   const packages = dbtProject ? loadPackages(root, dbtProject, packageFiles, fs, readYaml, diagnostics) : undefined;
+  // A package's that cannot be read, likewise: what reads its models would be told it is not installed.
+  if (packages?.unread) return { files: unreadProject(root, projectFile, layout, diagnostics, dbtProject), modelAt: new Map() };
   /**
    * The project's own folders, then each installed package's: a package's models, seeds,
    * snapshots and tests are nodes of the one graph, as in dbt. Its analyses are not read.

@@ -133,6 +133,18 @@ models:
     expect(a.diagnostics[0].message).toContain('invalid YAML');
   });
 
+  it("says only what is wrong with a package's dbt_project.yml it cannot read, once though packages.yml names its folder too", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'packages.yml': 'packages:\n  - local: dbt_packages/pkg\n',
+      'dbt_packages/pkg/dbt_project.yml': 'name: pkg\nmodels: [\n',
+      'dbt_packages/pkg/models/pm.sql': 'select 1 as x',
+      // Not 'a package that is not installed': the package is there, its file unread.
+      'models/a.sql': "select * from {{ ref('pkg', 'pm') }}",
+    });
+    expect(a.diagnostics.map((d) => [d.severity, d.location?.file, d.location?.line])).toEqual([['error', 'dbt_packages/pkg/dbt_project.yml', 2]]);
+  });
+
   it('refuses two models written to one relation', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
