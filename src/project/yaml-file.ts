@@ -200,6 +200,35 @@ function unclosedFlow(text: string, file: string, line: number): Diagnostic | un
 }
 
 /**
+ * Where a quoted text that is never closed opens (the yaml package says so at the end of the
+ * file, into which it read the rest): the first quote that starts a value, outside comments
+ * and other quoted texts, whose closing quote the file lacks.
+ */
+function unclosedQuote(text: string, file: string): Diagnostic | undefined {
+  const lines = text.split('\n');
+  let open: { quote: string; line: number; column: number } | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    for (let c = 0; c < l.length; c++) {
+      const ch = l[c];
+      if (open) {
+        if (open.quote === '"' && ch === '\\') c++;
+        else if (ch === open.quote && open.quote === "'" && l[c + 1] === "'") c++;
+        else if (ch === open.quote) open = undefined;
+        continue;
+      }
+      if (ch === '#' && (c === 0 || /\s/.test(l[c - 1]))) break;
+      // A quote starts a value where nothing but indentation, a dash, a colon, a bracket or a comma is before it.
+      if ((ch === '"' || ch === "'") && /(^|[:\-[{,])\s*$/.test(l.slice(0, c))) open = { quote: ch, line: i + 1, column: c + 1 };
+    }
+  }
+  if (open === undefined) return undefined;
+  return error('yaml-syntax', `invalid YAML: the text quoted here with ${open.quote} is never closed, so YAML reads the rest of the file into it`, { file, line: open.line, column: open.column }, {
+    hint: `end it with ${open.quote} where the text ends`,
+  });
+}
+
+/**
  * Line `line`'s key, indented more than the dash of the list item above it and less than that
  * item's keys: said with the column its key should stand at. Undefined when the line is not so.
  */
@@ -366,6 +395,12 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
     const unclosed = flow && unclosedFlow(text, file, lineCounter.linePos(flow.pos[0]).line);
     if (unclosed) {
       diagnostics.push(unclosed);
+      return undefined;
+    }
+    // A quoted text never closed: the error comes at the end of the file.
+    const quote = doc.errors.some((e) => /^Missing closing ["']quote/.test(e.message)) ? unclosedQuote(text, file) : undefined;
+    if (quote) {
+      diagnostics.push(quote);
       return undefined;
     }
     // A key indented less than the keys of the list item it belongs to (and more than its dash):

@@ -400,6 +400,16 @@ describe('a YAML key indented deeper than the key above it', () => {
     expect(quoted.diagnostics.map((d) => [where(d), d.message])).toEqual([['models/a.yml:4:11', 'invalid YAML: the list opened here with [ is never closed']]);
   });
 
+  it('is said where a quoted text that is never closed opens, not at the end of the file the yaml package reads into it', () => {
+    const yml = "version: 2\nmodels:\n  - name: a\n    description: 'it''s here' # a \"comment\n    columns:\n      - name: id\n        description: \"Primary key # of a\n      - name: b\n\n";
+    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': yml });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      ['yaml-syntax', 'models/schema.yml:7:22', 'invalid YAML: the text quoted here with " is never closed, so YAML reads the rest of the file into it', 'end it with " where the text ends'],
+    ]);
+    const project = analyzed({ 'models/a.sql': 'select 1 as id', 'dbt_project.yml': "name: shop\n# it's here\nprofile: 'shop\n" });
+    expect(project.diagnostics.map((d) => [where(d), d.message])).toEqual([['dbt_project.yml:3:10', "invalid YAML: the text quoted here with ' is never closed, so YAML reads the rest of the file into it"]]);
+  });
+
   it('is said as a missing colon where a word stands alone on its line, a key without its colon', () => {
     const yml = 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests\n          - unique\n';
     const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/schema.yml': yml });
