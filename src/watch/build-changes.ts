@@ -20,7 +20,6 @@ import type { CachedFs } from '../project/project-fs.js';
 import { readCatalog, readSeedHashes, Catalog, type RelationType } from '../warehouse/run-state.js';
 import { readRelationsOf } from '../warehouse/relations-of.js';
 import { fileStamp } from '../warehouse/file-stamp.js';
-import { askFunctionsAhead } from '../state/query-reads.js';
 import type { BuildResults } from '../commands/choose-selection.js';
 import type { Changes } from './watch-machine.js';
 
@@ -482,11 +481,7 @@ type EarlyOpen = { readonly handle?: EngineHandle; readonly error?: unknown };
 
 function openEarly(dbPath: string, options: OpenOptions): Promise<EarlyOpen> {
   return Engine.open(dbPath, options).then(
-    // The functions the rebuild's judgement of its queries needs (see openFor), asked while the save is analyzed.
-    async (handle) => {
-      if (!options.setup?.lake) await askFunctionsAhead((work) => handle.engine.withSession(work));
-      return { handle };
-    },
+    (handle) => ({ handle }),
     (error: unknown) => (error instanceof WarehouseLockedError ? {} : { error }),
   );
 }
