@@ -1382,7 +1382,8 @@ describe('a properties file that cannot be read', () => {
     });
     const found = a.diagnostics.filter((d) => d.severity === 'error');
     expect(found.map((d) => [d.code, d.location?.file, d.location?.line])).toEqual([
-      ['yaml-syntax', 'models/src.yml', 10],
+      // At the quote never closed, not at the end of the file.
+      ['yaml-syntax', 'models/src.yml', 9],
       ['unknown-source', 'models/a.sql', 1],
     ]);
     expect(found[1].hint).toBe('models/src.yml could not be read (see its error): a source declared there is unknown until it is fixed');
