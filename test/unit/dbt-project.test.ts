@@ -145,6 +145,21 @@ models:
     expect(a.diagnostics.map((d) => [d.severity, d.location?.file, d.location?.line])).toEqual([['error', 'dbt_packages/pkg/dbt_project.yml', 2]]);
   });
 
+  it("reads a test's ref('pkg', 'model') of an installed package's model, as a model's ref() of it", () => {
+    const files = (to: string) => ({
+      'dbt_project.yml': 'name: shop\n',
+      'dbt_packages/pkg/dbt_project.yml': 'name: pkg\n',
+      'dbt_packages/pkg/models/pm.sql': 'select 1 as x',
+      'models/a.sql': 'select 1 as x',
+      'models/s.yml': `version: 2\nmodels:\n  - name: a\n    columns:\n      - name: x\n        tests:\n          - relationships:\n              to: ${to}\n              field: x\n`,
+    });
+    const a = run(files("ref('pkg', 'pm')"));
+    expect(errors(a)).toEqual([]);
+    expect(model(a, 'a').upstream).toContain('pm');
+    // A package that is not installed is still said to be one.
+    expect(errors(run(files("ref('other', 'pm')")))).toEqual([['unknown-ref', "test relationships_a_x__x__ref_other_pm_: ref('other', 'pm') names the package 'other': pipe does not install dbt packages", 'models/s.yml', 7]]);
+  });
+
   it('refuses two models written to one relation', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',

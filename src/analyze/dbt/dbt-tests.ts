@@ -554,7 +554,8 @@ class ArgResolver {
   }
 
   ref(project: string | undefined, name: string): string {
-    if (project !== undefined && project !== this.ctx.projectName) {
+    // A package's model is a node of the one graph, as a model's ref('pkg', 'name') reads it.
+    if (project !== undefined && project !== this.ctx.projectName && !this.ctx.installedPackages.includes(project)) {
       return this.fail(error('unknown-ref', `test ${this.test}: ref('${project}', '${name}') names the package '${project}': pipe does not install dbt packages`, this.at));
     }
     const node = this.ctx.node(name);
