@@ -141,8 +141,8 @@ function readSchedule(d: Readonly<Record<string, unknown>>, at: (key: string) =>
   if (typeof timezone !== 'string' || !validTimezone(timezone)) {
     bad('timezone', `timezone must be an IANA name such as Europe/Amsterdam or UTC, got ${JSON.stringify(d.timezone)}`);
   }
-  if (typeof d.schedule !== 'string' || cronProblem(d.schedule, typeof timezone === 'string' && validTimezone(timezone) ? timezone : 'UTC')) {
-    bad('schedule', `schedule must be a cron expression such as '0 2 * * *'${typeof d.schedule === 'string' ? `: ${cronProblem(d.schedule, 'UTC')}` : ''}`);
+  if (typeof d.schedule !== 'string' || cronProblem(d.schedule)) {
+    bad('schedule', `schedule must be a cron expression such as '0 2 * * *'${typeof d.schedule === 'string' ? `: ${cronProblem(d.schedule)}` : ''}`);
     return undefined;
   }
   const interval = d.interval === undefined ? 'daily' : d.interval;
@@ -152,7 +152,7 @@ function readSchedule(d: Readonly<Record<string, unknown>>, at: (key: string) =>
   if (maxCatchup === undefined) bad('max_catchup', 'max_catchup must be a whole number of at least 1');
   const maxActiveRuns = d.max_active_runs === undefined ? 1 : asPositiveInt(d.max_active_runs);
   if (maxActiveRuns === undefined) bad('max_active_runs', 'max_active_runs must be a whole number of at least 1');
-  const gaps = typeof timezone === 'string' && validTimezone(timezone) ? leavesGaps(d.schedule, timezone, interval === 'hourly' ? 'hourly' : 'daily') : undefined;
+  const gaps = typeof timezone === 'string' && validTimezone(timezone) ? leavesGaps(d.schedule, interval === 'hourly' ? 'hourly' : 'daily') : undefined;
   if (gaps) diagnostics.push(warning('schedule-gaps', gaps, at('schedule')));
   return {
     cron: d.schedule,
@@ -170,31 +170,34 @@ function readSchedule(d: Readonly<Record<string, unknown>>, at: (key: string) =>
  * one hour (or day) before it, so with a fire every other hour and interval: hourly every other hour is
  * never built. Judged from the fires of a stretch of time of its own (a few days for hourly,
  * a few weeks for daily), a day's fires 25 hours apart across a daylight-saving change allowed.
+ * The fires are found at UTC's offset, whatever the pipeline's time zone: a zone's offset moves
+ * every fire alike, and the stretch (from the first of January) crosses no daylight-saving
+ * change, so the gaps are the expression's own; finding them in a named zone took 60-70 ms of
+ * every command's start (each fire's wall-clock time asked of the runtime's zone data).
  */
-function leavesGaps(expr: string, timezone: string, interval: 'daily' | 'hourly'): string | undefined {
-  const key = `${interval} ${timezone} ${expr}`;
+function leavesGaps(expr: string, interval: 'daily' | 'hourly'): string | undefined {
+  const key = `${interval} ${expr}`;
   if (gapsJudged.has(key)) return gapsJudged.get(key);
   // Bounded for a long-lived process (watch, schedule, ui) whose pipelines are edited often.
   if (gapsJudged.size >= 1000) gapsJudged.clear();
-  const gaps = fireGaps(expr, timezone, interval);
+  const gaps = fireGaps(expr, interval);
   gapsJudged.set(key, gaps);
   return gaps;
 }
 
 /**
- * leavesGaps' judgements, by interval, time zone and expression: each reads a fixed stretch of
- * time, so the same three give the same text; finding the fires in a time zone other than UTC
- * takes tens of milliseconds, and a process that loads the project again (watch, schedule,
- * ui, a command run after another in one process) finds them once.
+ * leavesGaps' judgements, by interval and expression: each reads a fixed stretch of time, so
+ * the same two give the same text, and a process that loads the project again (watch,
+ * schedule, ui, a command run after another in one process) finds them once.
  */
 const gapsJudged = new Map<string, string | undefined>();
 
-function fireGaps(expr: string, timezone: string, interval: 'daily' | 'hourly'): string | undefined {
+function fireGaps(expr: string, interval: 'daily' | 'hourly'): string | undefined {
   const HOUR = 3_600_000;
   const most = interval === 'hourly' ? HOUR : 25 * HOUR;
   let fires: Date[];
   try {
-    fires = new Cron(cronPattern(expr), { timezone, paused: true }).nextRuns(interval === 'hourly' ? 24 * 8 : 60, new Date(Date.UTC(2024, 0, 1)));
+    fires = new Cron(cronPattern(expr), { utcOffset: 0, paused: true }).nextRuns(interval === 'hourly' ? 24 * 8 : 60, new Date(Date.UTC(2024, 0, 1)));
   } catch (e) {
     // croner searching years ahead for rare fires ran out of stack: they are far apart.
     if (!(e instanceof RangeError)) throw e;
@@ -206,7 +209,16 @@ function fireGaps(expr: string, timezone: string, interval: 'daily' | 'hourly'):
     : `schedule '${expr}' fires less often than every day, and each fire builds only the day it covers: the days between fires are never built; fire every day (e.g. '0 2 * * *'), or backfill the others`;
 }
 
+/**
+ * The runtime's canonical zone names, listed without loading a date formatter (whose first
+ * use takes 20-30 ms of a command's start): a name among them is valid as it stands; another
+ * (an alias such as US/Pacific or Etc/UTC) is asked of a formatter.
+ */
+let canonicalZones: ReadonlySet<string> | undefined;
+
 function validTimezone(tz: string): boolean {
+  canonicalZones ??= new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
+  if (canonicalZones.has(tz)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
@@ -223,9 +235,10 @@ const FIVE_FIELDS = 'five fields: minute hour day-of-month month day-of-week';
  * What is wrong with a schedule's cron expression, if anything. Five fields, as cron, Airflow
  * and Digdag read them (a sixth would be read as seconds first, firing every hour for
  * `0 2 * * * *`), or a nickname (`@daily`); and it must fire some day (`0 2 30 2 *` never does,
- * and a pipeline that never runs would say nothing).
+ * and a pipeline that never runs would say nothing). Whether a date matches is the same in
+ * every time zone: asked at UTC's offset (see leavesGaps).
  */
-function cronProblem(expr: string, timezone: string): string | undefined {
+function cronProblem(expr: string): string | undefined {
   const text = expr.trim();
   if (text.startsWith('@')) {
     // Those croner reads; others (@reboot, @midnight) would get its message, which speaks of six fields.
@@ -236,7 +249,7 @@ function cronProblem(expr: string, timezone: string): string | undefined {
   }
   let cron: Cron;
   try {
-    cron = new Cron(cronPattern(expr), { timezone, paused: true });
+    cron = new Cron(cronPattern(expr), { utcOffset: 0, paused: true });
   } catch (e) {
     // croner's message, less the name of its own part ('CronPattern: Invalid value for minute: 60').
     // croner counts days of the month and months from 0 inside, and says the value less one ('day: 31' for 32): said as written.

@@ -154,6 +154,17 @@ timezone: Europe/Amsterdam
       expect(refused.stderr).toContain(says);
       expect(refused.stderr).not.toContain('six');
     }
+    // A zone is an IANA name, canonical or an alias; anything else is refused at its line.
+    for (const zone of ['US/Pacific', 'Etc/UTC', 'Asia/Kolkata', 'UTC']) {
+      writeProjectFiles(dir, { 'pipelines/nightly.yaml': `schedule: "0 2 * * *"\ntimezone: ${zone}\n` });
+      const listed = await scheduleIn(dir, { list: true, clock: at('2024-03-29T12:00:00Z') });
+      expect(listed.code, zone).toBe(0);
+      expect(listed.stdout + listed.stderr, zone).not.toContain('warning');
+    }
+    writeProjectFiles(dir, { 'pipelines/nightly.yaml': 'schedule: "0 2 * * *"\ntimezone: Mars/Olympus\n' });
+    const zoneless = await scheduleIn(dir, { list: true });
+    expect(zoneless.code).toBe(2);
+    expect(zoneless.stderr).toContain('pipelines/nightly.yaml:2: error: timezone must be an IANA name such as Europe/Amsterdam or UTC, got "Mars/Olympus"');
   });
 
   it('a schedule that fires less often than its interval is warned of at its line: the intervals between would never be built', async () => {
