@@ -218,12 +218,48 @@ export function readerOf(session: WarehouseSession): Promise<Reader> {
   const generation = scope?.generation ?? 0;
   const held = readers.get(key);
   if (held && held.generation === generation) return held.reader;
-  const reader = askReader(own).catch((e: unknown) => {
-    if (readers.get(key)?.reader === reader) readers.delete(key);
-    throw e;
-  });
+  // Before any change, what an earlier process found, nothing written to the file since (see
+  // duckdb/kept-functions.ts); what is found now is kept for the next.
+  const first = scope !== undefined && generation === 0 && !scope.changedOwn;
+  const kept = first ? readerFromKept(scope.kept) : undefined;
+  if (kept) scope?.keep?.(scope.kept);
+  const reader = kept
+    ? Promise.resolve(kept)
+    : askReader(own).then(
+        (found) => {
+          if (first) scope.keep?.(keptOfReader(found));
+          return found;
+        },
+        (e: unknown) => {
+          if (readers.get(key)?.reader === reader) readers.delete(key);
+          throw e;
+        },
+      );
   readers.set(key, { generation, reader });
   return reader;
+}
+
+/** A Reader as kept between processes (see readerFromKept). */
+interface KeptReader {
+  readonly engine: string;
+  readonly catalog: string;
+  readonly builtin: readonly string[];
+  readonly defined: readonly string[];
+  readonly schemas: readonly string[];
+}
+
+function keptOfReader(r: Reader): KeptReader {
+  return { engine: r.engine, catalog: r.catalog, builtin: [...r.functions.builtin], defined: [...r.functions.defined], schemas: [...(r.schemas ?? [])] };
+}
+
+/** The Reader kept by an earlier process; undefined when nothing is kept or it does not hold together (it is then asked). */
+function readerFromKept(kept: unknown): Reader | undefined {
+  if (kept === null || typeof kept !== 'object') return undefined;
+  const k = kept as Partial<Record<keyof KeptReader, unknown>>;
+  const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (typeof k.engine !== 'string' || typeof k.catalog !== 'string' || !strings(k.builtin) || !strings(k.defined) || !strings(k.schemas)) return undefined;
+  if (k.engine === '' || k.builtin.length === 0 || k.schemas.length === 0) return undefined;
+  return readerOfParts(k.engine, k.catalog, { builtin: new Set(k.builtin), defined: new Set(k.defined) }, k.schemas);
 }
 
 /**
@@ -257,6 +293,10 @@ async function askReader(session: WarehouseSession): Promise<Reader> {
   };
   const path = JSON.parse(String(row?.path ?? '[]')) as string[];
   const schemas = (path.length > 0 ? path : [String(row?.s ?? 'main')]).map((p) => p.toLowerCase());
+  return readerOfParts(engine, catalog, functions, schemas);
+}
+
+function readerOfParts(engine: string, catalog: string, functions: Functions, schemas: readonly string[]): Reader {
   const key = hashOf(engine, catalog, [...functions.builtin].join(','), [...functions.defined].join(','), schemas.join('\u0000'));
   return { engine, catalog, functions, schemas, key };
 }

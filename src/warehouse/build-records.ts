@@ -1,4 +1,5 @@
 import { quoteLiteral } from '../sql/sql-text.js';
+import { stateRelationColumns } from './state-shape.js';
 import type { WarehouseSession } from './warehouse.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, type BulkColumn } from './bulk-rows.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
@@ -361,6 +362,6 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
 
 /** Whether the warehouse's builds record the relation each wrote (see BUILDS_RELATION_MIGRATION). */
 export async function buildsRecordRelations(session: WarehouseSession): Promise<boolean> {
-  const columns = await session.dialect.describeRelation(session, BUILDS_TABLE).catch(() => []);
-  return columns.some((c) => c.name === 'relation');
+  const columns = await stateRelationColumns(session, BUILDS_TABLE).catch(() => new Set<string>());
+  return columns.has('relation');
 }

@@ -4,6 +4,7 @@ import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
 import { BUILDS_DDL, BUILDS_RELATION_MIGRATION, BUILDS_TABLE, buildsRecordRelations, OUTCOME_COLUMNS } from './build-records.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, timestampFromMs } from './bulk-rows.js';
+import { forgetStateShape, stateRelationColumns } from './state-shape.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
 
@@ -113,8 +114,8 @@ const RUNNER_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results ADD COLUMN ru
  * looked up by name, where duckdb_tables() lists every table of the warehouse (a tenth of a
  * second at 10,000 tables, for every question).
  */
-async function stateColumns(session: WarehouseSession, name: string): Promise<Set<string>> {
-  return new Set((await session.dialect.describeRelation(session, `${STATE_SCHEMA}.${name}`)).map((c) => c.name));
+function stateColumns(session: WarehouseSession, name: string): Promise<Set<string>> {
+  return stateRelationColumns(session, `${STATE_SCHEMA}.${name}`);
 }
 
 /** Whether the warehouse has the state relation `name` (a table or a view). */
@@ -323,7 +324,12 @@ export async function ensureState(session: WarehouseSession): Promise<void> {
   const move = hasResults ? { before: [...added, OUTCOMES_MIGRATION], after: BUILDS_MIGRATION } : { before: [], after: [] };
   // Builds of an earlier pipe's warehouse gain the relation each wrote (see BUILDS_RELATION_MIGRATION).
   const relation = (await stateHas(session, 'builds')) && !(await buildsRecordRelations(session)) ? [BUILDS_RELATION_MIGRATION] : [];
-  await session.transaction([...(earlier ? MIGRATION : []), ...move.before, ...STATE_DDL, ...move.after, ...relation, RESULTS_VIEW]);
+  forgetStateShape(session);
+  try {
+    await session.transaction([...(earlier ? MIGRATION : []), ...move.before, ...STATE_DDL, ...move.after, ...relation, RESULTS_VIEW]);
+  } finally {
+    forgetStateShape(session);
+  }
 }
 
 /** On a warehouse other processes write to: whether the process of a run still runs. */

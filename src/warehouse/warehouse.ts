@@ -86,6 +86,12 @@ export interface WarehouseSession {
   readonly sessionOfConnection?: WarehouseSession;
   /** Which sessions see the same functions as this one, and since which change (see state/query-reads.ts readerOf). */
   readonly functionsScope?: FunctionsScope;
+  /**
+   * The same object for every session of a warehouse this process alone writes while it has
+   * it open (a DuckDB file), where what pipe's own state looks like changes only by this
+   * process (see state-shape.ts); none where other processes write too (a lake).
+   */
+  readonly stateScope?: object;
 }
 
 /**
@@ -99,6 +105,10 @@ export interface FunctionsScope {
   readonly generation: number;
   /** Whether this session ran one: it may hold temporary macros the others do not see. */
   readonly changedOwn: boolean;
+  /** What the functions were found to be by an earlier process, with nothing written to the file since (see duckdb/kept-functions.ts): for generation 0 only, checked by its user. */
+  readonly kept?: unknown;
+  /** Tells the instance what its functions were found to be at generation 0, to keep for the next process as the file closes. */
+  readonly keep?: (found: unknown) => void;
 }
 
 /**

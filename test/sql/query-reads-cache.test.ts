@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueryReadsCache } from '../../src/state/query-reads-cache.js';
 import { readAll, readerOf, untrackedReads } from '../../src/state/query-reads.js';
@@ -211,5 +211,80 @@ describe("the queries of a model's dates", () => {
     const verdicts = async (qs: typeof tables) => Promise.all(qs.map((q) => untrackedReads(session, q.sqlHash, q.sql, q.known)));
     expect(await verdicts(tables)).toEqual([undefined, expect.stringMatching(/reads raw\.events_2024-01-02, which no ref/), expect.stringMatching(/reads raw\.events_2024-01-03, which no ref/)]);
     expect(await verdicts(files)).toEqual([undefined, expect.stringMatching(/calls read_csv\(\)/), expect.stringMatching(/calls read_csv\(\)/)]);
+  });
+});
+
+describe("a warehouse file's functions, kept between processes", () => {
+  /** A session of a warehouse of `path` that counts the questions for the functions it is asked. */
+  async function counted(path: string): Promise<{ session: WarehouseSession; asked: () => number }> {
+    warehouse = await DuckDBWarehouse.open(path);
+    const inner = await warehouse.session();
+    s = inner;
+    let asked = 0;
+    // Its scope is the session's own (a getter of the instance it shares): only its questions are counted.
+    const session = Object.create(inner) as WarehouseSession;
+    Object.defineProperty(session, 'query', { value: (sql: string) => (/duckdb_functions\(\)/.test(sql) && asked++, inner.query(sql)) });
+    return { session, asked: () => asked };
+  }
+  const reopen = async (path: string) => {
+    s?.close();
+    warehouse?.close();
+    return counted(path);
+  };
+
+  it('are read back by the next open of the file unless anything wrote it since: a macro another program made there is asked again', async () => {
+    const path = join(tempDir(), 'w.duckdb');
+    let { session, asked } = await counted(path);
+    expect((await readerOf(session)).functions.builtin.has('upper')).toBe(true);
+    expect(asked()).toBe(1);
+    // Closed with nothing changed: the next process asks nothing, and judges alike.
+    ({ session, asked } = await reopen(path));
+    const kept = await readerOf(session);
+    expect(asked()).toBe(0);
+    expect(kept.functions.builtin.has('upper')).toBe(true);
+    expect(kept.functions.defined.has('upper')).toBe(false);
+    // Another program writes a macro into the file: the file's stamp is not the kept one.
+    s?.close();
+    warehouse?.close();
+    const other = await DuckDBWarehouse.open(path);
+    const raw = await other.session();
+    await raw.exec('CREATE MACRO main.upper(x) AS 42');
+    raw.close();
+    other.close();
+    ({ session, asked } = await counted(path));
+    const after = await readerOf(session);
+    expect(asked()).toBe(1);
+    expect(after.functions.defined.has('upper')).toBe(true);
+    expect(after.key).not.toBe(kept.key);
+    const query = { sqlHash: unique('kept-upper'), sql: "select upper('a') as x", known: [] as string[] };
+    expect(await untrackedReads(session, query.sqlHash, query.sql, query.known)).toMatch(/calls upper\(\)/);
+  });
+
+  it('are not kept by a process that may have changed them (a macro dropped), and a damaged keep is asked again', async () => {
+    const path = join(tempDir(), 'w.duckdb');
+    let { session, asked } = await counted(path);
+    await session.exec('CREATE MACRO main.twice(x) AS x * 2');
+    expect((await readerOf(session)).functions.defined.has('twice')).toBe(true);
+    ({ session, asked } = await reopen(path));
+    expect((await readerOf(session)).functions.defined.has('twice')).toBe(true);
+    // Dropped: what the process found before is not kept for the next one.
+    await session.exec('DROP MACRO main.twice');
+    ({ session, asked } = await reopen(path));
+    expect((await readerOf(session)).functions.defined.has('twice')).toBe(false);
+    expect(asked()).toBe(1);
+    // A keep cut short, or one whose lists are not lists, is asked again, never read.
+    s?.close();
+    warehouse?.close();
+    const keep = join(dirname(path), '.pipe', 'w.duckdb', 'functions.json');
+    const whole = readFileSync(keep, 'utf8');
+    for (const damaged of [whole.slice(0, 200), whole.replace(/"builtin":\[/, '"builtin":7,"x":[')]) {
+      s?.close();
+      warehouse?.close();
+      expect(damaged).not.toBe(whole);
+      writeFileSync(keep, damaged);
+      ({ session, asked } = await counted(path));
+      expect((await readerOf(session)).functions.builtin.has('upper')).toBe(true);
+      expect(asked()).toBe(1);
+    }
   });
 });

@@ -20,6 +20,10 @@ describe('statements that may change the functions DuckDB finds', () => {
     'LOAD spatial',
     "-- the extension\nINSTALL 'httpfs'",
     'FORCE INSTALL spatial',
+    'DROP MACRO twice',
+    'drop macro table recent(n)',
+    'DROP FUNCTION IF EXISTS f',
+    'DROP SCHEMA analytics CASCADE',
   ])('%s', (sql) => {
     expect(mayChangeFunctions(sql)).toBe(true);
   });
@@ -31,6 +35,8 @@ describe('statements that may change the functions DuckDB finds', () => {
     'BEGIN TRANSACTION;\nCREATE SCHEMA IF NOT EXISTS "main";\nINSERT INTO _pipe.runs VALUES (1)',
     "SELECT lower(function_name) AS name FROM duckdb_functions() GROUP BY 1",
     'select reused, loaded_at, attached_to from t',
+    'BEGIN TRANSACTION; DROP TABLE IF EXISTS "main"."orders"; ALTER TABLE "main"."stage" RENAME TO "orders"',
+    'DROP VIEW IF EXISTS "main"."daily"',
   ])('not: %s', (sql) => {
     expect(mayChangeFunctions(sql)).toBe(false);
   });

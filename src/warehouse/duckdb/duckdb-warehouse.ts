@@ -11,6 +11,7 @@ import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
 import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
 import { mayChangeFunctions } from './function-changes.js';
+import { functionsKeep, type FunctionsKeep } from './kept-functions.js';
 import { mayChangeSession } from './session-changes.js';
 import { GUARDED_OPTIMIZERS } from './optimizer-guard.js';
 import { nestedText } from './nested-text.js';
@@ -62,6 +63,16 @@ function storageCompatibility(setup: WarehouseSetup): string {
   return typeof asked?.value === 'string' ? asked.value : STORAGE_COMPATIBILITY;
 }
 
+/** What the sessions of one instance share of its functions (see DuckDBSession.functionsScope). */
+export interface FunctionChanges {
+  /** The statements of any of them that may have changed the functions. */
+  count: number;
+  /** What an earlier process found them to be, nothing written to the file since (see kept-functions.ts). */
+  readonly kept?: unknown;
+  /** What this process found them to be before any change, to keep as the file closes. */
+  found?: unknown;
+}
+
 /** A connection of DuckDB, or of DuckDB with a lake attached (whose dialect reads its errors). */
 export class DuckDBSession implements WarehouseSession {
   /** Whether this session ran a statement that may have changed the functions (see functionsScope). */
@@ -72,12 +83,23 @@ export class DuckDBSession implements WarehouseSession {
   constructor(
     private readonly connection: DuckDBConnection,
     readonly dialect: Dialect = DUCKDB,
-    /** Shared by the sessions of one instance: counts the statements of any of them that may have changed its functions. */
-    private readonly functionChanges: { count: number } = { count: 0 },
+    /** Shared by the sessions of one instance: counts the statements of any of them that may have changed its functions; what they were found to be (see FunctionsScope.kept). */
+    private readonly functionChanges: FunctionChanges = { count: 0 },
+    /** See WarehouseSession.stateScope: the instance's, of a file this process alone writes. */
+    readonly stateScope?: object,
   ) {}
 
   get functionsScope(): FunctionsScope {
-    return { instance: this.functionChanges, generation: this.functionChanges.count, changedOwn: this.changedFunctions };
+    const changes = this.functionChanges;
+    return {
+      instance: changes,
+      generation: changes.count,
+      changedOwn: this.changedFunctions,
+      ...(changes.kept === undefined ? {} : { kept: changes.kept }),
+      keep: (found) => {
+        changes.found = found;
+      },
+    };
   }
 
   /** `sql`, counted among the changes of functions when it may be one (see mayChangeFunctions). */
@@ -294,7 +316,9 @@ export class DuckDBWarehouse implements Warehouse {
   /** The file as opened (see gone); none in memory. */
   private readonly opened: string | undefined;
   /** Shared by its sessions (see DuckDBSession.functionsScope). */
-  private readonly functionChanges = { count: 0 };
+  private readonly functionChanges: FunctionChanges;
+  /** Shared by its sessions (see WarehouseSession.stateScope). */
+  private readonly stateScope = {};
 
   private constructor(
     readonly location: string,
@@ -307,8 +331,11 @@ export class DuckDBWarehouse implements Warehouse {
     private readonly note?: string,
     /** The database its sessions use: set in memory, to answer to the name of the file a run would make. */
     private readonly use?: string,
+    /** Where its functions are kept between processes (see kept-functions.ts). */
+    private readonly functionsKept?: FunctionsKeep,
   ) {
     this.opened = location === ':memory:' ? undefined : fileIdentity(location);
+    this.functionChanges = { count: 0, ...(functionsKept?.found === undefined ? {} : { kept: functionsKept.found }) };
   }
 
   gone(): string | undefined {
@@ -369,6 +396,8 @@ export class DuckDBWarehouse implements Warehouse {
     const client = await duckdbClient();
     const { exists, created } = prepareWarehousePath(path, readOnly);
     const asked = storageCompatibility(options.setup ?? NO_SETUP);
+    // Before the open: what was kept holds for the file as it is found.
+    const functionsKept = functionsKeep(path, options.setup ?? NO_SETUP, client.version());
     const create = (compatibility: string) =>
       client.DuckDBInstance.create(path, readOnly ? { ...GUARDED_OPTIMIZERS, access_mode: 'READ_ONLY' } : { ...GUARDED_OPTIMIZERS, storage_compatibility_version: compatibility });
     let instance: DuckDBInstance;
@@ -406,7 +435,7 @@ export class DuckDBWarehouse implements Warehouse {
         // The note is a courtesy to other processes; the lock itself is DuckDB's.
       }
     }
-    return new DuckDBWarehouse(path, instance, readOnly, setup, lends, note);
+    return new DuckDBWarehouse(path, instance, readOnly, setup, lends, note, undefined, functionsKept);
   }
 
   /**
@@ -455,7 +484,8 @@ export class DuckDBWarehouse implements Warehouse {
       connection.closeSync();
       throw e;
     }
-    return new DuckDBSession(connection, DUCKDB, this.functionChanges);
+    // One process holds the file (read-only ones read alone): the instance's sessions share what the state looks like.
+    return new DuckDBSession(connection, DUCKDB, this.functionChanges, this.stateScope);
   }
 
   announce(what: string): void {
@@ -475,7 +505,9 @@ export class DuckDBWarehouse implements Warehouse {
     } catch {
       // A folder made read-only meanwhile: the note stays, naming a process that is gone, which readers see.
     }
-    this.instance.closeSync();
+    const { found, count } = this.functionChanges;
+    if (this.functionsKept !== undefined && count === 0 && found !== undefined) this.functionsKept.keepAfter(() => this.instance.closeSync(), found);
+    else this.instance.closeSync();
   }
 }
 

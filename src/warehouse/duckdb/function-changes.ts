@@ -2,7 +2,7 @@
  * Whether SQL text may change which function DuckDB finds under a name, for the sessions of
  * one database instance, which share what its catalog holds (see state/query-reads.ts
  * readerOf): a macro created or replaced (CREATE MACRO and its synonym CREATE FUNCTION, in any
- * schema, temporary or not), a database imported or attached (its macros), the default
+ * schema, temporary or not) or dropped (a schema dropped with its macros), a database imported or attached (its macros), the default
  * database or schema changed (USE, SET search_path or schema), an extension loaded or
  * installed (functions of its own).
  *
@@ -16,6 +16,7 @@
  */
 const CHANGES = [
   /\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:macro|function)\b/i,
+  /\bdrop\s+(?:macro|function|schema)\b/i,
   /\bimport\s+database\b/i,
   /\b(?:attach|detach)\s/i,
   /(?:^|;)\s*use\s/i,
