@@ -480,7 +480,7 @@ export class Engine {
     return this.stateWrites.run('state', async () => {
       if (this.prepared) return;
       await this.withSession(async (s) => {
-        await this.againOnConflict(() => ensureState(s));
+        await this.againOnConflict(() => ensureState(s, this.ownsWarehouse ? listed : undefined));
         const { interruptedRuns } = await this.againOnConflict(() =>
           recoverAfterCrash(s, this.warehouse.sharedWriters ? { alive: isAliveHere } : undefined, this.ownsWarehouse ? listed : undefined),
         );

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { ensureState, finishRunSql, insertRunSql, insertTasksSql, listRuns, recordsWorkers, recoverAfterCrash, runTasks, taskResultSql, taskSqlHashSql } from '../../src/warehouse/run-state.js';
+import { ensureState, finishRunSql, readCatalog, insertRunSql, insertTasksSql, listRuns, recordsWorkers, recoverAfterCrash, runTasks, taskResultSql, taskSqlHashSql } from '../../src/warehouse/run-state.js';
 import { insertBuildSql, readLatestBuilds, type BuildRecord } from '../../src/warehouse/build-records.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 import { hostname } from 'node:os';
@@ -52,6 +52,24 @@ describe('append-only run state', () => {
       ['dead', 'succeeded'],
       ['r', 'failed'],
     ]);
+  });
+
+  it("is created as the warehouse's listing shows it missing, and sends nothing when it is all there", async () => {
+    const s = await open();
+    await ensureState(s);
+    const listing = async () => (await readCatalog(s)).listed!;
+    const whole = await listing();
+    // All there: nothing is sent (a statement would fail here).
+    let sent = 0;
+    const counting = Object.create(s) as WarehouseSession;
+    Object.defineProperty(counting, 'transaction', { value: (...a: Parameters<WarehouseSession['transaction']>) => (sent++, s.transaction(...a)) });
+    await ensureState(counting, whole);
+    expect(sent).toBe(0);
+    // A table of it dropped (by hand): the listing shows it missing, and it is made again.
+    await s.exec('DROP TABLE _pipe.check_results');
+    await ensureState(counting, await listing());
+    expect(sent).toBe(1);
+    expect((await listing()).some((r) => r.schema === '_pipe' && r.name === 'check_results')).toBe(true);
   });
 
   it('moves the updated tables of an earlier pipe, their rows kept', async () => {
