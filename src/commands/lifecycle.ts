@@ -207,7 +207,7 @@ export async function openFor(
     const ahead = setup?.lake ? undefined : askFunctionsAhead((work) => engine.withSession(work));
     try {
       await engine.prepareForWriting(read?.listed);
-      const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await readSeedHashes(s) })));
+      const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await engine.seedHashes(s) })));
       return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes, madeWarehouse };
     } finally {
       await ahead;

@@ -21,6 +21,7 @@ import {
   checkResultSql,
   endDeadRuns,
   ensureState,
+  readSeedHashes,
   finishRunSql,
   insertRunSql,
   insertTasksSql,
@@ -193,6 +194,11 @@ export class Engine {
    */
   private readonly lastWrite = new Map<string, number>();
   private moments = 0;
+  /** Publications begun through this engine, counted again as each ends, and how many are under way (see seedHashes). */
+  private publications = 0;
+  private publishing = 0;
+  /** The seeds' hashes as last read, with the count of publications then (see seedHashes). */
+  private seedsRead: { readonly at: number; readonly hashes: ReadonlyMap<string, string> } | undefined;
 
   private constructor(
     /** Its entry in `byPath`; none for a database in memory, which no other open can share. */
@@ -337,6 +343,34 @@ export class Engine {
    * those of the same partition and whatever takes the table whole.
    */
   async publish<T>(runId: string, task: Task, commit: () => Promise<T>, partition?: string, batch?: PublishBatch, builtFrom = this.moment()): Promise<PublishResult<T>> {
+    this.publications++;
+    this.publishing++;
+    try {
+      return await this.publishHeld(runId, task, commit, partition, batch, builtFrom);
+    } finally {
+      this.publishing--;
+      this.publications++;
+    }
+  }
+
+  /**
+   * Each seed's latest loaded hash, as readSeedHashes reads it. A command reads them as it
+   * prepares the warehouse and again as its run starts: where this process alone writes the
+   * warehouse, the second read is the first's when no publication (whose transaction is the
+   * only writer of seeds' loads and builds, see publish) began or ended since, nor was under
+   * way then. A copy: the caller's changes are its own.
+   */
+  async seedHashes(session: WarehouseSession): Promise<Map<string, string>> {
+    const read = this.seedsRead;
+    if (this.ownsWarehouse && read !== undefined && read.at === this.publications && this.publishing === 0) return new Map(read.hashes);
+    const at = this.publications;
+    const quiet = this.publishing === 0;
+    const hashes = await readSeedHashes(session);
+    if (this.ownsWarehouse && quiet && at === this.publications) this.seedsRead = { at, hashes: new Map(hashes) };
+    return hashes;
+  }
+
+  private async publishHeld<T>(runId: string, task: Task, commit: () => Promise<T>, partition: string | undefined, batch: PublishBatch | undefined, builtFrom: number): Promise<PublishResult<T>> {
     // In a batch (see commit-batch.ts), the lock is the batch's, let go when it ends.
     const release = batch ? (await batch.lock(task, partition), undefined) : await this.publishLock(task.lockKey, partition);
     try {
@@ -363,7 +397,11 @@ export class Engine {
       };
       if (batch) {
         const value = await commit();
-        batch.onCommit(published);
+        // Committed with the batch, after this returns: counted then too (see seedHashes).
+        batch.onCommit(() => {
+          this.publications++;
+          published();
+        });
         return { kind: 'published', value };
       }
       const value = this.publishGate ? await this.publishGate.run(task.relation, () => this.againOnConflict(commit)) : await this.againOnConflict(commit);

@@ -69,7 +69,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   input.place?.relay(emit);
   const startedAt = Date.now();
   const unit = tasks.some((t) => t.group !== undefined && isHourLabel(t.group)) ? 'hour' : 'date';
-  const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks, input.readsCache, engine.builds));
+  const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks, input.readsCache, engine.builds, (s) => engine.seedHashes(s)));
   for (const { node, runId: wholeRun } of currency?.builtWholeBefore(tasks) ?? []) {
     emit({
       type: 'notice',

@@ -54,7 +54,15 @@ export class RunCurrency {
    * stops before it (a failed date of a full refresh, Ctrl-C, kill -9) leaves the table as it
    * was, and its builds on record with it. Undefined when no task is tracked (a `pipe test`).
    */
-  static async open(session: WarehouseSession, runId: string, tasks: readonly Task[], kept?: QueryReadsCache, news?: BuildNews): Promise<RunCurrency | undefined> {
+  static async open(
+    session: WarehouseSession,
+    runId: string,
+    tasks: readonly Task[],
+    kept?: QueryReadsCache,
+    news?: BuildNews,
+    /** How the seeds' hashes are read (the engine's, which may know them already: see Engine.seedHashes). */
+    seedHashes: (session: WarehouseSession) => Promise<Map<string, string>> = readSeedHashes,
+  ): Promise<RunCurrency | undefined> {
     if (!tasks.some((t) => t.tracking)) return undefined;
     const resets = new Set(tasks.filter((t) => t.tracking?.resets).map((t) => t.node));
     const at = Date.now();
@@ -65,7 +73,7 @@ export class RunCurrency {
       const builds = await readLatestBuilds(session, nodesOf(tasks));
       for (const node of resets) builds.reset(node);
       await readAll(session, queriesOf(tasks), kept);
-      const currency = new RunCurrency(runId, builds, await readSeedHashes(session), resets.size > 0 ? { nodes: resets, at } : undefined, news);
+      const currency = new RunCurrency(runId, builds, await seedHashes(session), resets.size > 0 ? { nodes: resets, at } : undefined, news);
       for (const told of heard) currency.learn(...told);
       if (news) currency.unlisten = news.listen(runId, (task, build, by) => currency.learn(task, build, by));
       return currency;
