@@ -606,16 +606,19 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
         count(*) FILTER (WHERE l.status = 'failed')::INTEGER AS failed,
         count(*) FILTER (WHERE l.status = 'skipped')::INTEGER AS skipped,
         count(*) FILTER (WHERE l.status = 'cancelled')::INTEGER AS cancelled,
-        count(t.task_id) FILTER (WHERE l.status IS NULL)::INTEGER AS pending
+        count(t.task_id) FILTER (WHERE l.status IS NULL)::INTEGER AS pending,
+        retried.parent_run_id IS NOT NULL AS retried
      FROM ${STATE_SCHEMA}.runs r
+     LEFT JOIN (SELECT DISTINCT parent_run_id FROM ${STATE_SCHEMA}.run_starts WHERE parent_run_id IS NOT NULL) retried ON retried.parent_run_id = r.run_id
      LEFT JOIN (SELECT * FROM ${STATE_SCHEMA}.tasks ${ofRun('run_id', runId)}) t USING (run_id)
      LEFT JOIN ${latestResults(session.dialect, undefined, runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
      GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
   );
-  // A retry may itself be retried: follow each run's latest retry to the last of the family.
+  // A retry may itself be retried: follow each run's latest retry to the last of the family
+  // (asked only when a run listed was retried: a run's own summary at its end never was).
   const latestRetry = new Map<string, Row>();
-  if (rows.length > 0) {
+  if (rows.some((r) => r.retried === true)) {
     const children = await session.query(
       `SELECT parent_run_id, arg_max(run_id, started_at) AS run_id, arg_max(status, started_at) AS status
        FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NOT NULL GROUP BY parent_run_id`,
@@ -634,8 +637,9 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
   return rows.map((r) => {
     let child: Row | undefined;
     for (let at = latestRetry.get(String(r.run_id)), hops = 0; at && hops < 1000; at = latestRetry.get(String(at.run_id)), hops++) child = at;
+    const { retried: _retried, ...run } = r;
     return {
-      ...r,
+      ...run,
       retried_by: child ? String(child.run_id) : null,
       retry_status: child ? String(child.status) : null,
       completed_by: completed.get(String(r.run_id)) ?? null,
