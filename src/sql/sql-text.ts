@@ -187,6 +187,18 @@ export function sqlPieces(sql: string): SqlPiece[] {
 }
 
 /**
+ * `sql` with each comment made one space, strings and quoted identifiers kept as they are: a
+ * glob in a string (a folder, a slash, a star) opens no comment, and a block comment between
+ * two keywords no longer parts them.
+ */
+export function withoutComments(sql: string): string {
+  if (!sql.includes('--') && !sql.includes('/*')) return sql;
+  return sqlPieces(sql)
+    .map((p) => (p.kind === 'comment' ? ' ' : sql.slice(p.start, p.end)))
+    .join('');
+}
+
+/**
  * `sql` as DuckDB's parser reads it, for telling whether two texts are one query: each comment,
  * and each run of whitespace between tokens, made one space, the ends trimmed; string literals
  * and quoted identifiers byte for byte (a line break inside a string is data). Text with a

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayChangeFunctions } from '../../src/warehouse/duckdb/function-changes.js';
+import { mayChangeFunctions, mayMakeMacros } from '../../src/warehouse/duckdb/function-changes.js';
 
 /** Which statements make the sessions of an instance ask DuckDB for its functions again. */
 describe('statements that may change the functions DuckDB finds', () => {
@@ -24,6 +24,9 @@ describe('statements that may change the functions DuckDB finds', () => {
     'drop macro table recent(n)',
     'DROP FUNCTION IF EXISTS f',
     'DROP SCHEMA analytics CASCADE',
+    // A glob in a string (no comment opens there) before a comment between the words.
+    "create or replace table main.landing as select * from read_csv('data/*.csv');\ncreate or replace /* v2 */ macro upper(x) as 'X';",
+    "select * from read_parquet('s3://b/*.parquet'); drop /* old helper */ macro upper",
   ])('%s', (sql) => {
     expect(mayChangeFunctions(sql)).toBe(true);
   });
@@ -39,5 +42,14 @@ describe('statements that may change the functions DuckDB finds', () => {
     'DROP VIEW IF EXISTS "main"."daily"',
   ])('not: %s', (sql) => {
     expect(mayChangeFunctions(sql)).toBe(false);
+  });
+});
+
+describe('statements read loosely as making or dropping macros (nothing is kept for the next process)', () => {
+  it.each(['create or replace table t as select 1 -- a macro comes later', "CREATE MACRO m(x) AS x", "drop table t; select 'function'"])('%s', (sql) => {
+    expect(mayMakeMacros(sql)).toBe(true);
+  });
+  it.each(['CREATE OR REPLACE TABLE "main"."orders" AS select 1', "select lower(function_name) from duckdb_functions()", 'select 1 -- a macro'])('not: %s', (sql) => {
+    expect(mayMakeMacros(sql)).toBe(false);
   });
 });

@@ -15,6 +15,8 @@ describe('statements that may change a DuckDB session', () => {
     ["SET SESSION TIME  ZONE 'Asia/Kolkata'", 'TimeZone'],
     ["/* first */ select 1; /* then */ use other", 'USE'],
     ["insert into audit values (1);\n  set timezone = 'Europe/Paris'", 'TimeZone'],
+    // A glob in a string before it opens no comment that would hide the statement.
+    ["create table t as select * from read_csv('data/*.csv'); set /* v2 */ timezone = 'Asia/Tokyo'", 'TimeZone'],
     ['USE other', 'USE'],
     ["attach ':memory:' as other; use other", 'USE'],
     ["SET search_path = 'other'", undefined],

@@ -10,7 +10,7 @@ import { setUpConnection, setUpInstance } from './duckdb-setup.js';
 import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
 import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
-import { mayChangeFunctions } from './function-changes.js';
+import { mayChangeFunctions, mayMakeMacros } from './function-changes.js';
 import { functionsKeep, type FunctionsKeep } from './kept-functions.js';
 import { mayChangeSession } from './session-changes.js';
 import { GUARDED_OPTIMIZERS } from './optimizer-guard.js';
@@ -71,6 +71,8 @@ export interface FunctionChanges {
   readonly kept?: unknown;
   /** What this process found them to be before any change, to keep as the file closes. */
   found?: unknown;
+  /** Set once a statement read loosely may have made or dropped a macro (see mayMakeMacros): nothing is kept then. */
+  unsure?: boolean;
 }
 
 /** A connection of DuckDB, or of DuckDB with a lake attached (whose dialect reads its errors). */
@@ -108,7 +110,7 @@ export class DuckDBSession implements WarehouseSession {
     if (mayChangeFunctions(sql)) {
       this.changedFunctions = true;
       this.functionChanges.count += 1;
-    }
+    } else if (!this.functionChanges.unsure && mayMakeMacros(sql)) this.functionChanges.unsure = true;
     return sql;
   }
 
@@ -505,8 +507,8 @@ export class DuckDBWarehouse implements Warehouse {
     } catch {
       // A folder made read-only meanwhile: the note stays, naming a process that is gone, which readers see.
     }
-    const { found, count } = this.functionChanges;
-    if (this.functionsKept !== undefined && count === 0 && found !== undefined) this.functionsKept.keepAfter(() => this.instance.closeSync(), found);
+    const { found, count, unsure } = this.functionChanges;
+    if (this.functionsKept !== undefined && count === 0 && unsure !== true && found !== undefined) this.functionsKept.keepAfter(() => this.instance.closeSync(), found);
     else this.instance.closeSync();
   }
 }

@@ -1,3 +1,5 @@
+import { withoutComments } from '../../sql/sql-text.js';
+
 /**
  * Whether SQL text may change which function DuckDB finds under a name, for the sessions of
  * one database instance, which share what its catalog holds (see state/query-reads.ts
@@ -25,13 +27,25 @@ const CHANGES = [
   /(?:^|;)\s*(?:force\s+)?(?:load|install)\s/i,
 ];
 
-const COMMENTS = /--[^\n\r]*|\/\*[\s\S]*?\*\//g;
-
 /** The words every statement of CHANGES holds: text without any (nearly every statement a run sends) is read once, not copied. */
 const WORDS = /\b(?:macro|function|database|attach|detach|use|search_path|schema|load|install)\b/i;
 
 export function mayChangeFunctions(sql: string): boolean {
   if (!WORDS.test(sql)) return false;
-  const bare = sql.replace(COMMENTS, ' ');
+  const bare = withoutComments(sql);
   return CHANGES.some((re) => re.test(sql) || re.test(bare));
 }
+
+/**
+ * Whether text might be a statement that makes or drops a macro, read more loosely than
+ * mayChangeFunctions: `create` or `drop`, and later `macro` or `function`, anywhere in it
+ * (words of a comment or a string too). A process that sent such text keeps no list of the
+ * functions for the next one (see kept-functions.ts): a statement the words above miss would
+ * otherwise leave a list that no later process asks again. It costs the next command one
+ * question to DuckDB.
+ */
+export function mayMakeMacros(sql: string): boolean {
+  return MAKES_MACROS.test(sql);
+}
+
+const MAKES_MACROS = /\b(?:create|drop)\b[\s\S]*?\b(?:macro|function)\b/i;

@@ -1,3 +1,5 @@
+import { withoutComments } from '../../sql/sql-text.js';
+
 /**
  * Statements that change a DuckDB connection's own state rather than the data: the settings
  * of its session (SET, RESET, PRAGMA), its default database or schema (USE), what it has
@@ -17,10 +19,8 @@ export function mayChangeSession(sql: string): boolean {
   if (AT_START.test(sql)) return true;
   const commented = sql.includes('--') || sql.includes('/*');
   if (!commented && !sql.includes(';')) return false;
-  return ANYWHERE.test(commented ? sql.replace(COMMENTS, ' ') : sql);
+  return ANYWHERE.test(commented ? withoutComments(sql) : sql);
 }
-
-const COMMENTS = /--[^\n\r]*|\/\*[\s\S]*?\*\//g;
 
 /** Why the calendar is kept as DuckDB sets it (Gregorian), said by each place that refuses a change of it. */
 export const CALENDAR_KEPT = "pipe keeps it as DuckDB sets it (gregorian) so that a date or timestamp literal reads as the same instant in every task: another calendar reads '2024-01-02' in its own years, and a model filtered on its interval would silently build no rows";
@@ -36,7 +36,7 @@ export type PinnedSetting = 'TimeZone' | 'Calendar' | 'USE' | 'disabled_optimize
  */
 export function pinnedSessionChange(sql: string): PinnedSetting | undefined {
   if (!mayChangeSession(sql)) return undefined;
-  const bare = sql.replace(COMMENTS, ' ');
+  const bare = withoutComments(sql);
   // The optimizers pipe turns off for results DuckDB gets wrong (see optimizer-guard.ts): a global setting, set for every later task too.
   if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?"?disabled_optimizers\b/i.test(bare) || /(?:^|;)\s*pragma\s+"?disabled_optimizers\b/i.test(bare)) return 'disabled_optimizers';
   // SET TimeZone, SET SESSION "timezone", and the SQL standard's SET TIME ZONE.
