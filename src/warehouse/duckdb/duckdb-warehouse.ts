@@ -398,8 +398,6 @@ export class DuckDBWarehouse implements Warehouse {
     const client = await duckdbClient();
     const { exists, created } = prepareWarehousePath(path, readOnly);
     const asked = storageCompatibility(options.setup ?? NO_SETUP);
-    // Before the open: what was kept holds for the file as it is found.
-    const functionsKept = functionsKeep(path, options.setup ?? NO_SETUP, client.version());
     const create = (compatibility: string) =>
       client.DuckDBInstance.create(path, readOnly ? { ...GUARDED_OPTIMIZERS, access_mode: 'READ_ONLY' } : { ...GUARDED_OPTIMIZERS, storage_compatibility_version: compatibility });
     let instance: DuckDBInstance;
@@ -437,6 +435,8 @@ export class DuckDBWarehouse implements Warehouse {
         // The note is a courtesy to other processes; the lock itself is DuckDB's.
       }
     }
+    // Under the hold: what was kept holds for the file as it is now.
+    const functionsKept = functionsKeep(path, setup, client.version());
     return new DuckDBWarehouse(path, instance, readOnly, setup, lends, note, undefined, functionsKept);
   }
 

@@ -35,8 +35,9 @@ export interface FunctionsKeep {
 
 /**
  * The keep of the DuckDB file at `path`, opened with `setup` by DuckDB `version`; undefined
- * where nothing can be kept. To be called before the file is opened: the stamp it compares is
- * the file's as found.
+ * where nothing can be kept. To be called once the file is open: the stamp it compares is the
+ * file's under this process's hold, which no other process writes (a stamp taken before the
+ * open could be one another process's write follows before the open).
  */
 export function functionsKeep(path: string, setup: WarehouseSetup, version: string): FunctionsKeep | undefined {
   // A file by its full path: none in memory (`:memory:`), nor a path relative to wherever the process runs.
