@@ -615,9 +615,9 @@ export class StepRunner {
     const tell = (said: readonly TemplateMessage[]) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said);
     const rendered = planned.renderAtRun ? { ...planned, sql: await checkSqlAtRun(planned, session, tell) } : planned;
     const store = rendered.storeFailures;
-    const kept = store ? await keepFailures(session, { ...rendered, storeFailures: store }).catch((e: unknown) => {
-      throw e instanceof WarehouseError && e.errorClass === 'permanent' ? new ProjectRuleError('Check', `test ${rendered.name} could not run: ${e.message.split('\n')[0]}`, rendered.location) : e;
-    }) : undefined;
+    const kept = store ? await keepFailures(session, { ...rendered, storeFailures: store }).catch((e: unknown) =>
+      modelsOwnError(e instanceof WarehouseError && e.errorClass === 'permanent' ? couldNotRun(`test ${rendered.name}`, e, rendered.location) : e, task, rendered, session),
+    ) : undefined;
     const step = kept ? { ...rendered, sql: kept.sql } : rendered;
     const checked: CheckedModel = {
       name: task.node,
@@ -628,7 +628,7 @@ export class StepRunner {
       judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session, checked);
     } catch (e) {
       if (kept) dropKept(kept.kept);
-      return await modelsOwnDataError(e, task, step, session);
+      return await modelsOwnError(e, task, step, session);
     }
     if (kept) state.kept.push(kept.kept);
     const { outcome, failingRows, sample, condition } = judged;
@@ -726,25 +726,32 @@ async function checkRead(step: CheckStep, what: 'check' | 'test', session: Wareh
     if (column !== undefined && have && !have.some((c) => c.toLowerCase() === column.toLowerCase())) {
       throw new ProjectRuleError('Check', missingColumn({ column, namedBy: `check ${step.name}`, location: step.location }, checked!.name, have, true).inOneLine, step.location);
     }
-    // DuckDB's first line: the rest quotes the query pipe wrapped the check in, not what the user wrote.
-    const refused = new ProjectRuleError('Check', `${what} ${step.name} could not run: ${e.message.split('\n')[0]}`, step.location);
-    throw DATA_ERROR_KINDS.has(e.kind) ? Object.assign(refused, { dataError: e }) : refused;
+    throw couldNotRun(`${what} ${step.name}`, e, step.location);
   }
+}
+
+/** A check the database refused to run, said at the check's declaration, with the database's error kept (see modelsOwnError). DuckDB's first line: the rest quotes the query pipe wrapped the check in, not what the user wrote. */
+function couldNotRun(what: string, e: WarehouseError, location: CheckStep['location']): ProjectRuleError {
+  return Object.assign(new ProjectRuleError('Check', `${what} could not run: ${e.message.split('\n')[0]}`, location), { refusedBy: e });
 }
 
 /** DuckDB's errors of a value (a cast that fails on a row), not of a query's text: a check meets those of what it reads. */
 const DATA_ERROR_KINDS: ReadonlySet<string> = new Set(['Conversion', 'Invalid Input', 'Out of Range']);
 
 /**
- * A check that failed on a value of the model's own query (a view's, read inline: a cast that
- * fails on a row): the model's query is the one at fault, so it is run alone, and its error is
- * the task's, located in the model's file. The check's error stands where the query alone runs.
+ * A check the database refused that reads the model's own query inline (a view's, checked
+ * before it is created): where the query itself is at fault (a column it names that its input
+ * lacks, a cast that fails on a row), its error is the task's, located in the model's file, as
+ * a table's is when its query runs first. So the query is asked alone: bound (DESCRIBE) for an
+ * error of the text, run for an error of a value. The check's error stands where the query
+ * alone is fine.
  */
-async function modelsOwnDataError(e: unknown, task: Task, step: CheckStep, session: WarehouseSession): Promise<never> {
+async function modelsOwnError(e: unknown, task: Task, step: CheckStep, session: WarehouseSession): Promise<never> {
   const own = task.kind !== 'test' && task.sql !== undefined && task.origin !== undefined && step.sql.includes(task.sql) ? task.sql : undefined;
-  if (!(e instanceof ProjectRuleError) || !('dataError' in e) || own === undefined) throw e;
-  // Every column of every row is read (count of the row), so that a cast no check column needs fails too.
-  const statement = `SELECT count("__pipe_rows") AS n FROM (\n${own}\n) AS "__pipe_rows"`;
+  const refusedBy = e instanceof ProjectRuleError && 'refusedBy' in e && e.refusedBy instanceof WarehouseError ? e.refusedBy : undefined;
+  if (refusedBy === undefined || own === undefined) throw e;
+  // For a value's error every column of every row is read (count of the row), so that a cast no check column needs fails too.
+  const statement = DATA_ERROR_KINDS.has(refusedBy.kind) ? `SELECT count("__pipe_rows") AS n FROM (\n${own}\n) AS "__pipe_rows"` : `DESCRIBE SELECT * FROM (\n${own}\n) AS "__pipe_rows"`;
   await session.query(statement).catch((failed: unknown) => {
     throw failed instanceof WarehouseError ? new StatementError(failed, [statement], session.dialect) : failed;
   });

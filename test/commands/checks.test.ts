@@ -416,4 +416,27 @@ describe("a value of a view's query that fails as a check reads it", () => {
     expect(error.message).toMatch(/^Conversion Error: Could not convert string 'maybe' to BOOL/);
     expect(error.location).toEqual({ file: 'models/v.sql', line: 4 });
   });
+
+  it("a column the view's query names that its input lacks is the view's error too, also under a test of the whole model; a check's own mistake stays the check's", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nprofile: shop\n',
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop.duckdb}\n',
+      'models/v.sql': "{{ config(materialized='view') }}\nselect 1 as amount,\n  nosuchcol as b\n",
+      'tests/generic/is_pos.sql': '{% test is_pos(model, expr) %}\nselect 1 from {{ model }} where not ({{ expr }})\n{% endtest %}\n',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: v\n    data_tests:\n      - is_pos:\n          arguments: {expr: "amount >= 0"}\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02', profilesDir: dir });
+    expect(r.code).toBe(1);
+    const error = eventsOfType(r.events, 'task-failed')[0].error as { message: string; location?: { file: string; line?: number } };
+    expect(error.message).toMatch(/^Binder Error: Referenced column "nosuchcol" was not found/);
+    expect(error.location).toEqual({ file: 'models/v.sql', line: 3 });
+    // The view is fine, the test names a column it lacks: the test's error, at its line.
+    writeProjectFiles(dir, { 'models/v.sql': "{{ config(materialized='view') }}\nselect 1 as amount\n", 'models/schema.yml': 'version: 2\nmodels:\n  - name: v\n    data_tests:\n      - is_pos:\n          arguments: {expr: "nosuch >= 0"}\n' });
+    const again = await runIn(dir, { date: '2024-01-02', profilesDir: dir });
+    expect(again.code).toBe(1);
+    const theirs = eventsOfType(again.events, 'task-failed')[0].error as { message: string; location?: { file: string; line?: number } };
+    expect(theirs.message).toMatch(/^test is_pos_v_nosuch_0 could not run: Binder Error/);
+    expect(theirs.location).toMatchObject({ file: 'models/schema.yml', line: 5 });
+  });
 });
