@@ -13,20 +13,29 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
  * is none to name.
  */
 export async function preflightShadowedFunctions(session: WarehouseSession): Promise<Diagnostic[]> {
-  const { functions } = await readerOf(session);
+  const { functions, schemas = ['main'] } = await readerOf(session);
   const shadowed = [...functions.defined].filter((name) => functions.builtin.has(name));
   if (shadowed.length === 0) return [];
+  // Only a macro an unqualified call finds (the warehouse's or a temporary one, in a schema of
+  // the search path: raw.md5 is not md5) and of the kind of the function it is named like (a
+  // table macro answers FROM md5(), never md5() in an expression).
+  const kinds = `CASE WHEN function_type IN ('table', 'table_macro') THEN 'table' ELSE 'scalar' END`;
   const rows = await session.query(
-    `SELECT DISTINCT database_name AS db, schema_name AS schema, function_name AS name FROM system.main.duckdb_functions() ` +
-      `WHERE NOT internal AND system.main.lower(function_name) IN (${shadowed.map(quoteLiteral).join(', ')}) ORDER BY ALL`,
+    `WITH f AS (SELECT database_name, schema_name, function_name, function_type, internal, ${kinds} AS kind FROM system.main.duckdb_functions() ` +
+      `WHERE system.main.lower(function_name) IN (${shadowed.map(quoteLiteral).join(', ')})) ` +
+      `SELECT DISTINCT u.database_name AS db, u.schema_name AS schema, u.function_name AS name, u.function_type AS type FROM f u ` +
+      `WHERE NOT u.internal AND (u.database_name = system.main.current_database() OR u.database_name = 'temp') ` +
+      `AND (system.main.lower(u.schema_name) IN (${schemas.map(quoteLiteral).join(', ')}) OR system.main.lower(u.database_name || '.' || u.schema_name) IN (${schemas.map(quoteLiteral).join(', ')})) ` +
+      `AND EXISTS (SELECT 1 FROM f b WHERE b.internal AND system.main.lower(b.function_name) = system.main.lower(u.function_name) AND b.kind = u.kind) ORDER BY ALL`,
   );
   return rows.map((r) => {
     const place = [r.db, r.schema, r.name].map((p) => quoteIdent(String(p))).join('.');
+    const drop = r.type === 'table_macro' ? 'DROP MACRO TABLE' : 'DROP MACRO';
     return error(
       'macro-shadows-function',
       `the macro ${place} in the warehouse has the name of DuckDB's own function ${String(r.name)}: DuckDB calls the macro wherever ${String(r.name)}( is written unqualified, in pipe's own queries too (its checks, its run state, what it finds current), which would get the macro's answer`,
       undefined,
-      { hint: `give the macro another name: DROP MACRO ${place}; then create it under the new name, and call that name in the models` },
+      { hint: `give the macro another name: ${drop} ${place}; then create it under the new name, and call that name in the models` },
     );
   });
 }

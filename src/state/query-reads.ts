@@ -239,6 +239,22 @@ export function readerOf(session: WarehouseSession): Promise<Reader> {
   return reader;
 }
 
+/**
+ * Asks the functions of `session`'s database again, whatever was asked before: statements
+ * pipe does not read (a project's on-run-start hooks, which may run anything) may have made a
+ * macro. Where they differ from those asked before, the change is counted as a statement's
+ * would be: nothing asked before them is kept for the next process.
+ */
+export async function askFunctionsAgain(session: WarehouseSession): Promise<void> {
+  const own = session.sessionOfConnection ?? session;
+  const scope = own.functionsScope;
+  const key = scope && !scope.changedOwn ? scope.instance : own;
+  const before = await readers.get(key)?.reader.catch(() => undefined);
+  const fresh = await askReader(own);
+  if (before !== undefined && before.key !== fresh.key) scope?.changed?.();
+  readers.set(key, { generation: own.functionsScope?.generation ?? 0, reader: Promise.resolve(fresh) });
+}
+
 /** A Reader as kept between processes (see readerFromKept). */
 interface KeptReader {
   readonly engine: string;

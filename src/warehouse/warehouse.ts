@@ -109,6 +109,8 @@ export interface FunctionsScope {
   readonly kept?: unknown;
   /** Tells the instance what its functions were found to be at generation 0, to keep for the next process as the file closes. */
   readonly keep?: (found: unknown) => void;
+  /** Counts a change of the functions found otherwise than from a statement's words (see query-reads.ts askFunctionsAgain). */
+  readonly changed?: () => void;
 }
 
 /**

@@ -231,6 +231,21 @@ on-run-end: "${log('z end')}"
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 7 }]);
   });
 
+  it("a macro on-run-start makes with the name of DuckDB's own function stops the run before any model: it would answer the run's tests (count_star() as 0 passes every failing one)", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'warehouse: warehouse.duckdb\n',
+      'dbt_project.yml': 'name: shop\non-run-start:\n  - "create or replace macro count_star() as 0"\nmodels:\n  shop:\n    +materialized: view\n',
+      'models/m.sql': 'select -5 as amount',
+      'tests/negative.sql': "select * from {{ ref('m') }} where amount < 0",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stderr + r.stdout).toMatch(/error: the macro "warehouse"\."main"\."count_star" in the warehouse has the name of DuckDB's own function count_star/);
+    expect(taskIdsOf(r.events, 'task-succeeded')).not.toContain('m');
+    expect(taskIdsOf(r.events, 'task-started')).not.toContain('m');
+  });
+
   it('what is still missing once on-run-start ran stops the run before any model, said at its line; its tasks stay pending', async () => {
     const dir = project({
       'models/orders.sql': "select * from {{ source('raw', 'orders') }}",

@@ -101,6 +101,9 @@ export class DuckDBSession implements WarehouseSession {
       keep: (found) => {
         changes.found = found;
       },
+      changed: () => {
+        changes.count += 1;
+      },
     };
   }
 
