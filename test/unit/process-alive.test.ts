@@ -17,7 +17,10 @@ describe('whether the process that wrote a pid still runs', () => {
   });
 
   it.runIf(linux)('a live process that started after the pid was written is another one: the pid was reused', async () => {
-    const before = Date.now();
+    // On the clock processStartMs reads: this process's start on the wall clock, then the
+    // monotonic time since. Date.now() would differ by any step of the wall clock since this
+    // (long-lived: a test worker) process started, as a virtual machine's clock makes on resuming.
+    const before = performance.timeOrigin + performance.now();
     const child = spawn('sleep', ['30']);
     await once(child, 'spawn');
     try {
