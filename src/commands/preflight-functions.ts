@@ -20,12 +20,13 @@ export async function preflightShadowedFunctions(session: WarehouseSession): Pro
   // the search path: raw.md5 is not md5) and of the kind of the function it is named like (a
   // table macro answers FROM md5(), never md5() in an expression).
   const kinds = `CASE WHEN function_type IN ('table', 'table_macro') THEN 'table' ELSE 'scalar' END`;
+  const searched = schemas.map(quoteLiteral).join(', ');
   const rows = await session.query(
     `WITH f AS (SELECT database_name, schema_name, function_name, function_type, internal, ${kinds} AS kind FROM system.main.duckdb_functions() ` +
       `WHERE system.main.lower(function_name) IN (${shadowed.map(quoteLiteral).join(', ')})) ` +
       `SELECT DISTINCT u.database_name AS db, u.schema_name AS schema, u.function_name AS name, u.function_type AS type FROM f u ` +
       `WHERE NOT u.internal AND (u.database_name = system.main.current_database() OR u.database_name = 'temp') ` +
-      `AND (system.main.lower(u.schema_name) IN (${schemas.map(quoteLiteral).join(', ')}) OR system.main.lower(u.database_name || '.' || u.schema_name) IN (${schemas.map(quoteLiteral).join(', ')})) ` +
+      `AND (system.main.lower(u.schema_name) IN (${searched}) OR system.main.lower(u.database_name || '.' || u.schema_name) IN (${searched})) ` +
       `AND EXISTS (SELECT 1 FROM f b WHERE b.internal AND system.main.lower(b.function_name) = system.main.lower(u.function_name) AND b.kind = u.kind) ORDER BY ALL`,
   );
   return rows.map((r) => {
