@@ -1,3 +1,4 @@
+import TinyQueue from 'tinyqueue';
 import { SlowStart } from './slow-start.js';
 
 /**
@@ -98,7 +99,19 @@ export class TaskQueue<T extends QueuedTask> {
   private readonly followers: number[][];
   private readonly state: State[];
   /** Ready tasks, by index (= priority). */
-  private readonly ready: number[] = [];
+  /**
+   * Ready tasks by index, the lowest first, in two heaps so that taking one costs log n however
+   * many are ready (a wide graph has thousands at once): `free`, those that may start whatever
+   * the window (no group, a group admitted, or no gating); `held`, those of groups not admitted.
+   * A group admitted moves its held tasks to `free`; their entries left in `held` are passed
+   * over as they come up (see heldTop).
+   */
+  private readonly free = new TinyQueue<number>([], byIndex);
+  private readonly held = new TinyQueue<number>([], byIndex);
+  /** Per group not admitted, its tasks in `held`. */
+  private readonly heldOf = new Map<Group, number[]>();
+  /** Whether a task is in `held` still (not taken, not moved to `free`). */
+  private readonly isHeld: boolean[];
   private readonly groups = new Map<string, Group>();
   private readonly window: SlowStart;
   private readonly threads: number;
@@ -139,6 +152,7 @@ export class TaskQueue<T extends QueuedTask> {
       return n;
     });
     this.state = tasks.map(() => 'waiting');
+    this.isHeld = tasks.map(() => false);
     for (const t of tasks) {
       if (t.group === undefined) continue;
       const g = this.groups.get(t.group) ?? { total: 0, settled: 0, failed: false, cancelled: false, started: false };
@@ -157,21 +171,26 @@ export class TaskQueue<T extends QueuedTask> {
   /** The next task that may start now, if any; it counts as out until it is settled. */
   take(): Taken<T> | undefined {
     if (this.halted || this.out >= this.threads) return undefined;
-    let k = this.ready.findIndex((i) => {
-      const g = this.groupOf(i);
-      return !this.gated || !g || g.started || this.groupsInFlight < this.window.current;
-    });
+    const free = this.free.peek();
+    const held = this.heldTop();
+    // A held task may start while the window has room; else only a free one.
+    let i = held !== undefined && this.groupsInFlight < this.window.current && (free === undefined || held < free) ? held : free;
     // Every ready task is of a group not admitted, and nothing that could end is out: the
     // groups in flight wait for one of them. The first is admitted past the window.
-    if (k < 0 && this.ready.length > 0 && this.out === 0 && this.parked === 0) k = 0;
-    if (k < 0) return undefined;
-    const [i] = this.ready.splice(k, 1);
+    if (i === undefined && held !== undefined && this.out === 0 && this.parked === 0) i = held;
+    if (i === undefined) return undefined;
+    if (i === free) this.free.pop();
+    else {
+      this.held.pop();
+      this.isHeld[i] = false;
+    }
     this.state[i] = 'out';
     this.out++;
     const g = this.groupOf(i);
     if (g && !g.started) {
       g.started = true;
       this.groupsInFlight++;
+      this.admit(g);
       return { task: this.tasks[i], progress: this.progressIfGated() };
     }
     return { task: this.tasks[i] };
@@ -303,13 +322,34 @@ export class TaskQueue<T extends QueuedTask> {
 
   private makeReady(i: number): void {
     this.state[i] = 'ready';
-    let lo = 0;
-    let hi = this.ready.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.ready[mid] < i) lo = mid + 1;
-      else hi = mid;
+    const g = this.gated ? this.groupOf(i) : undefined;
+    if (g && !g.started) {
+      this.held.push(i);
+      this.isHeld[i] = true;
+      const of = this.heldOf.get(g);
+      if (of) of.push(i);
+      else this.heldOf.set(g, [i]);
+    } else this.free.push(i);
+  }
+
+  /** A group admitted: its ready tasks may start whatever the window. */
+  private admit(g: Group): void {
+    for (const i of this.heldOf.get(g) ?? []) {
+      if (!this.isHeld[i]) continue;
+      this.isHeld[i] = false;
+      this.free.push(i);
     }
-    this.ready.splice(lo, 0, i);
+    this.heldOf.delete(g);
+  }
+
+  /** The lowest held task, passing over (and dropping) entries moved to `free` since. */
+  private heldTop(): number | undefined {
+    for (let i = this.held.peek(); i !== undefined; i = this.held.peek()) {
+      if (this.isHeld[i]) return i;
+      this.held.pop();
+    }
+    return undefined;
   }
 }
+
+const byIndex = (a: number, b: number): number => a - b;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TaskQueue, type QueueOptions, type QueuedTask, type TaskOutcome } from '../../src/execute/task-queue.js';
+import { Random } from '../support/random.js';
 
 /** A task on an edge list: `t('b', ['a'])` reads from a. */
 const t = (id: string, upstream: string[] = [], more: Partial<QueuedTask> = {}): QueuedTask => ({ id, upstream, ...more });
@@ -274,4 +275,70 @@ describe('TaskQueue', () => {
       expect(q.running).toBe(0);
     }
   });
+  it('hands out, at every step, the earliest ready task the window admits, as the rules say, over random dated graphs', () => {
+    const rng = new Random(11);
+    const random = () => rng.next();
+    for (let round = 0; round < 40; round++) {
+      const n = 10 + Math.floor(random() * 50);
+      const dates = 1 + Math.floor(random() * 8);
+      const tasks = Array.from({ length: n }, (_, i) =>
+        t(
+          `t${i}`,
+          // Now and then an edge to a later task: a date waiting for a task planned after it.
+          Array.from({ length: n }, (_, j) => `t${j}`).filter((_, j) => j !== i && random() < (j < i ? 0.08 : 0.01)),
+          { after: Array.from({ length: i }, (_, j) => `t${j}`).filter(() => random() < 0.03), group: random() < 0.85 ? `d${Math.floor(random() * dates)}` : undefined },
+        ),
+      );
+      // Edges to later tasks may close a cycle: keep those whose every edge points back, plus acyclic forward ones checked below.
+      const acyclic = tasks.map((x, i) => ({ ...x, upstream: x.upstream.filter((u) => Number(u.slice(1)) < i || random() < 0.5 && !reaches(tasks, u, x.id)) }));
+      const options = { threads: 1 + Math.floor(random() * 4), parallel: random() < 0.8 ? 1 + Math.floor(random() * 4) : undefined };
+      const { q, settle } = queue(acyclic, options);
+      const byIndex = acyclic.map((x) => x.id);
+      const outcomeOf = new Map<string, TaskOutcome>();
+      const out = new Set<string>();
+      const started = new Set<string>();
+      for (;;) {
+        // What the rules say comes next.
+        const ready = acyclic.filter(
+          (x) =>
+            !out.has(x.id) && !outcomeOf.has(x.id) &&
+            x.upstream.every((u) => outcomeOf.get(u) === 'succeeded') &&
+            (x.after ?? []).every((a) => outcomeOf.has(a)),
+        );
+        const { inFlight, window } = q.progress();
+        const gated = options.parallel !== undefined && acyclic.some((x) => x.group !== undefined);
+        const admitted = ready.filter((x) => !gated || x.group === undefined || started.has(x.group) || inFlight < window);
+        const expected = out.size >= options.threads ? undefined : (admitted[0] ?? (out.size === 0 && ready.length > 0 ? ready[0] : undefined));
+        const taken = q.take();
+        expect(taken?.task.id, `round ${round}`).toBe(expected?.id);
+        if (taken) {
+          out.add(taken.task.id);
+          if (taken.task.group !== undefined) started.add(taken.task.group);
+          continue;
+        }
+        if (out.size === 0) break;
+        const id = [...out].sort((a, b) => byIndex.indexOf(a) - byIndex.indexOf(b))[Math.floor(random() * out.size)];
+        out.delete(id);
+        const outcome = (['succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'skipped'] as const)[Math.floor(random() * 6)];
+        outcomeOf.set(id, outcome);
+        for (const s of settle(id, outcome).skipped) outcomeOf.set(s.task.id, 'skipped');
+      }
+      expect(q.running).toBe(0);
+    }
+  });
 });
+
+/** Whether `to` is reached from `from` following upstream edges. */
+function reaches(tasks: readonly QueuedTask[], from: string, to: string): boolean {
+  const byId = new Map(tasks.map((x) => [x.id, x]));
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (id === to) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(byId.get(id)?.upstream ?? []), ...(byId.get(id)?.after ?? []));
+  }
+  return false;
+}
