@@ -98,9 +98,8 @@ export class TaskQueue<T extends QueuedTask> {
   /** Tasks that wait for a task to end, whatever its outcome. */
   private readonly followers: number[][];
   private readonly state: State[];
-  /** Ready tasks, by index (= priority). */
   /**
-   * Ready tasks by index, the lowest first, in two heaps so that taking one costs log n however
+   * Ready tasks by index (= priority), the lowest first, in two heaps so that taking one costs log n however
    * many are ready (a wide graph has thousands at once): `free`, those that may start whatever
    * the window (no group, a group admitted, or no gating); `held`, those of groups not admitted.
    * A group admitted moves its held tasks to `free`; their entries left in `held` are passed

@@ -65,9 +65,10 @@ function extensionFailure(extension: ExtensionToLoad, e: unknown): DiagnosticErr
 
 function settingFailure(setting: Setting, e: unknown): Error {
   const message = messageOf(e);
-  // DuckDB out of memory as it takes a setting (a memory_limit under what the statement itself
-  // needs, set again on a later connection): no refusal of the setting, but DuckDB out of memory,
-  // said as wherever else it runs out (with what to raise, and whether anything ran).
+  // DuckDB out of memory as it takes a setting (a memory_limit under what the instance holds as a
+  // later connection sets it again, other connections busy with queries): no refusal of the
+  // setting, but DuckDB out of memory, said as wherever else it runs out (with what to raise,
+  // and whether anything ran).
   if (/^Out of Memory Error: /.test(message)) return DUCKDB.classify(e);
   // DuckDB lists close names for an unknown one: `Did you mean: "memory_limit", ...`.
   const close = /Did you mean: "([^"]+)"/.exec(message)?.[1];
