@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, renameSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -539,6 +539,17 @@ async function builtWarehouse(n) {
   return db;
 }
 
+/**
+ * The model's text with a change that computes the same rows but is a change of its SQL: a
+ * comment appended is no change to pipe (see *Data versions* in the README), and its save
+ * would be judged current and skipped, timing no build. Each edit `k` differs from the last.
+ */
+function editedModel(text, k) {
+  const head = 'select r0.id, r0.ds, ';
+  if (!text.includes(head)) throw new Error(`watch: the model has no "${head}" to edit`);
+  return text.replace(head, `${head}${k + 1} * 0 + `);
+}
+
 async function benchWatchSize(n, keepOpen) {
   const { spec } = synthetic(n);
   const realDir = join(WORK, `synthetic-${n}`);
@@ -567,9 +578,9 @@ async function benchWatchSize(n, keepOpen) {
     }
   });
   const exited = new Promise((res) => child.on('close', res));
-  const next = (type, timeoutMs = 600_000) =>
+  const next = (type, also = () => true, timeoutMs = 600_000) =>
     new Promise((resolveEvent, reject) => {
-      const w = { test: (e) => e.type === type, resolve: (e) => { clearTimeout(timer); resolveEvent(e); } };
+      const w = { test: (e) => e.type === type && also(e), resolve: (e) => { clearTimeout(timer); resolveEvent(e); } };
       const timer = setTimeout(() => reject(new Error(`watch: no ${type} within ${timeoutMs} ms\n${stderr.slice(-2000)}`)), timeoutMs);
       waiters.push(w);
     });
@@ -587,14 +598,17 @@ async function benchWatchSize(n, keepOpen) {
         for (let k = 0; k < cfg.watchEdits; k++) {
           await new Promise((r) => setTimeout(r, 300)); // let the watcher settle between saves
           const changed = next('watch-change');
+          const built = next('task-succeeded', (e) => e.task?.model === model.name);
           const finished = next('run-finished');
           const idle = next('watch-waiting');
           const saved = performance.now();
-          appendFileSync(path, `-- edit ${k}\n`);
+          writeFileSync(path, editedModel(original, k));
           const c = await changed;
           const f = await finished;
           await idle;
           if (f.status !== 'succeeded') throw new Error(`watch rebuild failed: ${JSON.stringify(f)}`);
+          // The saved model itself ran: a save pipe found current (skipped) would time no build.
+          await Promise.race([built, new Promise((_, reject) => setTimeout(() => reject(new Error(`watch: the save of ${model.name} built nothing`)), 1000))]);
           change.push(c.at - saved);
           rebuilt.push(f.at - saved);
           count = c.rebuild.length;
