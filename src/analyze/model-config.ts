@@ -70,6 +70,12 @@ export interface CommonConfig {
    * microbatch model that ref()s this one reads only the rows of its batch.
    */
   readonly event_time?: string;
+  /**
+   * `materialized:` as written where pipe refuses it (a project's or package's own
+   * materialization, an unknown name): the model is not built, and stays in the graph as the
+   * default kind meanwhile. Selection (`config.materialized:`) and listings read this name.
+   */
+  readonly refusedMaterialized?: string;
 }
 
 /** What a model's config says it is (`materialized:`), as users and dbt's selectors name it. */
@@ -349,7 +355,9 @@ export function validateModelConfig(
 
   // A snapshot is always one; a model is one of the kinds models have.
   let materialized: Materialized = resource === 'snapshot' ? 'snapshot' : DEFAULT_MATERIALIZATION;
+  let refusedMaterialized: string | undefined;
   if (raw.materialized !== undefined) {
+    if (typeof raw.materialized === 'string' && !(isMaterialized(raw.materialized) && MATERIALIZED[raw.materialized].resource === resource)) refusedMaterialized = raw.materialized;
     const words = (Object.keys(MATERIALIZED) as Materialized[]).filter((w) => MATERIALIZED[w].resource === resource);
     if (isMaterialized(raw.materialized) && MATERIALIZED[raw.materialized].resource === resource) {
       materialized = raw.materialized;
@@ -484,6 +492,7 @@ export function validateModelConfig(
     readRetry(raw, bad),
     { pre_hook, post_hook, persist_docs, contract },
     sql_header === undefined ? {} : { sql_header },
+    refusedMaterialized === undefined ? {} : { refusedMaterialized },
   );
 }
 

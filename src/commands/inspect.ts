@@ -70,7 +70,8 @@ export function nodeKind(n: PipeNode): string {
     case 'source':
       return n.kind;
     case 'model':
-      return n.config.kind;
+      // A refused materialization is listed as written: the model is not built as the default kind it stands in as.
+      return n.config.refusedMaterialized ?? n.config.kind;
     default: {
       const never: never = n;
       throw new Error(`internal error: node ${JSON.stringify(never)}`);

@@ -39,7 +39,9 @@ function dataTestNames(checks: readonly Check[]): NonNullable<SelectableNode['da
 
 /** A model's config as dbt's selectors read it: in a dbt project, its schema and alias as set (`config.schema:marts`), not as its naming macros made them. */
 function selectableConfig(n: ModelNode): Record<string, unknown> {
-  const { kind, ...shown } = n.config;
+  const { kind, refusedMaterialized, ...config } = n.config;
+  // A materialization pipe refuses is selected by its name as written, not as the default kind the node stands in as.
+  const shown = refusedMaterialized === undefined ? config : { ...config, materialized: refusedMaterialized };
   if (n.configuredNames) return { ...shown, ...n.configuredNames };
   // In a pipe project, an incremental model's strategy is its kind.
   return (INCREMENTAL_STRATEGIES as readonly string[]).includes(kind) ? { ...shown, incremental_strategy: kind } : shown;

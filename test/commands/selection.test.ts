@@ -452,3 +452,24 @@ describe('a disabled model named by a selection', () => {
     expect(excluded.stdout).toContain('OK a 2024-01-02');
   });
 });
+
+describe("a model of a materialization pipe refuses (the project's own)", () => {
+  afterAll(removeProjects);
+
+  it('is selected by config.materialized as written, listed as it, and excluded by it so that the rest runs', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'macros/semantic.sql': "{% materialization semantic_view, adapter='duckdb' %}{{ return({'relations': []}) }}{% endmaterialization %}",
+      'models/a.sql': "{{ config(materialized='semantic_view') }}select 1 as id",
+      'models/b.sql': 'select 2 as id',
+      'models/c.sql': "{{ config(materialized='table') }}select 3 as id",
+    });
+    const listed = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => [n.name, n.kind]);
+    // Not the default kind it stands in as in the graph: pipe never builds it as a table.
+    expect(await listed('config.materialized:semantic_view')).toEqual([['a', 'semantic_view']]);
+    expect(await listed('config.materialized:table')).toEqual([['c', 'table']]);
+    const r = await runIn(dir, { date: '2024-01-02', exclude: ['config.materialized:semantic_view'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(startedModels(r.events).sort()).toEqual(['b', 'c']);
+  });
+});
