@@ -59,7 +59,8 @@ function conversion(column: string, value: string, type: string, origin: CsvOrig
     return `column ${column}: "${value}" is not a valid ${type} (the type declared at ${at})`;
   }
   // A date that is valid alone: DuckDB reads all of a column's dates in the one format it inferred from the file.
-  const declare = `declare the column's type under column_types in ${yamlOf(origin.file)}`;
+  // A dbt project's seed declares its types in its config (a properties file, dbt_project.yml); pipe's, in the YAML beside it.
+  const declare = origin.sniffedByDbt ? "declare the column's type under the seed's column_types" : `declare the column's type under column_types in ${yamlOf(origin.file)}`;
   if (/^(DATE|TIME|TIMESTAMP)/.test(type)) {
     return `column ${column}: "${value}" is not a valid ${type} in the one date format DuckDB inferred for the column from the file, which writes its dates in more than one; write them alike, or ${declare}`;
   }

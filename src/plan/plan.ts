@@ -783,6 +783,16 @@ function replaced(node: ModelNode, interval: Interval, label: string, unit: 'dat
   return { partitionBy: intervals.partitionBy(node.config), interval, label, unit };
 }
 
+/**
+ * Whether a seed's DATE columns are all typed by dbt's inference, which types DATE only text
+ * written `%Y-%m-%d`; a column declared DATE is read in the format the sniffer finds, as
+ * dbt-duckdb's COPY reads it.
+ */
+function isoDates(node: SeedNode): boolean {
+  const date = (type: string) => type.trim().toUpperCase() === 'DATE';
+  return Object.values(node.inferredTypes).some(date) && !Object.values(node.columnTypes).some(date);
+}
+
 /** A seed's load: staged, tested (its dbt tests), swapped in; nothing when it is unchanged. */
 function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream: string[], diagnostics: Diagnostic[]): Task {
   const existing = ctx.catalog.get(node.relation);
@@ -794,7 +804,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
   const upToDate = !ctx.fullRefresh && !ctx.force && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash && hooked === undefined;
   // A dbt project's seed is quoted as DuckDB's sniffer finds it, as dbt-duckdb's COPY reads it (preflight checks agate would read it alike).
   const read = { absPath: node.absPath, columnTypes: {}, delimiter: node.delimiter, ...(node.header.renamed ? { names: node.header.names } : {}), ...(node.sniffedByDbt ? { sniffedQuotes: true } : {}) };
-  const sql = SQL.seedSelect({ ...read, columnTypes: { ...node.inferredTypes, ...node.columnTypes } });
+  const sql = SQL.seedSelect({ ...read, columnTypes: { ...node.inferredTypes, ...node.columnTypes }, ...(isoDates(node) ? { isoDates: true } : {}) });
   // Staged under the run's name: runs of other dates load a seed too, and two at once (a
   // scheduler's catch-up) would drop each other's staging table.
   const base = strategyBase(node.schema, node.alias ?? node.name, node.relation, existing, ctx.runId);

@@ -55,6 +55,12 @@ export interface SeedRead {
    * FROM` of a seed), not with `"` alone.
    */
   readonly sniffedQuotes?: boolean;
+  /**
+   * Its DATE columns are written `%Y-%m-%d` (dbt's type inference types no other text DATE):
+   * read with that format, not one the engine's sniffer picks for the whole file, which may
+   * come from a text column of another date format (`01/02/2024`) and fail the DATE column.
+   */
+  readonly isoDates?: boolean;
 }
 
 /** A column of a seed whose every value must load as what it reads as, into `type` (the engine's name for it). */

@@ -428,6 +428,37 @@ seeds:
   });
 });
 
+describe("a dbt project's seed of dates beside text in another date format", () => {
+  it('loads its DATE columns as dbt-duckdb types them (%Y-%m-%d), not in a format the sniffer took from the text column', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      // As dbt-duckdb loads it: note is text, dt a DATE.
+      'seeds/notes.csv': 'note,dt\n01/02/2024,2024-01-31\n2024-02-29,2024-02-29\n',
+      // Text of one other date format throughout: dbt-duckdb's COPY reads dt in it and fails; the types are agate's all the same.
+      'seeds/us.csv': 'us,dt\n01/02/2024,2024-01-31\n03/04/2024,2024-02-29\n',
+      // Declared DATE: read in the format the file writes, as dbt-duckdb's COPY reads it.
+      'seeds/declared.csv': 'd,n\n01/31/2024,1\n02/29/2024,2\n',
+      'seeds/properties.yml': 'version: 2\nseeds:\n  - name: declared\n    config:\n      column_types:\n        d: date\n',
+    });
+    expect((await runProject(dir)).diagnostics).toBeUndefined();
+    expect(await columnsOf(dir)).toEqual({
+      'main.declared': ['d DATE', 'n INTEGER'],
+      'main.notes': ['note VARCHAR', 'dt DATE'],
+      'main.us': ['us VARCHAR', 'dt DATE'],
+    });
+    const rows = (sql: string) => queryWarehouse(dir, sql);
+    expect(await rows('SELECT note, dt::VARCHAR AS dt FROM main.notes ORDER BY dt')).toEqual([
+      { note: '01/02/2024', dt: '2024-01-31' },
+      { note: '2024-02-29', dt: '2024-02-29' },
+    ]);
+    expect(await rows('SELECT us, dt::VARCHAR AS dt FROM main.us ORDER BY dt')).toEqual([
+      { us: '01/02/2024', dt: '2024-01-31' },
+      { us: '03/04/2024', dt: '2024-02-29' },
+    ]);
+    expect(await rows('SELECT d::VARCHAR AS d FROM main.declared ORDER BY d')).toEqual([{ d: '2024-01-31' }, { d: '2024-02-29' }]);
+  });
+});
+
 describe('a seed of a pipe project', () => {
   it('is read at its delimiter, its types inferred by DuckDB', async () => {
     const dir = tempProject({

@@ -130,6 +130,10 @@ describe('csvProblem', () => {
     expect(csvProblem(fault(cast('d', 'DATE')), origin, lineOf)?.reason).toBe(
       'column d: "n/a" is not a valid DATE in the one date format DuckDB inferred for the column from the file, which writes its dates in more than one; write them alike, or declare the column\'s type under column_types in seeds/s.yaml',
     );
+    // A dbt project's seed declares its types in its config, not in a YAML file of pipe's beside it.
+    expect(csvProblem(fault(cast('qty', 'BIGINT')), { ...origin, sniffedByDbt: true }, lineOf)?.reason).toBe(
+      'column qty: "n/a" is not a valid BIGINT, the type DuckDB inferred from the first rows; declare the column\'s type under the seed\'s column_types',
+    );
   });
 
   it('prefixes a task error with the file and line, and leaves errors of other kinds alone', () => {

@@ -408,7 +408,8 @@ export const DUCKDB: Dialect = {
     const types = Object.entries(seed.columnTypes);
     const typeArg =
       types.length === 0 ? '' : `, types = {${types.map(([c, t]) => `${quoteLiteral(c)}: ${quoteLiteral(t)}`).join(', ')}}`;
-    return `SELECT * FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, auto_detect = true${typeArg})`;
+    const dates = seed.isoDates ? ", dateformat = '%Y-%m-%d'" : '';
+    return `SELECT * FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, auto_detect = true${typeArg}${dates})`;
   },
   sniffedCsvDialect(seed) {
     const bare = (column: string) => `CASE ${column} WHEN '(empty)' THEN '' ELSE ${column} END`;
