@@ -195,6 +195,9 @@ function headerNameProblems(seed: SeedSource, names: readonly string[], config: 
   return out;
 }
 
+/** A number written with an exponent, which DuckDB reads as a DOUBLE. */
+const EXPONENT_NUMBER = /^ *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+ *$/;
+
 function inferenceProblem(seed: SeedSource, column: string, type: InferredType, problem: InferenceProblem): Diagnostic {
   const at = { file: seed.file, line: problem.at.line };
   const value = JSON.stringify(problem.at.value);
@@ -202,7 +205,8 @@ function inferenceProblem(seed: SeedSource, column: string, type: InferredType, 
   switch (problem.kind) {
     case 'uncertain':
       return error('bad-csv', `column ${column}: dbt's type inference reads ${value} as ${type}, which DuckDB cannot be relied on to load as dbt-duckdb does`, at, {
-        hint: declare('varchar'),
+        // A number with an exponent (1e3, 2.5E-3) is one DOUBLE loads; 1,000 or $5 are not.
+        hint: EXPONENT_NUMBER.test(problem.at.value) ? `${declare('double')} to load the numbers, or ${column}: varchar to keep the text` : declare('varchar'),
       });
     case 'empty-word':
       return error('bad-csv', `column ${column}: dbt's type inference takes ${value} for an empty field and types the column ${type}, but DuckDB cannot load ${value} as ${type}`, at, {

@@ -235,6 +235,8 @@ export function analyzeAndSelect(
     templateCache: options.templateCache,
   }, cache);
   diagnostics.push(...analysis.diagnostics);
+  // Nothing of a project whose dbt_project.yml could not be read was: a selection matching nothing there says nothing true.
+  if (files.unread && hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
   const filed = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
   const pipeline = filed && options.pipelineSelection ? { ...filed, ...options.pipelineSelection } : filed;
   // A model whose file has errors, or that was left out, is missing from the graph; its errors already say why.

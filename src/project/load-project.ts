@@ -126,6 +126,8 @@ export interface ProjectFiles {
   readonly dbtProject?: YamlSource;
   /** A dbt_project.yml is there but could not be read (its error is among the diagnostics): the project is a dbt project all the same. */
   readonly dbtProjectUnread?: true;
+  /** Its dbt_project.yml, or an installed package's, could not be read: nothing else was (see unreadProject). */
+  readonly unread?: true;
   /** The folders the files below were read from. */
   readonly layout: ProjectLayout;
   /** dbt properties files (`version: 2`, `models:`, `sources:`, ...) under any of the folders. */
@@ -436,7 +438,7 @@ function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
 /** A project whose dbt_project.yml (none given), or a package's (the project's `dbtProject` given), could not be read: its errors alone, nothing else read. */
 function unreadProject(root: string, projectFile: YamlSource | undefined, layout: ProjectLayout, diagnostics: Diagnostic[], dbtProject?: YamlSource): ProjectFiles {
   const none = { properties: [], singularTests: [], unused: [], models: [], snapshots: [], seeds: [], macros: [], pipelines: [] };
-  return { root, projectFile, ...(dbtProject ? { dbtProject } : { dbtProjectUnread: true as const }), layout, ...none, diagnostics };
+  return { root, projectFile, ...(dbtProject ? { dbtProject } : { dbtProjectUnread: true as const }), unread: true, layout, ...none, diagnostics };
 }
 
 function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undefined, seedDigests?: SeedDigestCache): { files: ProjectFiles; modelAt: Map<string, number> } {

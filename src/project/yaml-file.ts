@@ -390,6 +390,16 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
       diagnostics.push(colon);
       return undefined;
     }
+    // A tab that indents a line: the yaml package reports it with the errors the lines read wrongly then make (a key over lines, a list as a key).
+    const tab = doc.errors.find((e) => e.code === 'TAB_AS_INDENT' && lineCounter.linePos(e.pos[0]).line === firstLine);
+    if (tab) {
+      diagnostics.push(
+        error('yaml-syntax', `invalid YAML: a tab indents line ${firstLine}, and YAML indents with spaces only`, { file, line: firstLine, column: 1 }, {
+          hint: 'replace the tab with spaces, as many as the lines beside it are indented by',
+        }),
+      );
+      return undefined;
+    }
     // A [list] or {mapping} written on one line and never closed: the errors come at the lines after it.
     const flow = doc.errors.find((e) => /^Flow (sequence|map) in block collection must be sufficiently indented and end with a [\]}]/.test(e.message));
     const unclosed = flow && unclosedFlow(text, file, lineCounter.linePos(flow.pos[0]).line);

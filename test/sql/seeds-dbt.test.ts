@@ -133,6 +133,7 @@ describe('seeds of a dbt project', () => {
       'seeds/events.csv': 'id,at\n1,2024-01-02T03:04:05Z\n2,2024-01-02T03:04:05+02:00\n',
       'seeds/amounts.csv': 'id,amount\n1,12\n2,"1,000"\n3,null\n',
       'seeds/big.csv': 'id\n1\n3000000000\n',
+      'seeds/rates.csv': 'id,rate\n1,1.5\n2,2.5E-3\n',
       'seeds/fine.csv': 'id,zip\n1,01234\n',
       'seeds/fine.yml': 'column_types:\n  zip: varchar\n',
     });
@@ -144,6 +145,12 @@ describe('seeds of a dbt project', () => {
         'seeds/events.csv:3',
         `column at: "2024-01-02T03:04:05+02:00" would lose its UTC offset: dbt-duckdb types the column TIMESTAMP, and DuckDB's cast drops the offset`,
         "declare the column's type under the seed's column_types, e.g. at: timestamptz to keep the instant (or at: varchar to keep the text)",
+      ],
+      // A number with an exponent DOUBLE loads: the hint says so.
+      [
+        'seeds/rates.csv:3',
+        `column rate: dbt's type inference reads "2.5E-3" as DOUBLE, which DuckDB cannot be relied on to load as dbt-duckdb does`,
+        "declare the column's type under the seed's column_types, e.g. rate: double to load the numbers, or rate: varchar to keep the text",
       ],
       [
         'seeds/zips.csv:3',

@@ -339,6 +339,21 @@ describe('a project file named pipe.yml', () => {
   });
 });
 
+describe('a YAML line indented with a tab', () => {
+  it('is refused once, at that line, as a tab; not first as the keys the lines after it are read wrongly as', () => {
+    const yml = 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n\t- name: total\n        description: the total\n';
+    const a = analyzed({ 'models/a.sql': 'select 1 as id, 2 as total', 'models/schema.yml': yml });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      ['yaml-syntax', 'models/schema.yml:6:1', 'invalid YAML: a tab indents line 6, and YAML indents with spaces only', 'replace the tab with spaces, as many as the lines beside it are indented by'],
+    ]);
+  });
+
+  it("in dbt_project.yml is the error a selection gets, not a name it matched in a project of which nothing could be read", () => {
+    const files = loadProject(project({ 'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n\t+materialized: table\n', 'models/orders.sql': 'select 1 as id' }));
+    expect(thrownBy(() => analyzeAndSelect(files, { interval: day, select: ['orders'] })).map((d) => [d.code, where(d)])).toEqual([['yaml-syntax', 'dbt_project.yml:4:1']]);
+  });
+});
+
 describe('a YAML file of two documents', () => {
   it('is refused at the second one in words of pipe, not of the yaml package', () => {
     const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'description: x\n---\ndescription: y\n' });
