@@ -1,7 +1,7 @@
 import { allSteps, loadedSeedHash, type Task } from '../plan/task.js';
 import { readSeedHashes, STAGING_PREFIX, stateHas } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
-import { insertBuildSql, insertResetsSql, LatestBuilds, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
+import { insertBuildSql, insertResetsSql, LatestBuilds, LISTED_NODES, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
 import { evaluate, type Currency } from '../state/currency.js';
 import { dataVersion, hashOf } from '../state/data-version.js';
 import { inputVersions } from '../state/input-versions.js';
@@ -70,7 +70,7 @@ export class RunCurrency {
     const heard: [Task, BuildRecord | undefined, string][] = [];
     const early = news?.listen(runId, (...told) => heard.push(told));
     try {
-      const builds = await readLatestBuilds(session, nodesOf(tasks));
+      const builds = await readLatestBuilds(session, nodesOf(tasks), LISTED_NODES, relationsOf(tasks));
       for (const node of resets) builds.reset(node);
       await readAll(session, queriesOf(tasks), kept);
       const currency = new RunCurrency(runId, builds, await seedHashes(session), resets.size > 0 ? { nodes: resets, at } : undefined, news);
@@ -229,6 +229,11 @@ export class RunCurrency {
 }
 
 /** The models whose builds a run of `tasks` reads: its own, and those its tasks read (through views). */
+/** The relations a run's judgements ask the writers of: those of its tracked tasks (see evaluate). */
+function relationsOf(tasks: readonly Task[]): string[] {
+  return [...new Set(tasks.flatMap((t) => (t.tracking ? [t.relation] : [])))];
+}
+
 function nodesOf(tasks: readonly Task[]): string[] {
   const out = new Set<string>();
   const viewsWalked = new Set<string>();
@@ -311,7 +316,7 @@ export async function foresee(session: WarehouseSession, tasks: readonly Task[],
   const out = new Map<string, Foreseen>();
   if (!tasks.some((t) => t.tracking)) return out;
   const recorded = await stateHas(session, 'builds');
-  const builds = recorded ? await readLatestBuilds(session, nodesOf(tasks)) : new LatestBuilds();
+  const builds = recorded ? await readLatestBuilds(session, nodesOf(tasks), LISTED_NODES, relationsOf(tasks)) : new LatestBuilds();
   await readAll(session, queriesOf(tasks), kept);
   const currency = new RunCurrency('foreseen', builds, recorded ? await readSeedHashes(session) : new Map());
   const byId = new Map(tasks.map((t) => [t.id, t]));

@@ -285,9 +285,12 @@ export const LISTED_NODES = 1000;
 /**
  * Reads the latest builds and failures of `nodes` (all nodes when absent) in two queries. The
  * records of each node are its own (the queries group and rank by node), so which nodes' are
- * read changes nothing of the others'. `listedAtMost`: see LISTED_NODES.
+ * read changes nothing of the others'. `listedAtMost`: see LISTED_NODES. The writers of
+ * `relations` alone are read when they are given (those writeOf and otherWriterSince will be
+ * asked of: a run's, its tasks' own relations), so that a run of a few models does not read
+ * who wrote every relation of the warehouse (10,000 rows, 0.1 s, at each save in watch).
  */
-export async function readLatestBuilds(session: WarehouseSession, nodes?: readonly string[], listedAtMost = LISTED_NODES): Promise<LatestBuilds> {
+export async function readLatestBuilds(session: WarehouseSession, nodes?: readonly string[], listedAtMost = LISTED_NODES, relations?: readonly string[]): Promise<LatestBuilds> {
   const out = new LatestBuilds();
   if (nodes !== undefined && nodes.length === 0) return out;
   const wanted = nodes !== undefined && nodes.length > listedAtMost ? new Set(nodes) : undefined;
@@ -331,11 +334,12 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
   // table's name): recorded by this pipe, an earlier one's builds say no relation.
   if (await buildsRecordRelations(session)) {
     // A seed's load writes its table too (a seed that took a disabled model's name).
+    const asked = relations !== undefined && relations.length <= listedAtMost ? [...new Set(relations.map((r) => r.toLowerCase()))] : undefined;
     const writers = await session.query(
       `SELECT relation, node, seed, arg_max(run_id, written_at) AS run_id, max(written_at) AS at FROM (
          SELECT relation, node, false AS seed, run_id, built_at AS written_at FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL
          UNION ALL SELECT relation, name, true, run_id, epoch_ms(loaded_at) FROM _pipe.seeds
-       ) GROUP BY relation, node, seed`,
+       )${asked === undefined ? '' : ` WHERE ${session.dialect.memberOf('lower(relation)', asked)}`} GROUP BY relation, node, seed`,
     );
     for (const w of writers) out.wrote(String(w.relation), { node: String(w.node), ...(w.seed === true ? { seed: true as const } : {}), runId: String(w.run_id), builtAt: Number(w.at) });
   }

@@ -63,3 +63,29 @@ describe('the latest builds of some nodes', () => {
     expect([all.buildsOf('d').length, all.failure('d', '')?.error]).toEqual([1, 'other']);
   });
 });
+
+describe('the writers of relations', () => {
+  it('are read for the relations asked of alone, in any case, and for every relation when none are named', async () => {
+    warehouse = await DuckDBWarehouse.open(':memory:');
+    s = await warehouse.session();
+    await ensureState(s);
+    // Model a wrote "main"."t" and then b took its name; c wrote "main"."u".
+    for (const b of [
+      { ...build('a', '', t0), relation: '"main"."T"' },
+      { ...build('b', '', t0 + 1), relation: '"main"."t"' },
+      { ...build('c', '', t0 + 2), relation: '"main"."u"' },
+    ]) {
+      await s.exec(insertBuildSql(b));
+    }
+    const asked = await readLatestBuilds(s, ['a', 'b', 'c'], undefined, ['"main"."t"']);
+    expect(asked.otherWriterSince('"main"."t"', 'a', t0)).toMatchObject({ node: 'b', builtAt: t0 + 1 });
+    expect(asked.writeOf('"MAIN"."T"', 'a')).toMatchObject({ builtAt: t0 });
+    // Not asked of: not read.
+    expect(asked.writeOf('"main"."u"', 'c')).toBeUndefined();
+    const every = await readLatestBuilds(s, ['a', 'b', 'c']);
+    expect(every.writeOf('"main"."u"', 'c')).toMatchObject({ builtAt: t0 + 2 });
+    // More relations than a list is worth (see LISTED_NODES): every one is read.
+    const many = await readLatestBuilds(s, ['a', 'b', 'c'], 0, ['"main"."t"']);
+    expect(many.writeOf('"main"."u"', 'c')).toMatchObject({ builtAt: t0 + 2 });
+  });
+});
