@@ -578,9 +578,9 @@ async function benchWatchSize(n, keepOpen) {
     }
   });
   const exited = new Promise((res) => child.on('close', res));
-  const next = (type, also = () => true, timeoutMs = 600_000) =>
+  const next = (type, timeoutMs = 600_000) =>
     new Promise((resolveEvent, reject) => {
-      const w = { test: (e) => e.type === type && also(e), resolve: (e) => { clearTimeout(timer); resolveEvent(e); } };
+      const w = { test: (e) => e.type === type, resolve: (e) => { clearTimeout(timer); resolveEvent(e); } };
       const timer = setTimeout(() => reject(new Error(`watch: no ${type} within ${timeoutMs} ms\n${stderr.slice(-2000)}`)), timeoutMs);
       waiters.push(w);
     });
@@ -598,7 +598,9 @@ async function benchWatchSize(n, keepOpen) {
         for (let k = 0; k < cfg.watchEdits; k++) {
           await new Promise((r) => setTimeout(r, 300)); // let the watcher settle between saves
           const changed = next('watch-change');
-          const built = next('task-succeeded', (e) => e.task?.model === model.name);
+          // Whether the saved model itself ran: a save pipe found current (skipped) would time no build.
+          let built = false;
+          waiters.push({ test: (e) => e.type === 'task-succeeded' && e.task?.model === model.name, resolve: () => (built = true) });
           const finished = next('run-finished');
           const idle = next('watch-waiting');
           const saved = performance.now();
@@ -607,8 +609,7 @@ async function benchWatchSize(n, keepOpen) {
           const f = await finished;
           await idle;
           if (f.status !== 'succeeded') throw new Error(`watch rebuild failed: ${JSON.stringify(f)}`);
-          // The saved model itself ran: a save pipe found current (skipped) would time no build.
-          await Promise.race([built, new Promise((_, reject) => setTimeout(() => reject(new Error(`watch: the save of ${model.name} built nothing`)), 1000))]);
+          if (!built) throw new Error(`watch: the save of ${model.name} built nothing (found current?)`);
           change.push(c.at - saved);
           rebuilt.push(f.at - saved);
           count = c.rebuild.length;

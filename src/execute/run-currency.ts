@@ -228,12 +228,12 @@ export class RunCurrency {
   }
 }
 
-/** The models whose builds a run of `tasks` reads: its own, and those its tasks read (through views). */
 /** The relations a run's judgements ask the writers of: those of its tracked tasks (see evaluate). */
 function relationsOf(tasks: readonly Task[]): string[] {
   return [...new Set(tasks.flatMap((t) => (t.tracking ? [t.relation] : [])))];
 }
 
+/** The models whose builds a run of `tasks` reads: its own, and those its tasks read (through views). */
 function nodesOf(tasks: readonly Task[]): string[] {
   const out = new Set<string>();
   const viewsWalked = new Set<string>();
