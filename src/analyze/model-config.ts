@@ -357,7 +357,6 @@ export function validateModelConfig(
   let materialized: Materialized = resource === 'snapshot' ? 'snapshot' : DEFAULT_MATERIALIZATION;
   let refusedMaterialized: string | undefined;
   if (raw.materialized !== undefined) {
-    if (typeof raw.materialized === 'string' && !(isMaterialized(raw.materialized) && MATERIALIZED[raw.materialized].resource === resource)) refusedMaterialized = raw.materialized;
     const words = (Object.keys(MATERIALIZED) as Materialized[]).filter((w) => MATERIALIZED[w].resource === resource);
     if (isMaterialized(raw.materialized) && MATERIALIZED[raw.materialized].resource === resource) {
       materialized = raw.materialized;
@@ -374,6 +373,8 @@ export function validateModelConfig(
     } else {
       bad('materialized', `materialized must be one of ${words.join(', ')}; got ${JSON.stringify(raw.materialized)}`, typeof raw.materialized === 'string' ? didYouMean(raw.materialized, words) : undefined);
     }
+    // Not taken: the name as written, for selection and listings.
+    if (materialized !== raw.materialized && typeof raw.materialized === 'string') refusedMaterialized = raw.materialized;
   }
 
   let partition_by: string | undefined;
