@@ -872,7 +872,9 @@ export async function laterPublications(
   const root = await originalRun(session, runId);
   // An earlier pipe's builds record no relation: then by node alone.
   const relations = await buildsRecordRelations(session);
-  const relation = relations ? 'b.relation' : 'NULL';
+  // By the relation in lower case, as DuckDB names tables (and laterKey keys them): `"main"."B"`
+  // and `"main"."b"` are one table, whose latest publication is the later of the two.
+  const relation = relations ? 'lower(b.relation)' : 'NULL';
   const published = async (of: readonly string[], key: 't.node' | 't.task_id') => {
     if (of.length === 0) return new Map<string, LaterPublication>();
     const latest = (column: string) => session.dialect.latest(column, 'x.ended_at');
@@ -891,7 +893,7 @@ export async function laterPublications(
          AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
          AND x.run_id NOT IN (SELECT run_id FROM family)
          AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(root)})
-       GROUP BY ${key}${relations ? ', b.relation' : ''}`,
+       GROUP BY ${key}${relations ? ', lower(b.relation)' : ''}`,
     );
     const known = (v: unknown) => (v === null || v === undefined ? undefined : v);
     return new Map(
