@@ -37,6 +37,7 @@ import {
   type TaskResultRecord,
 } from '../warehouse/run-state.js';
 import { WarehouseError, WarehouseLockedError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
+import { archiveSupersededBuilds } from '../warehouse/builds-archive.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 
 export type { OpenOptions };
@@ -526,6 +527,9 @@ export class Engine {
           await this.recordDiedTasks(s, this.key, interruptedRuns);
           await reconcileRunLogs(this.key, s, interruptedRuns);
         }
+        // Nothing of this process runs yet, and no other process writes the file. A move that
+        // fails is rolled back whole and leaves the record as it was: the command goes on.
+        if (this.batchesCommits) await archiveSupersededBuilds(s).catch(() => undefined);
       });
       this.prepared = true;
     });

@@ -12,10 +12,18 @@ import { isHourLabel } from '../dates/dates.js';
  * came out. A `reset` row says that a run built the model's table from nothing (it was absent,
  * or fully refreshed): the builds before it no longer describe what the table holds.
  *
- * Nothing here updates or deletes: the latest row of a node and key is its truth.
+ * Nothing here updates or deletes: the latest row of a node and key is its truth. Rows a later
+ * row makes irrelevant to every reader are moved to the archive from time to time (see
+ * builds-archive.ts).
  */
 
 export const BUILDS_TABLE = '_pipe.builds';
+
+/**
+ * Where builds no reader of the latest ones needs are moved (see builds-archive.ts), made by
+ * the first such move: with the builds, the whole record.
+ */
+export const BUILDS_ARCHIVE = '_pipe.builds_archive';
 
 /**
  * The success of the task that published a build, in the build's own row (see

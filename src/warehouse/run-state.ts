@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { ownRelationName, quoteLiteral } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
-import { BUILDS_DDL, BUILDS_RELATION_MIGRATION, BUILDS_TABLE, buildsRecordRelations, OUTCOME_COLUMNS } from './build-records.js';
+import { BUILDS_ARCHIVE, BUILDS_DDL, BUILDS_RELATION_MIGRATION, BUILDS_TABLE, buildsRecordRelations, OUTCOME_COLUMNS } from './build-records.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, timestampFromMs } from './bulk-rows.js';
 import { forgetStateShape, stateRelationColumns } from './state-shape.js';
 import type { Row, WarehouseSession } from './warehouse.js';
@@ -68,15 +68,23 @@ export const STATE_DDL: readonly string[] = [
 
 /**
  * Every attempt's outcome: a success that published a build is in the build's row (see
- * build-records.ts OUTCOME_COLUMNS), every other outcome a row of `task_outcomes`.
+ * build-records.ts OUTCOME_COLUMNS), every other outcome a row of `task_outcomes`. Once
+ * superseded builds have been moved aside (see builds-archive.ts), their rows are read there too.
  */
-const RESULTS_VIEW =
-  `CREATE VIEW IF NOT EXISTS ${STATE_SCHEMA}.task_results AS
+function resultsViewSql(create: 'CREATE VIEW IF NOT EXISTS' | 'CREATE OR REPLACE VIEW', archived: boolean): string {
+  const successes = (table: string) =>
+    `SELECT run_id, task_id, attempt, 'succeeded', make_timestamp(started_at * 1000), make_timestamp(ended_at * 1000), rows,
+     NULL, NULL, NULL, worker, runner
+   FROM ${table} WHERE attempt IS NOT NULL`;
+  return `${create} ${STATE_SCHEMA}.task_results AS
    SELECT run_id, task_id, attempt, status, started_at, ended_at, rows, error, error_class, detail, worker, runner FROM ${STATE_SCHEMA}.task_outcomes
    UNION ALL
-   SELECT run_id, task_id, attempt, 'succeeded', make_timestamp(started_at * 1000), make_timestamp(ended_at * 1000), rows,
-     NULL, NULL, NULL, worker, runner
-   FROM ${BUILDS_TABLE} WHERE attempt IS NOT NULL`;
+   ${successes(BUILDS_TABLE)}${archived ? `\n   UNION ALL\n   ${successes(BUILDS_ARCHIVE)}` : ''}`;
+}
+const RESULTS_VIEW = resultsViewSql('CREATE VIEW IF NOT EXISTS', false);
+
+/** The view of every attempt's outcome, reading the archive of superseded builds too (made with the archive: see builds-archive.ts). */
+export const ARCHIVED_RESULTS_VIEW = resultsViewSql('CREATE OR REPLACE VIEW', true);
 
 /**
  * A warehouse of an earlier pipe kept `runs` and `tasks` as tables whose rows it updated:
@@ -875,6 +883,10 @@ export async function laterPublications(
   // By the relation in lower case, as DuckDB names tables (and laterKey keys them): `"main"."B"`
   // and `"main"."b"` are one table, whose latest publication is the later of the two.
   const relation = relations ? 'lower(b.relation)' : 'NULL';
+  // A build moved aside since (see builds-archive.ts) wrote its relation all the same.
+  const builds = (await stateHas(session, 'builds_archive'))
+    ? `(SELECT run_id, task_id, kind, relation FROM ${BUILDS_TABLE} UNION ALL SELECT run_id, task_id, kind, relation FROM ${BUILDS_ARCHIVE})`
+    : BUILDS_TABLE;
   const published = async (of: readonly string[], key: 't.node' | 't.task_id') => {
     if (of.length === 0) return new Map<string, LaterPublication>();
     const latest = (column: string) => session.dialect.latest(column, 'x.ended_at');
@@ -888,7 +900,7 @@ export async function laterPublications(
          ${session.dialect.epochMs(latest('t.interval_start'))} AS interval_start, ${session.dialect.epochMs(latest('t.interval_end'))} AS interval_end
        FROM ${STATE_SCHEMA}.task_results x
        JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
-       ${relations ? `LEFT JOIN ${BUILDS_TABLE} b ON b.run_id = x.run_id AND b.task_id = x.task_id AND b.kind = 'build'` : ''}
+       ${relations ? `LEFT JOIN ${builds} b ON b.run_id = x.run_id AND b.task_id = x.task_id AND b.kind = 'build'` : ''}
        WHERE x.status = 'succeeded' AND t.kind IN (${of.map(quoteLiteral).join(', ')})
          AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
          AND x.run_id NOT IN (SELECT run_id FROM family)
