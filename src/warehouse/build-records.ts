@@ -353,15 +353,19 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
   }
   // A failure that a retry of the same attempt follows ("will retry") is not the task's end; a
   // failed `pipe test`, unit test or run hook built nothing (the model a unit test skipped keeps its standing).
+  // Every node's are read and the others dropped here: few tasks fail, and a list of nodes to
+  // match made DuckDB build its join on every task ever planned rather than on the failed
+  // attempts (33 ms of an up-to-date run of nine models with 10,000 runs on record, against 2 ms).
   const failures = await session.query(
     `SELECT t.node, coalesce(t.ds, '') AS ds, arg_max(x.run_id, x.ended_at) AS run_id, arg_max(x.task_id, x.ended_at) AS task_id,
        epoch_ms(max(x.ended_at)) AS at, arg_max(x.error, x.ended_at) AS error
      FROM _pipe.task_outcomes x JOIN _pipe.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
-     WHERE x.status = 'failed' AND coalesce(x.detail, '') <> 'will retry' AND t.kind NOT IN ('test', 'unit-test', 'run-hook') AND ${only('t.node')}
+     WHERE x.status = 'failed' AND coalesce(x.detail, '') <> 'will retry' AND t.kind NOT IN ('test', 'unit-test', 'run-hook')
      GROUP BY ALL`,
   );
+  const failing = nodes === undefined ? undefined : new Set(nodes);
   for (const r of failures) {
-    if (!kept(r.node)) continue;
+    if (failing !== undefined && !failing.has(String(r.node))) continue;
     out.fail(String(r.node), String(r.ds), {
       runId: String(r.run_id),
       taskId: String(r.task_id),
