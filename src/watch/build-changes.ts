@@ -17,7 +17,7 @@ import { isBuilt, NO_TABLE } from '../plan/materializations.js';
 import { planRun } from '../plan/plan.js';
 import { trackedConfigHash } from '../plan/task-tracking.js';
 import type { CachedFs } from '../project/project-fs.js';
-import { readCatalog, readSeedHashes, Catalog, type RelationType } from '../warehouse/run-state.js';
+import { readCatalog, Catalog, type RelationType } from '../warehouse/run-state.js';
 import { readRelationsOf } from '../warehouse/relations-of.js';
 import { fileStamp } from '../warehouse/file-stamp.js';
 import type { BuildResults } from '../commands/choose-selection.js';
@@ -453,7 +453,8 @@ async function readKnown(
   await engine.prepareForWriting();
   const { catalog, seedHashes } = await engine.withSession(async (s) => ({
     catalog: after ? updated(after.before.catalog, after.written, await readRelationsOf(s, after.written)) : await readCatalog(s),
-    seedHashes: await readSeedHashes(s),
+    // Through the engine, which keeps them: the next build's run, on a file kept open, reads them there.
+    seedHashes: await engine.seedHashes(s),
   }));
   const builds: BuildResults = readResults ? await readBuildResults(warehouse) : { kind: 'unknown', why: 'watch reads the builds only for a selection by result:' };
   const stamp = stampOf && (kept ? stampOf() : await engine.withSession((s) => s.exec('CHECKPOINT')).then(stampOf, () => undefined));
