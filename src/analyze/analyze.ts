@@ -36,7 +36,7 @@ import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, type H
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
-import { foldedName, newlines, ownRelationName, quoteIdent, relationName, sqlPieces, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
+import { foldedName, newlines, ownRelationName, quoteIdent, sqlPieces, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import type { TemplateCodeCache } from './template-code-cache.js';
 import { KeptRenders, type RenderKey } from './kept-renders.js';
 import type { KeptRender } from './render-cache.js';
@@ -879,7 +879,6 @@ export class ModelRenderer {
   private renderUncached(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
     const model = this.models.get(name);
     if (!model) throw new Error(`internal error: no model ${name}`);
-    const yamlMaterialized = baseValue(model.base, 'materialized');
     // Asked while the template renders: the materialization may not be validated yet (a bad one is reported later).
     const incrementalAs = (mat: unknown) => isIncrementalAs(mat, state);
     // A package's models read its vars, as in dbt.

@@ -26,7 +26,7 @@ import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { PIPE_VERSION } from '../version.js';
 import { EXIT } from './exit-status.js';
-import { finished, finishedOrNothing, operationOutput, operationStatus, report } from './report.js';
+import { finishedOrNothing, operationOutput, operationStatus, report } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory, heldNotice } from './format-history.js';
 import { formatRowsJson, formatRowsTable } from './format-rows.js';

@@ -5,7 +5,7 @@ import { refToken, type Check } from '../analyze/checks.js';
 import { modelKind } from '../analyze/model-kinds.js';
 import { quoteLiteral, siblingRelation } from '../sql/sql-text.js';
 import { HOUR_MS, hourInterval, intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
-import { inTopologicalOrder, reachable, topologicalOrder, upstreamClosure } from '../graph/graph.js';
+import { inTopologicalOrder, reachable, topologicalOrder } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
 import { allSteps, loadedSeedHash, type CheckStep, type ColumnUse, type FailuresWrite, type RenderAtRun, type Step, type Task, type TemplateMessage } from './task.js';

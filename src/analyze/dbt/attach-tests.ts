@@ -1,4 +1,4 @@
-import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { downstreamMap, topologicalOrder, type Graph } from '../../graph/graph.js';
 import type { Check } from '../checks.js';
 import type { DbtTest } from './dbt-tests.js';
