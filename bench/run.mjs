@@ -529,9 +529,9 @@ async function benchWatch() {
  */
 /**
  * Copies a warehouse and waits for the copy to reach the disk: the 10,000-model warehouse is
- * 1.7 GB, and the kernel writing a fresh copy back while pipe ran on it made an up-to-date run
- * of it take 15.3 s against 8.9-9.5 s on a copy synced first (its commits and checkpoint wait
- * behind that writeback).
+ * 1.7 GB, and the kernel writing a fresh copy back while pipe ran on it made the up-to-date run
+ * of it take 15.3 s against 12.4 s on copies synced first (medians of 3, the same hour; its
+ * commits and checkpoint wait behind that writeback).
  */
 function copyWarehouse(from, to) {
   copyFileSync(from, to);
