@@ -33,7 +33,7 @@ import {
   type FoundRelation,
   type PlannedTaskRecord,
   type RunRecord,
-  type RunStatus,
+  type RunEndStatus,
   type TaskResultRecord,
 } from '../warehouse/run-state.js';
 import { WarehouseError, WarehouseLockedError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
@@ -593,7 +593,7 @@ export class Engine {
     await this.withSession((s) => this.againOnConflict(() => endDeadRuns(s, runIds)));
   }
 
-  async finishRun(runId: string, status: RunStatus, endedAt: number): Promise<void> {
+  async finishRun(runId: string, status: RunEndStatus, endedAt: number): Promise<void> {
     await this.withSession((s) => s.exec(finishRunSql(runId, status, endedAt)));
   }
 
