@@ -145,7 +145,7 @@ export async function prepare(
     if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
     emitAnalysisNotes(analyzed, options.emit);
     const { analysis, selected, withStates, excludedSeeds, excluded, leftOut } = analyzed;
-    const opened = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
+    const opened = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup, emit: options.emit });
     const request = { select: options.select, exclude: options.exclude, selectsAll: selectsAll(options, analysis, analyzed.defaultSelector) };
     const prepared = { ...opened, ...(excludedSeeds ? { excludedSeeds } : {}), ...(excluded ? { excluded } : {}), ...(leftOut.size > 0 ? { leftOut } : {}), request };
     if (!withStates) return prepared;
@@ -181,6 +181,8 @@ export async function openFor(
     setup?: WarehouseSetup;
     /** For writing: the catalog and seed hashes as the caller read them under the lock it holds, with nothing written since (watch keeps them between builds). */
     known?: { readonly catalog: Catalog; readonly seedHashes: Map<string, string> };
+    /** Told of what makes preparing the warehouse take a moment. */
+    emit?: EventSink;
   } = {},
 ): Promise<Prepared> {
   const pipeline = pipelineName ? analysis.pipelines.get(pipelineName) : undefined;
@@ -206,7 +208,7 @@ export async function openFor(
     // connection (not of a lake: its connections each read the lake's catalog as they start).
     const ahead = setup?.lake ? undefined : askFunctionsAhead((work) => engine.withSession(work));
     try {
-      await engine.prepareForWriting(read?.listed);
+      await engine.prepareForWriting(read?.listed, opened.emit);
       const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await engine.seedHashes(s) })));
       return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes, madeWarehouse };
     } finally {

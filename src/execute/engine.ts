@@ -37,7 +37,8 @@ import {
   type TaskResultRecord,
 } from '../warehouse/run-state.js';
 import { WarehouseError, WarehouseLockedError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
-import { archiveSupersededBuilds } from '../warehouse/builds-archive.js';
+import { ARCHIVE_FROM_ROWS, archiveSupersededBuilds, moveNotice } from '../warehouse/builds-archive.js';
+import type { EventSink } from '../events/events.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 
 export type { OpenOptions };
@@ -515,6 +516,8 @@ export class Engine {
   prepareForWriting(
     /** The warehouse's relations as the caller listed them through this engine, nothing written since (see Catalog.listed). */
     listed?: readonly FoundRelation[],
+    /** Told of what makes the preparing take a moment (a long history's builds moved aside). */
+    emit?: EventSink,
   ): Promise<void> {
     return this.stateWrites.run('state', async () => {
       if (this.prepared) return;
@@ -529,7 +532,13 @@ export class Engine {
         }
         // Nothing of this process runs yet, and no other process writes the file. A move that
         // fails is rolled back whole and leaves the record as it was: the command goes on.
-        if (this.batchesCommits) await archiveSupersededBuilds(s).catch(() => undefined);
+        if (this.batchesCommits) {
+          const moving = (rows: number) => {
+            const message = moveNotice(rows);
+            if (message !== undefined) emit?.({ type: 'notice', message });
+          };
+          await archiveSupersededBuilds(s, ARCHIVE_FROM_ROWS, moving).catch(() => undefined);
+        }
       });
       this.prepared = true;
     });

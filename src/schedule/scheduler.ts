@@ -236,7 +236,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
       }
       const session = await roundWarehouse.session();
       try {
-        await roundWarehouse.engine.prepareForWriting();
+        await roundWarehouse.engine.prepareForWriting(undefined, emit);
         const state = await readScheduleState(session);
         return { kind: 'checked', now: clock.now(), pipelines, state };
       } finally {

@@ -29,11 +29,24 @@ import type { WarehouseSession } from './warehouse.js';
 /** Below this many rows of builds, reading them all costs a run little (some 5 ms at 10,000, from 30-55 ms at 80,000). */
 export const ARCHIVE_FROM_ROWS = 10_000;
 
+/**
+ * From this many rows of builds a move takes a moment the user is told of (80,000 rows: about
+ * 0.5 s; 600,000: 4 s): the first command on a long history recorded before moves were made.
+ * The moves after it find twice the rows the last one kept, a few thousand a time.
+ */
+export const TOLD_FROM_ROWS = 100_000;
+
 /** One move: when, the rows the builds held, how many went to the archive, how many stayed. */
 const MOVES_TABLE = `${STATE_SCHEMA}.builds_archived`;
 
 /** The rows a later row of the same group makes irrelevant to every reader of the latest ones (see the module comment). */
 const SUPERSEDED = `SELECT rowid AS r FROM ${BUILDS_TABLE} QUALIFY built_at < max(built_at) OVER (PARTITION BY kind, node, key, relation)`;
+
+/** What the user is told as a move of `rows` builds starts, where it takes a moment (see TOLD_FROM_ROWS). */
+export function moveNotice(rows: number): string | undefined {
+  if (rows < TOLD_FROM_ROWS) return undefined;
+  return `the run state holds ${rows.toLocaleString('en-US')} builds: moving those that later builds superseded to ${BUILDS_ARCHIVE}, once (later commands read fewer)`;
+}
 
 export interface ArchiveMove {
   readonly rows: number;
@@ -42,9 +55,10 @@ export interface ArchiveMove {
 
 /**
  * Moves superseded builds to the archive when they are due (see the module comment);
- * undefined when none were due. `fromRows`: see ARCHIVE_FROM_ROWS.
+ * undefined when none were due. `fromRows`: see ARCHIVE_FROM_ROWS. `moving` is told the rows
+ * of the builds as a move that is due starts.
  */
-export async function archiveSupersededBuilds(session: WarehouseSession, fromRows = ARCHIVE_FROM_ROWS): Promise<ArchiveMove | undefined> {
+export async function archiveSupersededBuilds(session: WarehouseSession, fromRows = ARCHIVE_FROM_ROWS, moving?: (rows: number) => void): Promise<ArchiveMove | undefined> {
   if (!(await stateHas(session, 'builds'))) return undefined;
   const moved = await stateHas(session, 'builds_archived');
   // count(*) of a whole table is read from DuckDB's metadata: this question costs a command little.
@@ -54,6 +68,7 @@ export async function archiveSupersededBuilds(session: WarehouseSession, fromRow
   const rows = Number(row?.n ?? 0);
   const kept = Number(row?.kept ?? 0);
   if (rows < fromRows || rows < 2 * kept) return undefined;
+  moving?.(rows);
   const superseded = 'temp.main.__pipe_superseded_builds';
   forgetStateShape(session);
   try {

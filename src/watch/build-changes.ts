@@ -147,7 +147,7 @@ export class ChangeBuilder {
         if (opened?.error !== undefined) throw opened.error;
         warehouse = opened?.handle ?? (await this.openWhenFree(dbPath, setup));
         if (!warehouse) return 'built';
-        holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps());
+        holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps(), this.options.emit);
       }
       let decision = this.decide(project, holds, changes, changedFiles);
       this.report(decision, changedFiles);
@@ -166,7 +166,7 @@ export class ChangeBuilder {
         if (stampOf?.() === holds.stamp) warehouse.engine.preparedAlready();
         else {
           // Another process wrote between the look and the open: decide again from what it left.
-          holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps());
+          holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps(), this.options.emit);
           const again = this.decide(project, holds, changes, changedFiles);
           if (!sameMembers(again.rebuild, decision.rebuild)) {
             this.report({ ...again, removed: [] }, changedFiles);
@@ -183,7 +183,7 @@ export class ChangeBuilder {
       const before = holds;
       holds = undefined;
       const written = await this.run(decision.analysis, decision.rebuild, dbPath, running, before);
-      holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps(), written && { before, written });
+      holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps(), this.options.emit, written && { before, written });
       return 'built';
     } catch (e) {
       if (!(e instanceof DiagnosticError)) throw e;
@@ -372,7 +372,7 @@ export class ChangeBuilder {
    */
   private async run(analysis: Analysis, nodes: ReadonlySet<string>, dbPath: string, warehouse: EngineHandle, known: Known): Promise<string[] | undefined> {
     const { options, interval } = this;
-    const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse, known });
+    const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse, known, emit: options.emit });
     const runId = newRunId();
     const plan = planRun(planContext(prepared, runId), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: analysis.settings });
@@ -446,11 +446,12 @@ async function readKnown(
   stampOf: (() => string) | undefined,
   readResults: boolean,
   kept: boolean,
+  emit: EventSink,
   /** A run since `before` that wrote `written` alone: the rest of the catalog is as it was. */
   after?: { readonly before: Known; readonly written: readonly string[] },
 ): Promise<Known> {
   const { engine } = warehouse;
-  await engine.prepareForWriting();
+  await engine.prepareForWriting(undefined, emit);
   const { catalog, seedHashes } = await engine.withSession(async (s) => ({
     catalog: after ? updated(after.before.catalog, after.written, await readRelationsOf(s, after.written)) : await readCatalog(s),
     // Through the engine, which keeps them: the next build's run, on a file kept open, reads them there.

@@ -1,13 +1,13 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execOn, explain, queryRows, warehouseOf } from '../e2e/helpers.js';
+import { eventsOfType, execOn, explain, queryRows, warehouseOf, type PipeEventJson } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { ensureState, finishRunSql, insertRunSql, insertTasksSql, laterPublications, readSeedHashes, seedLoadedSql, taskResultSql } from '../../src/warehouse/run-state.js';
 import { insertBuildSql, insertResetsSql, readLatestBuilds, type BuildRecord } from '../../src/warehouse/build-records.js';
-import { ARCHIVE_FROM_ROWS, archiveSupersededBuilds } from '../../src/warehouse/builds-archive.js';
+import { archiveSupersededBuilds, TOLD_FROM_ROWS } from '../../src/warehouse/builds-archive.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 /**
@@ -164,8 +164,11 @@ describe('moving superseded builds to the archive', () => {
   it('is due once the builds reach the threshold, and again only when they have doubled since', async () => {
     const session = await opened();
     const rows = await history(session, 7, 30);
-    expect(await archiveSupersededBuilds(session, rows + 1)).toBeUndefined();
-    const first = await archiveSupersededBuilds(session, rows);
+    const told: number[] = [];
+    expect(await archiveSupersededBuilds(session, rows + 1, (n) => told.push(n))).toBeUndefined();
+    expect(told).toEqual([]);
+    const first = await archiveSupersededBuilds(session, rows, (n) => told.push(n));
+    expect(told).toEqual([rows]);
     expect(first?.rows).toBe(rows);
     const kept = rows - first!.archived;
     // Not due: fewer than twice the rows the last move kept.
@@ -190,7 +193,7 @@ describe('moving superseded builds to the archive', () => {
 });
 
 describe('a run on a warehouse whose builds have grown', () => {
-  it('moves the superseded ones aside before its first task, and finds current what was current', async () => {
+  it('moves the superseded ones aside before its first task, saying so when they are many, and finds current what was current', async () => {
     const dir = tempProject({
       'pipe.yaml': 'name: shop\n',
       'models/orders.sql': "{{ config(materialized='incremental', partition_by='ds') }}\nselect 1 as id, '{{ ds }}' as ds",
@@ -201,12 +204,19 @@ describe('a run on a warehouse whose builds have grown', () => {
     const db = warehouseOf(dir);
     // A long history of the same records (the two builds, and the resets of tables made from nothing), each earlier than the one on record: every copy is superseded.
     const recorded = Number((await queryRows(db, 'SELECT count(*)::INTEGER AS n FROM _pipe.builds'))[0].n);
-    const copies = Math.ceil(ARCHIVE_FROM_ROWS / recorded);
+    const copies = Math.ceil(TOLD_FROM_ROWS / recorded);
     await execOn(db, `INSERT INTO _pipe.builds SELECT b.* REPLACE (built_at - i AS built_at, 'old-' || i AS run_id) FROM _pipe.builds b, range(1, ${copies + 1}) AS t(i)`);
     const [before] = await queryRows(db, 'SELECT (SELECT count(*) FROM _pipe.task_results)::INTEGER AS results');
     const again = await runIn(dir, { date: '2024-01-02' });
     expect(again.code, explain(again)).toBe(0);
     expect(again.stdout).toMatch(/Done: 0 succeeded, 2 up to date/);
+    // The pause has its reason, before the run starts.
+    const moveNotices = (events: readonly PipeEventJson[]) => eventsOfType(events, 'notice').filter((e) => String(e.message).includes('_pipe.builds_archive'));
+    expect(moveNotices(first.events)).toEqual([]);
+    expect(moveNotices(again.events).map((e) => e.message)).toEqual([
+      `the run state holds ${(recorded * (copies + 1)).toLocaleString('en-US')} builds: moving those that later builds superseded to _pipe.builds_archive, once (later commands read fewer)`,
+    ]);
+    expect(again.events.findIndex((e) => e.type === 'notice')).toBeLessThan(again.events.findIndex((e) => e.type === 'run-started'));
     const [after] = await queryRows(
       db,
       `SELECT (SELECT count(*) FROM _pipe.builds)::INTEGER AS builds, (SELECT count(*) FROM _pipe.builds_archive)::INTEGER AS archived,
@@ -218,5 +228,6 @@ describe('a run on a warehouse whose builds have grown', () => {
     writeFileSync(join(dir, 'models/totals.sql'), "{{ config(materialized='table') }}\nselect count(*) + 0 as n from {{ ref('orders') }}");
     const edited = await runIn(dir, { date: '2024-01-02' });
     expect(edited.stdout).toMatch(/Done: 1 succeeded, 1 up to date/);
+    expect(moveNotices(edited.events)).toEqual([]);
   });
 });
