@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueryReadsCache } from '../../src/state/query-reads-cache.js';
 import { readAll, readerOf, untrackedReads } from '../../src/state/query-reads.js';
@@ -233,7 +233,8 @@ describe("a warehouse file's functions, kept between processes", () => {
   };
 
   it('are read back by the next open of the file unless anything wrote it since: a macro another program made there is asked again', async () => {
-    const path = join(tempDir(), 'w.duckdb');
+    // A name of its own: a new file of a name this process made before is not asked (see below).
+    const path = join(tempDir(), `${unique('w')}.duckdb`);
     let { session, asked } = await counted(path);
     expect((await readerOf(session)).functions.builtin.has('upper')).toBe(true);
     expect(asked()).toBe(1);
@@ -261,7 +262,7 @@ describe("a warehouse file's functions, kept between processes", () => {
   });
 
   it('are not kept by a process that may have changed them (a macro dropped), and a damaged keep is asked again', async () => {
-    const path = join(tempDir(), 'w.duckdb');
+    const path = join(tempDir(), `${unique('w')}.duckdb`);
     let { session, asked } = await counted(path);
     await session.exec('CREATE MACRO main.twice(x) AS x * 2');
     expect((await readerOf(session)).functions.defined.has('twice')).toBe(true);
@@ -275,7 +276,7 @@ describe("a warehouse file's functions, kept between processes", () => {
     // A keep cut short, or one whose lists are not lists, is asked again, never read.
     s?.close();
     warehouse?.close();
-    const keep = join(dirname(path), '.pipe', 'w.duckdb', 'functions.json');
+    const keep = join(dirname(path), '.pipe', basename(path), 'functions.json');
     const whole = readFileSync(keep, 'utf8');
     for (const damaged of [whole.slice(0, 200), whole.replace(/"builtin":\[/, '"builtin":7,"x":[')]) {
       s?.close();
@@ -295,5 +296,42 @@ describe("a warehouse file's functions, kept between processes", () => {
     ({ session, asked } = await reopen(path));
     await readerOf(session);
     expect(asked()).toBe(1);
+  });
+  it("of a file this process creates are DuckDB's alone: asked once for the new files of one name, never for a file that was there", async () => {
+    const name = `${unique('fresh')}.duckdb`;
+    let { session, asked } = await counted(join(tempDir(), name));
+    const first = await readerOf(session);
+    expect(asked()).toBe(1);
+    // Another new file of that name, elsewhere: nothing asked, the same functions and database.
+    ({ session, asked } = await reopen(join(tempDir(), name)));
+    const second = await readerOf(session);
+    expect(asked()).toBe(0);
+    expect(second.key).toBe(first.key);
+    expect(second.catalog).toBe(first.catalog);
+    // One of another name is another database: asked.
+    ({ session, asked } = await reopen(join(tempDir(), `${unique('other')}.duckdb`)));
+    await readerOf(session);
+    expect(asked()).toBe(1);
+    // A file of that name another program made, with a macro in it, is not a new one: asked, and its macro found.
+    s?.close();
+    warehouse?.close();
+    const made = join(tempDir(), name);
+    const other = await DuckDBWarehouse.open(made);
+    const raw = await other.session();
+    await raw.exec('CREATE MACRO main.upper(x) AS 42');
+    raw.close();
+    other.close();
+    rmSync(join(dirname(made), '.pipe'), { recursive: true, force: true });
+    ({ session, asked } = await counted(made));
+    const found = await readerOf(session);
+    expect(asked()).toBe(1);
+    expect(found.functions.defined.has('upper')).toBe(true);
+    // A new file whose first process made a macro in it: the next new file of that name has none.
+    ({ session, asked } = await reopen(join(tempDir(), name)));
+    await session.exec('CREATE MACRO main.twice(x) AS x * 2');
+    expect((await readerOf(session)).functions.defined.has('twice')).toBe(true);
+    ({ session, asked } = await reopen(join(tempDir(), name)));
+    expect((await readerOf(session)).functions.defined.has('twice')).toBe(false);
+    expect(asked()).toBe(0);
   });
 });

@@ -400,6 +400,8 @@ export class DuckDBWarehouse implements Warehouse {
     const readOnly = Boolean(options.readOnly);
     const client = await duckdbClient();
     const { exists, created } = prepareWarehousePath(path, readOnly);
+    // A file this open creates, with no log of DuckDB's to replay into it: it holds no macro.
+    const fresh = !readOnly && !exists && !existsSync(`${path}.wal`);
     const asked = storageCompatibility(options.setup ?? NO_SETUP);
     const create = (compatibility: string) =>
       client.DuckDBInstance.create(path, readOnly ? { ...GUARDED_OPTIMIZERS, access_mode: 'READ_ONLY' } : { ...GUARDED_OPTIMIZERS, storage_compatibility_version: compatibility });
@@ -439,7 +441,7 @@ export class DuckDBWarehouse implements Warehouse {
       }
     }
     // Under the hold: what was kept holds for the file as it is now.
-    const functionsKept = functionsKeep(path, setup, client.version());
+    const functionsKept = functionsKeep(path, setup, client.version(), fresh);
     return new DuckDBWarehouse(path, instance, readOnly, setup, lends, note, undefined, functionsKept);
   }
 

@@ -22,9 +22,17 @@ import type { WarehouseSetup } from '../warehouse-setup.js';
  * may change under the same name) or attaches databases (whose macros are listed too, and
  * which other processes write). What is read is checked by its user (query-reads.ts) and asked
  * again when it does not hold together.
+ *
+ * A file this process creates holds no macro: its functions are DuckDB's alone, the same for
+ * every new file of the same name (DuckDB names the database after it) under the same key. What
+ * the first of them was found to be is kept in the process for the next (a scheduler's or a
+ * test run's new warehouses), kept on the same terms as the file's.
  */
 
 const FORMAT = 'pipe-functions 1';
+
+/** What the functions of a new file were found to be, by its name and key (see the module comment). */
+const ofNewFiles = new Map<string, unknown>();
 
 export interface FunctionsKeep {
   /** What the functions were found to be, as kept; undefined when nothing valid is kept. */
@@ -37,9 +45,10 @@ export interface FunctionsKeep {
  * The keep of the DuckDB file at `path`, opened with `setup` by DuckDB `version`; undefined
  * where nothing can be kept. To be called once the file is open: the stamp it compares is the
  * file's under this process's hold, which no other process writes (a stamp taken before the
- * open could be one another process's write follows before the open).
+ * open could be one another process's write follows before the open). `created`: the open
+ * created the file (none was there, nor a log of DuckDB's to replay into it).
  */
-export function functionsKeep(path: string, setup: WarehouseSetup, version: string): FunctionsKeep | undefined {
+export function functionsKeep(path: string, setup: WarehouseSetup, version: string, created = false): FunctionsKeep | undefined {
   // A file by its full path: none in memory (`:memory:`), nor a path relative to wherever the process runs.
   if (!isAbsolute(path) || setup.lake || setup.extensions.length > 0 || setup.attachments.length > 0) return undefined;
   let file: string;
@@ -51,10 +60,12 @@ export function functionsKeep(path: string, setup: WarehouseSetup, version: stri
     return undefined;
   }
   const key = createHash('sha256').update(JSON.stringify([FORMAT, PIPE_BUILD, version, setup.settings])).digest('hex');
+  const newFile = created ? `${basename(path)}\u0000${key}` : undefined;
   return {
-    found: readKept(file, key, stamp),
+    found: newFile !== undefined ? ofNewFiles.get(newFile) : readKept(file, key, stamp),
     keepAfter(close, found) {
       close();
+      if (newFile !== undefined) ofNewFiles.set(newFile, found);
       try {
         const temporary = `${file}.${process.pid}.tmp`;
         makeFolders(dirname(file));
