@@ -576,7 +576,10 @@ export interface RunSummaryRow extends Row {
  * filled in from an earlier attempt. A task that never started (skipped, cancelled before it
  * ran) made no attempt: its count is empty, not the 1 its outcome is recorded under.
  */
-function latestResults(d: Dialect, columns: ReadonlySet<string> = new Set(), runId?: string): string {
+/** The runs a query reads: one, those listed, those a subquery names, or (undefined) every run. */
+type RunsRead = string | readonly string[] | { readonly in: string } | undefined;
+
+function latestResults(d: Dialect, columns: ReadonlySet<string> = new Set(), runId?: RunsRead): string {
   const latest = (value: string) => d.latest(value, `attempt * 1000000000000 + ${d.epochMs('ended_at')}`);
   return `(SELECT run_id, task_id, ${latest('status')} AS status, ${columns.has('worker') ? latest('worker') : 'NULL::INTEGER'} AS worker,
     ${columns.has('runner') ? latest('runner') : 'NULL::VARCHAR'} AS runner,
@@ -589,12 +592,15 @@ function latestResults(d: Dialect, columns: ReadonlySet<string> = new Set(), run
 }
 
 /**
- * The condition that keeps the rows of one run when `runId` is given (none otherwise): written
- * into each part of a query that reads one run, so that reading it costs what the run holds,
- * not what the whole history does.
+ * The condition that keeps the rows of one run when `runId` is given, or of the runs it lists
+ * or its subquery names (none otherwise): written into each part of a query that reads some
+ * runs, so that reading them costs what they hold, not what the whole history does.
  */
-function ofRun(column: string, runId: string | undefined): string {
-  return runId === undefined ? '' : `WHERE ${column} = ${quoteLiteral(runId)}`;
+function ofRun(column: string, runId: RunsRead): string {
+  if (runId === undefined) return '';
+  if (typeof runId === 'string') return `WHERE ${column} = ${quoteLiteral(runId)}`;
+  if ('in' in runId) return `WHERE ${column} IN (${runId.in})`;
+  return runId.length === 0 ? 'WHERE FALSE' : `WHERE ${column} IN (${runId.map(quoteLiteral).join(', ')})`;
 }
 
 /** Which runs a list shows: only those of these statuses, only those older than the run `before` (the last of the page before). */
@@ -616,6 +622,19 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
     ...(page.statuses === undefined ? [] : [page.statuses.length === 0 ? 'FALSE' : `r.status IN (${page.statuses.map(quoteLiteral).join(', ')})`]),
     ...(page.before === undefined ? [] : [olderThan(page.before)]),
   ];
+  const count = Math.max(1, Math.floor(limit));
+  // The runs of the page first, then the tasks and outcomes of those alone: counting every
+  // run's tasks to keep a page of them made pipe history and the UI's runs page grow with the
+  // history (100,000 runs of nine tasks: 2.3 s a page, against 0.5 s for four runs).
+  const runs: string | readonly string[] =
+    runId ??
+    (
+      await session.query(
+        `SELECT r.run_id FROM ${STATE_SCHEMA}.runs r ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
+         ORDER BY r.started_at DESC, r.run_id DESC LIMIT ${count}`,
+      )
+    ).map((r) => String(r.run_id));
+  if (runs.length === 0) return [];
   const rows = await session.query(
     `SELECT r.run_id, r.command, r.pipeline, r.status, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at,
         strftime(r.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at, r.params::VARCHAR AS params, r.parent_run_id,
@@ -628,11 +647,11 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
         count(t.task_id) FILTER (WHERE l.status IS NULL)::INTEGER AS pending,
         retried.parent_run_id IS NOT NULL AS retried
      FROM ${STATE_SCHEMA}.runs r
-     LEFT JOIN (SELECT DISTINCT parent_run_id FROM ${STATE_SCHEMA}.run_starts WHERE parent_run_id IS NOT NULL) retried ON retried.parent_run_id = r.run_id
-     LEFT JOIN (SELECT * FROM ${STATE_SCHEMA}.tasks ${ofRun('run_id', runId)}) t USING (run_id)
-     LEFT JOIN ${latestResults(session.dialect, undefined, runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
-     ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
-     GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+     LEFT JOIN (SELECT DISTINCT parent_run_id FROM ${STATE_SCHEMA}.run_starts ${ofRun('parent_run_id', runs)}) retried ON retried.parent_run_id = r.run_id
+     LEFT JOIN (SELECT * FROM ${STATE_SCHEMA}.tasks ${ofRun('run_id', runs)}) t USING (run_id)
+     LEFT JOIN ${latestResults(session.dialect, undefined, runs)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     ${ofRun('r.run_id', runs)} ${where.map((w) => `AND ${w}`).join(' ')}
+     GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${count}`,
   );
   // A retry may itself be retried: follow each run's latest retry to the last of the family
   // (asked only when a run listed was retried: a run's own summary at its end never was).
@@ -808,23 +827,27 @@ export async function latestNodeResults(session: WarehouseSession, before?: stri
             SELECT run_id, parent_run_id FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(before)}
             UNION SELECT r2.run_id, r2.parent_run_id FROM ${STATE_SCHEMA}.runs r2 JOIN up ON r2.run_id = up.parent
           ) SELECT min(x.started_at) FROM ${STATE_SCHEMA}.runs x JOIN up USING (run_id))`;
+  // The runs' and tasks' own tables (what is read of them is not what the views change), and
+  // the outcomes and checks of the latest builds alone: every task's latest outcome was worked
+  // out before, 0.7 s of 0.9 s at 100,000 runs of nine tasks (now 0.2 s; the latest build of
+  // each node still reads every planned task).
   const rows = await session.query(
     `WITH builds AS (
-        SELECT run_id, started_at FROM ${STATE_SCHEMA}.runs r
+        SELECT run_id, started_at FROM ${STATE_SCHEMA}.run_starts r
         WHERE command <> 'test' AND coalesce(params->>'original_command', '') <> 'test' ${cutoff}
      ),
-     latest AS (
+     latest AS MATERIALIZED (
         SELECT t.node, arg_max(t.run_id, b.started_at) AS run_id
-        FROM ${STATE_SCHEMA}.tasks t JOIN builds b USING (run_id) WHERE t.kind <> 'run-hook' GROUP BY t.node
+        FROM ${STATE_SCHEMA}.planned_tasks t JOIN builds b USING (run_id) WHERE t.kind <> 'run-hook' GROUP BY t.node
      ),
      checks AS (
         SELECT run_id, task_id, bool_or(status = 'failed') AS failed, bool_or(status = 'warned') AS warned
-        FROM ${STATE_SCHEMA}.check_results GROUP BY run_id, task_id
+        FROM ${STATE_SCHEMA}.check_results WHERE run_id IN (SELECT run_id FROM latest) GROUP BY run_id, task_id
      )
      SELECT DISTINCT t.node, coalesce(l.status, 'pending') AS status,
         CASE WHEN c.failed THEN 'failed' WHEN c.warned THEN 'warned' END AS checks
-     FROM ${STATE_SCHEMA}.tasks t JOIN latest USING (node, run_id)
-     LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     FROM ${STATE_SCHEMA}.planned_tasks t JOIN latest USING (node, run_id)
+     LEFT JOIN ${latestResults(session.dialect, undefined, { in: 'SELECT run_id FROM latest' })} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      LEFT JOIN checks c ON c.run_id = t.run_id AND c.task_id = t.task_id
      WHERE t.kind <> 'run-hook'`,
   );
