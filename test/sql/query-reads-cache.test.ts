@@ -297,6 +297,7 @@ describe("a warehouse file's functions, kept between processes", () => {
     await readerOf(session);
     expect(asked()).toBe(1);
   });
+
   it("of a file this process creates are DuckDB's alone: asked once for the new files of one name, never for a file that was there", async () => {
     const name = `${unique('fresh')}.duckdb`;
     let { session, asked } = await counted(join(tempDir(), name));

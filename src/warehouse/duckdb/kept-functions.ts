@@ -25,8 +25,8 @@ import type { WarehouseSetup } from '../warehouse-setup.js';
  *
  * A file this process creates holds no macro: its functions are DuckDB's alone, the same for
  * every new file of the same name (DuckDB names the database after it) under the same key. What
- * the first of them was found to be is kept in the process for the next (a scheduler's or a
- * test run's new warehouses), kept on the same terms as the file's.
+ * the first of them was found to be is kept in the process for the next (a process that
+ * builds into several new files), kept on the same terms as the file's.
  */
 
 const FORMAT = 'pipe-functions 1';
