@@ -356,13 +356,23 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
   // Every node's are read and the others dropped here: few tasks fail, and a list of nodes to
   // match made DuckDB build its join on every task ever planned rather than on the failed
   // attempts (33 ms of an up-to-date run of nine models with 10,000 runs on record, against 2 ms).
-  const failures = await session.query(
-    `SELECT t.node, coalesce(t.ds, '') AS ds, arg_max(x.run_id, x.ended_at) AS run_id, arg_max(x.task_id, x.ended_at) AS task_id,
-       epoch_ms(max(x.ended_at)) AS at, arg_max(x.error, x.ended_at) AS error
-     FROM _pipe.task_outcomes x JOIN _pipe.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
-     WHERE x.status = 'failed' AND coalesce(x.detail, '') <> 'will retry' AND t.kind NOT IN ('test', 'unit-test', 'run-hook')
-     GROUP BY ALL`,
-  );
+  // The runs with a failure first, and the planned tasks of those runs alone: joined with every
+  // task ever planned, one failure on record cost each later run a scan of them all (100,000
+  // runs of nine tasks: 185-306 ms, against 18-35 ms so).
+  const failedOutcome = `x.status = 'failed' AND coalesce(x.detail, '') <> 'will retry'`;
+  const failedRuns = (await session.query(`SELECT DISTINCT x.run_id FROM _pipe.task_outcomes x WHERE ${failedOutcome}`)).map((r) => String(r.run_id));
+  const plannedOf =
+    failedRuns.length <= listedAtMost ? `(SELECT * FROM _pipe.planned_tasks WHERE ${session.dialect.memberOf('run_id', failedRuns)})` : '_pipe.planned_tasks';
+  const failures =
+    failedRuns.length === 0
+      ? []
+      : await session.query(
+          `SELECT t.node, coalesce(t.ds, '') AS ds, arg_max(x.run_id, x.ended_at) AS run_id, arg_max(x.task_id, x.ended_at) AS task_id,
+             epoch_ms(max(x.ended_at)) AS at, arg_max(x.error, x.ended_at) AS error
+           FROM _pipe.task_outcomes x JOIN ${plannedOf} t ON t.run_id = x.run_id AND t.task_id = x.task_id
+           WHERE ${failedOutcome} AND t.kind NOT IN ('test', 'unit-test', 'run-hook')
+           GROUP BY ALL`,
+        );
   const failing = nodes === undefined ? undefined : new Set(nodes);
   for (const r of failures) {
     if (failing !== undefined && !failing.has(String(r.node))) continue;

@@ -64,6 +64,31 @@ describe('the latest builds of some nodes', () => {
   });
 });
 
+describe('the latest failures', () => {
+  it('are read from the runs that failed, however many, as from every task ever planned', async () => {
+    warehouse = await DuckDBWarehouse.open(':memory:');
+    s = await warehouse.session();
+    await ensureState(s);
+    // More runs with a failure than a list of literals holds (see the dialect's memberOf), each
+    // failing a date of e; runs in between that succeed; and a run whose failure will be retried.
+    for (let i = 0; i < 70; i++) {
+      const runId = `r${String(i).padStart(3, '0')}`;
+      await s.exec(insertRunSql({ runId, command: 'run', params: {}, startedAt: t0 + i, version: 'test' }));
+      for (const sql of insertTasksSql(runId, [{ id: `e:${i % 3}`, node: 'e', kind: 'incremental', ds: `2024-01-0${(i % 3) + 1}`, upstream: [] }])) await s.exec(sql);
+      const status = i % 5 === 4 ? 'succeeded' : 'failed';
+      await s.exec(taskResultSql({ runId, taskId: `e:${i % 3}`, attempt: 1, status, endedAt: t0 + 100 + i, error: status === 'failed' ? `boom ${i}` : undefined, ...(i === 68 ? { detail: 'will retry' } : {}) }));
+    }
+    const listed = await readLatestBuilds(s, ['e']);
+    const scanned = await readLatestBuilds(s, ['e'], 0);
+    const days = ['2024-01-01', '2024-01-02', '2024-01-03'];
+    expect(days.map((d) => listed.failure('e', d))).toEqual(days.map((d) => scanned.failure('e', d)));
+    // The latest failure of each date: of the last run that failed it, unless to be retried.
+    const latest = days.map((_, d) => Math.max(...Array.from({ length: 70 }, (_, i) => i).filter((i) => i % 3 === d && i % 5 !== 4 && i !== 68)));
+    expect(latest).toEqual([66, 67, 65]);
+    expect(days.map((d) => listed.failure('e', d)?.error)).toEqual(latest.map((i) => `boom ${i}`));
+  });
+});
+
 describe('the writers of relations', () => {
   it('are read for the relations asked of alone, in any case, and for every relation when none are named', async () => {
     warehouse = await DuckDBWarehouse.open(':memory:');
