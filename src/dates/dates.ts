@@ -37,8 +37,18 @@ export function parseDate(text: string): number | undefined {
   return ms < END_OF_DATES ? ms : undefined;
 }
 
+/** Dates formatted lately: planning a status or a backfill formats each task's dates several times. */
+const dates = new Map<number, string>();
+
 export function formatDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  let text = dates.get(ms);
+  if (text === undefined) {
+    // Years of dates: a status of decades of daily tasks keeps them all.
+    if (dates.size >= 65_536) dates.clear();
+    text = new Date(ms).toISOString().slice(0, 10);
+    dates.set(ms, text);
+  }
+  return text;
 }
 
 /** Timestamps formatted lately: planning formats the bounds of the run's dates for every task. */

@@ -582,17 +582,9 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const last = sorted[sorted.length - 1];
   const lastDs = dsOf[dsOf.length - 1];
   /** The date of the range a batch belongs to: the first it overlaps (found by halves: a range may have tens of thousands). */
-  const endsSoFar: number[] = [];
-  for (const i of sorted) endsSoFar.push(Math.max(endsSoFar[endsSoFar.length - 1] ?? -Infinity, i.end));
+  const endsSoFar = latestEnds(sorted);
   const dateOf = (batch: Interval) => {
-    // The first date ending after the batch starts: every date before it ends before the batch.
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (endsSoFar[mid] > batch.start) hi = mid;
-      else lo = mid + 1;
-    }
+    const lo = firstEndingAfter(endsSoFar, batch.start);
     return lo < sorted.length && overlaps(sorted[lo], batch) ? lo : 0;
   };
 
@@ -611,12 +603,31 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const relations: RelationOverrides = new Map([...staged].map(([name, s]) => [name, s.stagingRelation]));
   const planned = new Set(nodes.map((n) => n.name));
   const memo = new Map<string, readonly string[]>();
+  /** Per dated node ordered by start: the latest end among its first tasks (see datesOver). */
+  const endsOf = new Map<string, number[] | null>();
+  /**
+   * The tasks of a dated node among `dates` whose interval overlaps `batch`, in their order:
+   * found by halves in tasks ordered by start (every task of a backfill asks, of each dated
+   * node it reads, and a scan of them all made planning grow with the square of the dates).
+   */
+  const datesOver = (node: string, dates: readonly { interval: Interval; id: string }[], batch: Interval): string[] => {
+    let ends = endsOf.get(node);
+    if (ends === undefined) {
+      const ordered = dates.every((d, i) => i === 0 || dates[i - 1].interval.start <= d.interval.start);
+      ends = ordered ? latestEnds(dates.map((d) => d.interval)) : null;
+      endsOf.set(node, ends);
+    }
+    if (ends === null) return dates.filter((d) => overlaps(d.interval, batch)).map((d) => d.id);
+    const out: string[] = [];
+    for (let i = firstEndingAfter(ends, batch.start); i < dates.length && dates[i].interval.start < batch.end; i++) if (overlaps(dates[i].interval, batch)) out.push(dates[i].id);
+    return out;
+  };
   /** What a task waits for: of a dated upstream, its tasks of the batch's time (all of them, or its swap, for a task run once). */
   const upstreamIds = (n: PipeNode, batch: Interval | undefined): string[] =>
     plannedUpstream(n, ctx.analysis, planned, memo).flatMap((u) => {
       const dates = batchesOf.get(u);
       if (dates) {
-        if (batch !== undefined) return dates.filter((d) => overlaps(d.interval, batch)).map((d) => d.id);
+        if (batch !== undefined) return datesOver(u, dates, batch);
         return staged.has(u) ? [staged.get(u)!.swap] : dates.map((d) => d.id);
       }
       const one = single.get(u);
@@ -714,6 +725,25 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
 }
 
 /** Whether two half-open intervals share an instant. */
+/** For intervals ordered by start: the latest end among the first of them, at each place. */
+function latestEnds(intervals: readonly Interval[]): number[] {
+  const ends: number[] = [];
+  for (const i of intervals) ends.push(Math.max(ends[ends.length - 1] ?? -Infinity, i.end));
+  return ends;
+}
+
+/** The first place whose latest end (see latestEnds) is after `start`, found by halves: every interval before it ends before `start`. */
+function firstEndingAfter(ends: readonly number[], start: number): number {
+  let lo = 0;
+  let hi = ends.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ends[mid] > start) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 function overlaps(a: Interval, b: Interval): boolean {
   return a.start < b.end && b.start < a.end;
 }

@@ -3,7 +3,7 @@ import type { SourceNode } from '../analyze/sources.js';
 import { intervalLabel, type Interval } from '../dates/dates.js';
 import { fullRefreshOf, materializationOf, perInterval } from './materializations.js';
 import { configHash, shapingStartHooks } from './config-hash.js';
-import { volatileWhy } from '../state/volatile.js';
+import { volatileWhy, volatileWhyOf } from '../state/volatile.js';
 import { hashOf } from '../state/data-version.js';
 import { withoutLayout } from '../sql/sql-text.js';
 import { SELF_KEY, type InputRef, type Tracking } from '../state/tracking.js';
@@ -125,8 +125,7 @@ function untrackedWhy(node: ModelNode, task: TrackedTask, incremental: boolean):
  */
 function volatileCheck(task: TrackedTask): string | undefined {
   for (const c of task.checks ?? []) {
-    // Keyed by its text: a check's SQL is short, and hashing every check of a plan costs more.
-    const why = volatileWhy(c.sql, c.sql);
+    const why = volatileWhyOf(c.sql);
     if (why !== undefined) return `its check ${c.name} ${why.replace(/^its query /, '')}, and finds another answer as time goes on`;
   }
   return undefined;

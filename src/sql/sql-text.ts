@@ -145,6 +145,8 @@ export interface SqlPiece {
 }
 
 const IDENTIFIER_CHAR = /[A-Za-z0-9_$]/;
+/** The characters that may open a comment, a string or a quoted identifier. */
+const OPENER = /[-/"'$]/g;
 const DOLLAR_TAG = /\$([A-Za-z_][A-Za-z0-9_]*)?\$/y;
 
 /**
@@ -163,6 +165,10 @@ export function sqlPieces(sql: string): SqlPiece[] {
     code = i;
   };
   while (i < sql.length) {
+    // Code up to the next character that may open a piece is passed over at once.
+    OPENER.lastIndex = i;
+    if (!OPENER.test(sql)) break;
+    i = OPENER.lastIndex - 1;
     const c = sql[i];
     const next = sql[i + 1];
     if (c === '-' && next === '-') {

@@ -43,7 +43,7 @@ async function versionOf(input: InputRef, from: VersionSources): Promise<string>
       return builds.build(input.name, '')?.version ?? 'none';
     case 'partitions': {
       const { start, end } = input.interval;
-      const over = builds.buildsOf(input.name).filter((b) => b.key !== '' && b.interval !== undefined && b.interval.start < end && start < b.interval.end);
+      const over = builds.buildsOver(input.name, start, end);
       return over.length === 0 ? UNKNOWN : combined(over);
     }
     case 'all-partitions': {

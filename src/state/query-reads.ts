@@ -100,7 +100,12 @@ const memoKey = (reader: Reader, q: Pick<QueryToRead, 'sqlHash' | 'known'>) => [
  */
 export async function readAll(session: WarehouseSession, queries: readonly QueryToRead[], kept?: QueryReadsCache): Promise<void> {
   const reader = await readerOf(session);
-  let todo = [...new Map(queries.filter((q) => !memo.has(memoKey(reader, q))).map((q) => [memoKey(reader, q), q])).values()];
+  const unjudged = new Map<string, QueryToRead>();
+  for (const q of queries) {
+    const key = memoKey(reader, q);
+    if (!memo.has(key) && !unjudged.has(key)) unjudged.set(key, q);
+  }
+  let todo = [...unjudged.values()];
   if (todo.length === 0) return;
   const keyOf = (q: QueryToRead) => QueryReadsCache.key(reader.key, q.sqlHash, q.known);
   if (kept) {

@@ -48,25 +48,34 @@ function ageOfNow(code: string): boolean {
 
 const memo = new Map<string, string | undefined>();
 
-/** Why what `sql` writes is not given by its inputs, if it is not: the first volatile function it calls (`now()`), or the sample it draws. */
+/** Why what `sql` writes is not given by its inputs, if it is not: the first volatile function it calls (`now()`), or the sample it draws. Kept by `sqlHash`. */
 export function volatileWhy(sqlHash: string, sql: string): string | undefined {
   if (memo.has(sqlHash)) return memo.get(sqlHash);
+  const why = volatileWhyOf(sql);
+  // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
+  if (memo.size > 100_000) memo.clear();
+  memo.set(sqlHash, why);
+  return why;
+}
+
+/**
+ * The same, made every time: for texts without a hash of their own, such as a check's, each
+ * date's its own. Keyed by the text, a backfill's checks cost more to look up (each text
+ * hashed whole, and held) than to read.
+ */
+export function volatileWhyOf(sql: string): string | undefined {
   const named = NAMED.test(sql);
   const sampled = SAMPLED.test(sql);
   const code = named || sampled ? (codeOf(sql) ?? sql) : '';
   const found = named ? (CALLED.exec(code) ?? NILADIC.exec(code)) : null;
   const aged = !found && AGED.test(sql) && ageOfNow(codeOf(sql) ?? sql);
-  const why = found
+  return found
     ? `its query calls ${found[1].toLowerCase()}()`
     : aged
       ? 'its query calls age() of one timestamp, its age as of now'
       : sampled && SAMPLED.test(code)
         ? `its query samples rows with ${SAMPLED.exec(code)![1].replace(/\s+/, ' ').toUpperCase()}, another sample each run`
         : undefined;
-  // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
-  if (memo.size > 100_000) memo.clear();
-  memo.set(sqlHash, why);
-  return why;
 }
 
 /**

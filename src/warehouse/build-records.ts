@@ -190,6 +190,8 @@ export class LatestBuilds {
   private readonly failures = new Map<string, Map<string, FailureRecord>>();
   /** The nodes with a build of an hour on record. */
   private readonly hourly = new Set<string>();
+  /** Per node, its builds of an interval by start (see buildsOver), made when first asked and kept in step by add. */
+  private readonly byStart = new Map<string, IntervalIndex>();
 
   /** The latest valid build of `node` for `key`. */
   build(node: string, key: string): BuildRecord | undefined {
@@ -199,6 +201,32 @@ export class LatestBuilds {
   /** The latest valid builds of `node`, one per key (a model kept in intervals has one per interval). */
   buildsOf(node: string): readonly BuildRecord[] {
     return [...(this.builds.get(node)?.values() ?? [])];
+  }
+
+  /**
+   * The latest valid builds of `node` of an interval that overlaps [start, end): what a task
+   * reading those dates of it read. Found in the node's builds ordered by start, not by looking
+   * at each: during a backfill every date's task asks, while the dates it published add up.
+   */
+  buildsOver(node: string, start: number, end: number): BuildRecord[] {
+    const index = this.intervalIndex(node);
+    if (!index) return [];
+    const { list, longest } = index;
+    const out: BuildRecord[] = [];
+    // No build starting at or before start - longest ends after start (times are whole milliseconds).
+    for (let i = firstStartingAt(list, start - longest + 1); i < list.length && list[i].interval!.start < end; i++) if (start < list[i].interval!.end) out.push(list[i]);
+    return out;
+  }
+
+  private intervalIndex(node: string): IntervalIndex | undefined {
+    let index = this.byStart.get(node);
+    if (index) return index;
+    const of = this.builds.get(node);
+    if (!of) return undefined;
+    const list = [...of.values()].filter(hasInterval).sort((a, b) => a.interval!.start - b.interval!.start);
+    index = { list, longest: list.reduce((m, b) => Math.max(m, b.interval!.end - b.interval!.start), 0) };
+    this.byStart.set(node, index);
+    return index;
   }
 
   /**
@@ -231,6 +259,9 @@ export class LatestBuilds {
   add(b: BuildRecord): void {
     const of = this.builds.get(b.node) ?? new Map<string, BuildRecord>();
     if (b.key === '') of.clear();
+    const index = b.key === '' ? undefined : this.byStart.get(b.node);
+    if (b.key === '') this.byStart.delete(b.node);
+    else if (index) indexed(index, of.get(b.key), b);
     of.set(b.key, b);
     if (isHourLabel(b.key)) this.hourly.add(b.node);
     this.builds.set(b.node, of);
@@ -268,6 +299,7 @@ export class LatestBuilds {
   /** A reset (see the module comment): the node's builds so far stop counting. */
   reset(node: string): void {
     this.builds.delete(node);
+    this.byStart.delete(node);
   }
 
   /** A failed task (its last attempt): for its key, and for its node as a whole. */
@@ -279,6 +311,41 @@ export class LatestBuilds {
     }
     this.failures.set(node, of);
   }
+}
+
+/** A node's builds of an interval, by start, and the longest interval among those it held (a bound: see buildsOver). */
+interface IntervalIndex {
+  readonly list: BuildRecord[];
+  longest: number;
+}
+
+const hasInterval = (b: BuildRecord): boolean => b.key !== '' && b.interval !== undefined;
+
+/** `index` with `added` in place of `replaced` (the build it supersedes for its key, if any). */
+function indexed(index: IntervalIndex, replaced: BuildRecord | undefined, added: BuildRecord): void {
+  const { list } = index;
+  if (replaced && hasInterval(replaced)) {
+    const at = list.indexOf(replaced, firstStartingAt(list, replaced.interval!.start));
+    if (at !== -1) list.splice(at, 1);
+  }
+  if (!hasInterval(added)) return;
+  const { start, end } = added.interval!;
+  index.longest = Math.max(index.longest, end - start);
+  // A backfill publishes its dates in order: most land at the end.
+  if (list.length === 0 || list[list.length - 1].interval!.start <= start) list.push(added);
+  else list.splice(firstStartingAt(list, start + 1), 0, added);
+}
+
+/** The first place in `list` (ordered by start) whose build starts at or after `start`. */
+function firstStartingAt(list: readonly BuildRecord[], start: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid].interval!.start < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const LATEST_COLUMNS = ['run_id', 'task_id', 'node', 'key', 'interval_start', 'interval_end', 'sql_hash', 'config_hash', 'inputs', 'version', 'untracked', 'built_at', 'took_ms'];

@@ -64,6 +64,26 @@ describe('planBackfill', () => {
     expect(byId.get('events@2024-01-02')!.sql).toContain("'2024-01-02'::DATE");
   });
 
+  it('a task of one batch size waits for the tasks of another whose times overlap its own, and only those', () => {
+    const micro = (size: string, body: string) =>
+      `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='t', batch_size='${size}', begin='2024-01-01', lookback=0) }}\n${body}`;
+    const root = project({
+      'models/events.sql': "{{ config(event_time='t') }}\nselect '2024-01-01'::TIMESTAMP as t",
+      'models/hourly.sql': micro('hour', "select t from {{ ref('events') }}"),
+      'models/daily.sql': micro('day', "select t from {{ ref('hourly') }}"),
+      'models/hourly_again.sql': micro('hour', "select t from {{ ref('daily') }}"),
+    });
+    const { tasks } = planBackfill(context(root, first), daysBetween(first, parseDate('2024-01-31')!), 'oldest');
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const hours = (day: string) => Array.from({ length: 24 }, (_, h) => `hourly@${day}T${String(h).padStart(2, '0')}`);
+    expect(tasks.filter((t) => t.id.startsWith('hourly@'))).toHaveLength(31 * 24);
+    expect(byId.get('daily@2024-01-01')!.upstream).toEqual(hours('2024-01-01'));
+    expect(byId.get('daily@2024-01-17')!.upstream).toEqual(hours('2024-01-17'));
+    expect(byId.get('daily@2024-01-31')!.upstream).toEqual(hours('2024-01-31'));
+    expect(byId.get('hourly_again@2024-01-17T05')!.upstream).toEqual(['daily@2024-01-17']);
+    expect(byId.get('hourly_again@2024-01-31T23')!.upstream).toEqual(['daily@2024-01-31']);
+  });
+
   it('orders dates newest first on request, dependency order within a date', () => {
     const { tasks } = planBackfill(context(project(chain), first), intervals, 'newest');
     const dated = tasks.filter((t) => t.group !== undefined).map((t) => t.id);

@@ -119,6 +119,51 @@ describe('input versions', () => {
   });
 });
 
+describe('builds over an interval', () => {
+  /** What buildsOver must give: every build of the node, looked at one by one. */
+  const scanned = (l: LatestBuilds, node: string, start: number, end: number) =>
+    l
+      .buildsOf(node)
+      .filter((b) => b.key !== '' && b.interval !== undefined && b.interval.start < end && start < b.interval.end)
+      .map((b) => b.taskId)
+      .sort();
+
+  it('are those a scan of every build finds, as days, hours and longer intervals are published, replaced, built whole and reset', () => {
+    const HOUR = 3_600_000;
+    const t0 = Date.UTC(2024, 0, 1);
+    // A seeded generator: the same sequence every run.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const l = new LatestBuilds();
+    let asked = 0;
+    for (let step = 0; step < 4000; step++) {
+      const node = `m${next(3)}`;
+      const action = next(100);
+      if (action < 2) l.add(build({ node, key: '', interval: undefined, taskId: `whole${step}`, builtAt: step }));
+      else if (action < 3) l.reset(node);
+      else {
+        // A day, an hour of it, or a week starting on that day: the labels keys are made of.
+        const day = next(60);
+        const kind = next(10);
+        const start = t0 + day * 24 * HOUR + (kind < 3 ? next(24) * HOUR : 0);
+        const end = start + (kind < 3 ? HOUR : kind < 9 ? 24 * HOUR : 7 * 24 * HOUR);
+        const key = `${kind < 3 ? 'h' : kind < 9 ? 'd' : 'w'}${start}`;
+        l.add(build({ node, key, interval: { start, end }, taskId: `t${step}`, builtAt: step }));
+      }
+      const start = t0 + next(70 * 24) * HOUR - 5 * 24 * HOUR;
+      const end = start + (1 + next(72)) * HOUR;
+      const over = l.buildsOver(node, start, end).map((b) => b.taskId).sort();
+      expect(over).toEqual(scanned(l, node, start, end));
+      asked += over.length;
+    }
+    // The overlaps were not all empty.
+    expect(asked).toBeGreaterThan(1000);
+  });
+});
+
 describe('what a query reads', () => {
   const tree = (from: unknown, ctes: string[] = []) => ({ error: false, statements: [{ node: { cte_map: { map: ctes.map((key) => ({ key })) }, from_table: from } }] });
   const table = (schema: string, name: string) => ({ type: 'BASE_TABLE', schema_name: schema, table_name: name, catalog_name: '' });
