@@ -51,13 +51,13 @@ export function formatDate(ms: number): string {
   return text;
 }
 
-/** Timestamps formatted lately: planning formats the bounds of the run's dates for every task. */
+/** Timestamps formatted lately: planning formats the bounds of the run's dates for every task (a backfill's tens of thousands). */
 const timestamps = new Map<number, string>();
 
 export function formatTimestamp(ms: number): string {
   let text = timestamps.get(ms);
   if (text === undefined) {
-    if (timestamps.size >= 256) timestamps.clear();
+    if (timestamps.size >= 65_536) timestamps.clear();
     text = new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
     timestamps.set(ms, text);
   }

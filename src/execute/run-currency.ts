@@ -119,9 +119,12 @@ export class RunCurrency {
    */
   builtWholeBefore(tasks: readonly Task[]): { readonly node: string; readonly runId: string }[] {
     const out = new Map<string, string>();
+    /** Nodes looked at: each once, not once per date (a scan of its builds each). */
+    const seen = new Set<string>();
     for (const t of tasks) {
       const tracking = t.tracking;
-      if (!tracking || tracking.key === '' || tracking.resets || !tracking.relationExists || out.has(t.node)) continue;
+      if (!tracking || tracking.key === '' || tracking.resets || !tracking.relationExists || seen.has(t.node)) continue;
+      seen.add(t.node);
       const whole = this.builds.build(t.node, '');
       if (whole && this.builds.buildsOf(t.node).every((b) => b.key === '' || b.builtAt < whole.builtAt)) out.set(t.node, whole.runId);
     }
