@@ -512,7 +512,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       message: `changed since run ${run.run_id} planned them, and retried as they are now: ${changed.join(', ')}${params.kind === 'backfill' && !params.full_refresh ? "; the dates that run built keep that run's version (pipe status shows them)" : ''}`,
     });
   }
-  const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id) && !rebuilt.has(nodeOfTaskId(id)));
+  const retrying = new Set(tasks.map((t) => t.id));
+  const missing = [...remaining].filter((id) => !retrying.has(id) && !rebuilt.has(nodeOfTaskId(id)));
   if (tasks.length === 0) {
     // Nothing of the run is left to build: no run is recorded, and the run stays as it ended (not retried).
     letGoUnused(prepared);

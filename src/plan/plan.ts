@@ -371,7 +371,10 @@ function batchesFor(
     diagnostics.push(error('bad-config', `${node.name}: ${batches.problem}`, { file: node.file }, { hint: batches.hint ?? `run a later date, or set ${batches.key} earlier` }));
     return undefined;
   }
-  const extra = (ctx.retryBatches?.get(node.name) ?? []).filter((b) => !batches.some((x) => x.start === b.start && x.end === b.end));
+  const retried = ctx.retryBatches?.get(node.name) ?? [];
+  if (retried.length === 0) return batches;
+  const planned = new Set(batches.map((x) => `${x.start}:${x.end}`));
+  const extra = retried.filter((b) => !planned.has(`${b.start}:${b.end}`));
   return extra.length === 0 ? batches : [...batches, ...extra].sort((a, b) => a.start - b.start);
 }
 
