@@ -182,35 +182,19 @@ where day >= '{{ interval_start }}' and day < '{{ interval_end }}' group by 1`,
     expect(free.tasks.find((t) => t.id === 'daily@2024-01-03')!.upstream).toEqual(['events']);
   });
 
-  it('retries the batches of a first build that failed, though its table exists now', async () => {
-    const failing = DAILY('').replace(
-      'sum(amount) as amount',
-      "sum(amount) as amount, max(case when event_at >= '2024-01-02' and event_at < '2024-01-03' then error('no') end) as boom",
-    );
-    const dir = project({ 'models/daily.sql': failing });
-    const r = await runIn(dir, { date: '2024-01-03' });
-    expect(r.code).toBe(1);
-    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['daily@2024-01-02']);
-    writeProjectFiles(dir, { 'models/daily.sql': DAILY('').replace('sum(amount) as amount', 'sum(amount) as amount, NULL as boom') });
-    const retried = await retryIn(dir);
-    expect(retried.code, explain(retried)).toBe(0);
-    expect(taskIdsOf(retried.events, 'task-succeeded')).toEqual(['daily@2024-01-02']);
-    expect((await sortedRows(warehouseOf(dir), 'daily')).map((row) => row.day)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
-  });
-
-  it("retries a first build's batch from before the run's lookback, which a run of its date would not plan", async () => {
-    const failing = DAILY('').replace(
-      'sum(amount) as amount',
-      "sum(amount) as amount, max(case when event_at < '2024-01-02' then error('no') end) as boom",
-    );
-    const dir = project({ 'models/daily.sql': failing });
-    const r = await runIn(dir, { date: '2024-01-03' });
-    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['daily@2024-01-01']);
-    writeProjectFiles(dir, { 'models/daily.sql': DAILY('').replace('sum(amount) as amount', 'sum(amount) as amount, NULL as boom') });
-    const retried = await retryIn(dir);
-    expect(retried.code, explain(retried)).toBe(0);
-    expect(taskIdsOf(retried.events, 'task-succeeded')).toEqual(['daily@2024-01-01']);
-    expect((await sortedRows(warehouseOf(dir), 'daily')).map((row) => row.day)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
+  it("retries the batches of a first build that failed, though its table exists now, one from before the run's lookback too", async () => {
+    // 2024-01-02 is within the run's lookback; 2024-01-01 a run of 2024-01-03 alone would not plan.
+    for (const [failing, day] of [["event_at >= '2024-01-02' and event_at < '2024-01-03'", '2024-01-02'], ["event_at < '2024-01-02'", '2024-01-01']]) {
+      const dir = project({ 'models/daily.sql': DAILY('').replace('sum(amount) as amount', `sum(amount) as amount, max(case when ${failing} then error('no') end) as boom`) });
+      const r = await runIn(dir, { date: '2024-01-03' });
+      expect(r.code).toBe(1);
+      expect(taskIdsOf(r.events, 'task-failed')).toEqual([`daily@${day}`]);
+      writeProjectFiles(dir, { 'models/daily.sql': DAILY('').replace('sum(amount) as amount', 'sum(amount) as amount, NULL as boom') });
+      const retried = await retryIn(dir);
+      expect(retried.code, explain(retried)).toBe(0);
+      expect(taskIdsOf(retried.events, 'task-succeeded')).toEqual([`daily@${day}`]);
+      expect((await sortedRows(warehouseOf(dir), 'daily')).map((row) => row.day)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
+    }
   });
 
   it('--full-refresh rebuilds from begin into a staging table swapped in whole', async () => {
