@@ -727,7 +727,6 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   return { tasks, diagnostics };
 }
 
-/** Whether two half-open intervals share an instant. */
 /** For intervals ordered by start: the latest end among the first of them, at each place. */
 function latestEnds(intervals: readonly Interval[]): number[] {
   const ends: number[] = [];
@@ -747,6 +746,7 @@ function firstEndingAfter(ends: readonly number[], start: number): number {
   return lo;
 }
 
+/** Whether two half-open intervals share an instant. */
 function overlaps(a: Interval, b: Interval): boolean {
   return a.start < b.end && b.start < a.end;
 }

@@ -258,10 +258,13 @@ export class LatestBuilds {
   /** A publication: it is the latest of its key, and a build of the whole model replaces the model's every other. */
   add(b: BuildRecord): void {
     const of = this.builds.get(b.node) ?? new Map<string, BuildRecord>();
-    if (b.key === '') of.clear();
-    const index = b.key === '' ? undefined : this.byStart.get(b.node);
-    if (b.key === '') this.byStart.delete(b.node);
-    else if (index) indexed(index, of.get(b.key), b);
+    if (b.key === '') {
+      of.clear();
+      this.byStart.delete(b.node);
+    } else {
+      const index = this.byStart.get(b.node);
+      if (index) indexed(index, of.get(b.key), b);
+    }
     of.set(b.key, b);
     if (isHourLabel(b.key)) this.hourly.add(b.node);
     this.builds.set(b.node, of);
