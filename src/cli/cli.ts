@@ -34,7 +34,7 @@ import { maskedNotice } from './masked-notice.js';
 import { DEFAULT_SHOW_LIMIT, show } from '../commands/show.js';
 import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
-import { loadDisplayWidth, textTable } from '../logging/width.js';
+import { textTable, withDisplayWidth } from '../logging/width.js';
 import { dieOf, endBySignals, takeOverSignals } from './signals.js';
 import { runsInFlightAfter, scheduleStopNotice, stopNotice, stopPointAfter, type StopPoint } from './stop-notice.js';
 
@@ -337,8 +337,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.dryRun) {
         try {
           const { plan, interval, isDefault, threads } = await runDryRun({ ...options, emit: (e) => logger.handle(e) });
-          await loadDisplayWidth();
-          logger.result(formatRunPlan(plan, { ds: intervalLabel(interval), dateIsDefault: isDefault, threads }, Boolean(o.json)));
+          logger.result(await withDisplayWidth(() => formatRunPlan(plan, { ds: intervalLabel(interval), dateIsDefault: isDefault, threads }, Boolean(o.json))));
         } catch (e) {
           // A dry run runs nothing: whatever stops it, it stopped before anything ran.
           exitCode = report(e, logger, 'preparing');
@@ -428,8 +427,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.dryRun) {
         try {
           const plan = await backfillDryRun(options);
-          await loadDisplayWidth();
-          logger.result(formatPlan(plan, { start: o.start, end: o.end, order: o.order, parallel: o.parallel }, Boolean(o.json), Boolean(o.steps)));
+          logger.result(await withDisplayWidth(() => formatPlan(plan, { start: o.start, end: o.end, order: o.order, parallel: o.parallel }, Boolean(o.json), Boolean(o.steps))));
         } catch (e) {
           // A dry run runs nothing: whatever stops it, it stopped before anything ran.
           exitCode = report(e, logger, 'preparing');
@@ -702,8 +700,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       } else if (o.output === 'name' || o.output === 'path') {
         if (nodes.length > 0) logger.result(nodes.map((n) => (o.output === 'name' ? n.name : n.file)).join('\n'));
       } else {
-        await loadDisplayWidth();
-        logger.result(textTable(['NAME', 'KIND', 'DEPENDS ON'], nodes.map((n) => [n.name, n.kind, n.upstream.join(', ') || '-'])));
+        logger.result(await withDisplayWidth(() => textTable(['NAME', 'KIND', 'DEPENDS ON'], nodes.map((n) => [n.name, n.kind, n.upstream.join(', ') || '-']))));
       }
     } catch (e) {
       exitCode = report(e, logger);
@@ -722,8 +719,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     try {
       const { results, warnings } = await sourceFreshness({ ...projectOptions(o), pipeline: o.pipeline, waitMs: o.wait, emit: (e) => logger.handle(e) });
       for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
-      await loadDisplayWidth();
-      const text = formatFreshness(results, Boolean(o.json));
+      const text = await withDisplayWidth(() => formatFreshness(results, Boolean(o.json)));
       if (text !== '') logger.result(text);
       exitCode = freshnessExitStatus(results);
     } catch (e) {
@@ -757,8 +753,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         const model = given ?? o.select;
         if (model === undefined) throw new DiagnosticError([error('bad-option', 'pipe show needs what to show: a model, seed or source (pipe show orders), or a query with --inline')]);
         const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline !== undefined, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
-        await loadDisplayWidth();
-        const text = o.json ? formatRowsJson(shown) : formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined);
+        const text = o.json ? formatRowsJson(shown) : await withDisplayWidth(() => formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined));
         // Judged on the values whole (the table's text is masked as it is sized).
         const masked = maskedNotice('rows', formatRowsJson(shown));
         if (masked) logger.handle({ type: 'diagnostic', diagnostic: masked });
@@ -780,8 +775,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     endBySignals();
     try {
       const s = await status({ ...projectOptions(o), pipeline: o.pipeline, start: o.start, end: o.end, emit: (e) => logger.handle(e) });
-      await loadDisplayWidth();
-      logger.result(formatStatus(s, Boolean(o.json)));
+      logger.result(await withDisplayWidth(() => formatStatus(s, Boolean(o.json))));
     } catch (e) {
       exitCode = report(e, logger);
     }
@@ -801,8 +795,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const h = await history({ ...projectAt(o), runId, limit: o.limit });
       if (h.kind === 'runs') for (const d of h.problems) logger.handle({ type: 'diagnostic', diagnostic: d });
       if (h.kind === 'live-runs' || h.kind === 'live-tasks') logger.handle({ type: 'notice', message: heldNotice(h.held) });
-      await loadDisplayWidth();
-      logger.result(formatHistory(h, Boolean(o.json)));
+      logger.result(await withDisplayWidth(() => formatHistory(h, Boolean(o.json))));
     } catch (e) {
       exitCode = report(e, logger);
     }

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, eventsOfType, explain, parseJsonLines, pipe, removeTempDirs, tempDir, writeProjectFiles } from './helpers.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { runIn } from '../support/in-process.js';
+import { displayWidth, loadDisplayWidth } from '../../src/logging/width.js';
 
 afterAll(removeTempDirs);
 
@@ -115,6 +116,25 @@ describe('the commands of the command line', () => {
     const unknown = await cliIn(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("error: unknown command 'frobnicate'");
+  });
+
+  it('a table of wide names is aligned by the columns a terminal gives them, in a process that had not loaded the width libraries', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: wide\n',
+      'models/주문.sql': 'select 1 as x\n',
+      'models/orders_daily.sql': "select * from {{ ref('주문') }}\n",
+      'models/café_totals.sql': "select * from {{ ref('orders_daily') }}\n",
+    });
+    // Spawned: the libraries are loaded by a process on the first text that needs them, and its table made again.
+    const ls = pipe(['ls', '--project', dir]);
+    expect(ls.code, explain(ls)).toBe(0);
+    await loadDisplayWidth();
+    const lines = ls.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['NAME', '주문', 'orders_daily', 'café_totals']);
+    // KIND starts at one column in every line: 주문 takes four.
+    const kindAt = lines.map((l) => displayWidth(l.slice(0, l.search(/ (KIND|table)/) + 1)));
+    expect(new Set(kindAt).size, ls.stdout).toBe(1);
   });
 
   it("--profiles-dir and --target reach a dbt project's profile", () => {

@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import stringWidth from 'string-width';
+import cliTruncate from 'cli-truncate';
 import { displayWidth, loadDisplayWidth, padDisplay, textTable, truncateDisplay } from '../../src/logging/width.js';
 
 beforeAll(loadDisplayWidth);
@@ -16,6 +18,20 @@ describe('display width', () => {
     const line = truncateDisplay(`[3/9] running: ${Array.from({ length: 8 }, (_, i) => `주문_모델_${i} 3s`).join(', ')}`, 39);
     expect(displayWidth(line)).toBeLessThanOrEqual(39);
     expect(line.endsWith('…')).toBe(true);
+  });
+
+  it('measures and cuts without the libraries only text they measure and cut alike', () => {
+    // Every character of the first planes of Unicode, alone and in runs: what is measured
+    // without the libraries (see PLAIN) must be what they measure.
+    const chars: string[] = [];
+    for (let c = 0; c < 0x3000; c++) if (c < 0xd800) chars.push(String.fromCharCode(c));
+    for (const ch of chars) expect(displayWidth(ch), `U+${ch.charCodeAt(0).toString(16)}`).toBe(stringWidth(ch));
+    const runs = ['…', '·', 'é', 'ß', 'Ł', '—', '‰', 'a', ' ', '-'];
+    for (let i = 0; i < 2000; i++) {
+      const text = Array.from({ length: i % 17 }, (_, j) => runs[(i * 7 + j * 3) % runs.length]).join('');
+      expect(displayWidth(text)).toBe(stringWidth(text));
+      expect(truncateDisplay(text, 1 + (i % 9))).toBe(cliTruncate(text, 1 + (i % 9)));
+    }
   });
 
   it('aligns table columns by display width', () => {
