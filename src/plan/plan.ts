@@ -580,7 +580,6 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const diagnostics: Diagnostic[] = missingUpstream(ctx, built);
   const nodes = withSourceTests(ctx, built);
   const sorted = [...intervals].sort((a, b) => a.start - b.start);
-  const processing = order === 'newest' ? [...sorted].reverse() : sorted;
   const dsOf = sorted.map((i) => intervalLabel(i));
   const last = sorted[sorted.length - 1];
   const lastDs = dsOf[dsOf.length - 1];
@@ -721,7 +720,8 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
     return intervals?.per === 'run' && intervals.beforeDates;
   };
   const tasks: Task[] = [...resets, ...singles.filter(first)];
-  for (const interval of processing) tasks.push(...(byDate.get(sorted.indexOf(interval)) ?? []));
+  // The dates in the order asked: by their place among the sorted dates, newest first on request.
+  for (let i = 0; i < sorted.length; i++) tasks.push(...(byDate.get(order === 'newest' ? sorted.length - 1 - i : i) ?? []));
   tasks.push(...swaps, ...singles.filter((t) => !first(t)));
   tasks.push(...freeTestTasks(ctx, sorted[sorted.length - 1], tasks, diagnostics));
   return { tasks, diagnostics };
