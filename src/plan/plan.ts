@@ -10,6 +10,7 @@ import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/r
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
 import { allSteps, loadedSeedHash, type CheckStep, type ColumnUse, type FailuresWrite, type RenderAtRun, type Step, type Task, type TemplateMessage } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
+import { partitionPoint } from '../util/partition-point.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
 import { aroundQuery } from './strategies/around-query.js';
@@ -736,14 +737,7 @@ function latestEnds(intervals: readonly Interval[]): number[] {
 
 /** The first place whose latest end (see latestEnds) is after `start`, found by halves: every interval before it ends before `start`. */
 function firstEndingAfter(ends: readonly number[], start: number): number {
-  let lo = 0;
-  let hi = ends.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ends[mid] > start) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+  return partitionPoint(ends.length, (i) => ends[i] <= start);
 }
 
 /** Whether two half-open intervals share an instant. */

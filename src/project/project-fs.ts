@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, r
 import { dirname, join, sep } from 'node:path';
 import { decodeUtf8, NotUtf8Error } from './utf8.js';
 import { settledAt, stampOf } from '../util/stat-stamp.js';
+import { partitionPoint } from '../util/partition-point.js';
 
 /** How project loading reads files: from disk, or from a cache that watch mode keeps current. */
 export interface ProjectFs {
@@ -99,14 +100,8 @@ function hiddenBelow(dir: string, path: string): boolean {
 
 /** Where `path` goes in the sorted `list` (the order of listFromDisk), and whether it is there. */
 function place(list: readonly string[], path: string): { readonly at: number; readonly found: boolean } {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid] < path) lo = mid + 1;
-    else hi = mid;
-  }
-  return { at: lo, found: list[lo] === path };
+  const at = partitionPoint(list.length, (i) => list[i] < path);
+  return { at, found: list[at] === path };
 }
 
 /** What the file watcher says of a path. */

@@ -3,6 +3,7 @@ import { stateRelationColumns } from './state-shape.js';
 import type { WarehouseSession } from './warehouse.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, type BulkColumn } from './bulk-rows.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
+import { partitionPoint } from '../util/partition-point.js';
 import { isHourLabel } from '../dates/dates.js';
 
 /**
@@ -341,14 +342,7 @@ function indexed(index: IntervalIndex, replaced: BuildRecord | undefined, added:
 
 /** The first place in `list` (ordered by start) whose build starts at or after `start`. */
 function firstStartingAt(list: readonly BuildRecord[], start: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid].interval!.start < start) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(list.length, (i) => list[i].interval!.start < start);
 }
 
 const LATEST_COLUMNS = ['run_id', 'task_id', 'node', 'key', 'interval_start', 'interval_end', 'sql_hash', 'config_hash', 'inputs', 'version', 'untracked', 'built_at', 'took_ms'];
