@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../../src/analyze/project-settings.js';
 import { formatDate } from '../../src/dates/dates.js';
@@ -23,6 +24,8 @@ describe('scheduled fire times and intervals', () => {
     expect(times).toEqual(['2024-03-30T01:00:00.000Z', '2024-03-31T01:00:00.000Z', '2024-04-01T00:00:00.000Z', '2024-04-02T00:00:00.000Z']);
     // Each run covers the local day before it fired, once.
     expect(times.map((t) => formatDate(intervalFor(nightly(), at(t)).start))).toEqual(['2024-03-29', '2024-03-30', '2024-03-31', '2024-04-01']);
+    // 02:30 runs as much later as the clocks jump, at 03:30 CEST (01:30Z), as the README says.
+    expect(fireTimes(nightly({ cron: '30 2 * * *' }), at('2024-03-30T12:00:00Z'), at('2024-04-01T12:00:00Z')).map(iso)).toEqual(['2024-03-31T01:30:00.000Z', '2024-04-01T00:30:00.000Z']);
   });
 
   it('covers a UTC day that has ended when the fire time is before the end of that day in UTC', () => {
@@ -52,6 +55,40 @@ describe('scheduled fire times and intervals', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('fires in UTC, under any of its names, when croner reads the zone, and at its own times in a zone that is UTC only in winter', () => {
+    const patterns = ['0 2 * * *', '30 * * * *', '*/20 1-3 * * *', '0 0 L * *', '15 3 * * 0', '@daily', '@hourly', '0 2 ? * 1-5', '0 0 29 2 *'];
+    // From the summer change to past the autumn one: Europe/London is UTC+1 between them.
+    const [after, until] = [at('2024-03-29T00:00:00Z'), at('2024-11-02T00:00:00Z')];
+    const mismatches: string[] = [];
+    for (const timezone of ['UTC', 'Etc/UTC', 'GMT', 'Zulu', 'Europe/London']) {
+      for (const cron of patterns) {
+        // What croner gives reading the zone itself: the first fires, and those of the autumn change.
+        const reader = new Cron(cron.replace('?', '*'), { timezone, paused: true });
+        for (const [from, to] of [[after, until], [at('2024-10-26T00:00:00Z'), at('2024-10-28T00:00:00Z')]]) {
+          const want: number[] = [];
+          for (let t = reader.nextRun(new Date(from)); t && t.getTime() <= to && want.length < 30; t = reader.nextRun(t)) want.push(t.getTime());
+          for (const interval of ['daily', 'hourly'] as const) {
+            const s = nightly({ cron, timezone, interval });
+            const got = fireTimes(s, from, want[want.length - 1] ?? to);
+            // Hourly in a zone with a summer time: the repeated hour's twin (see twinsOf) is pipe's own.
+            const extra = got.filter((t) => !want.includes(t));
+            const missed = want.filter((t) => !got.includes(t));
+            if (missed.length > 0 || (extra.length > 0 && (interval !== 'hourly' || timezone !== 'Europe/London'))) mismatches.push(`${timezone} ${interval} '${cron}': missed ${missed.map(iso).join(' ')}; extra ${extra.map(iso).join(' ')}`);
+            if (timezone === 'Europe/London') continue;
+            // In UTC a fire covers the UTC day, or hour, before its own.
+            const covered = got.map((t) => intervalFor(s, t).start);
+            const before = got.map((t) => (interval === 'hourly' ? Math.floor(t / 3_600_000) - 1 : Math.floor(t / 86_400_000) - 1) * (interval === 'hourly' ? 3_600_000 : 86_400_000));
+            if (covered.join() !== before.join()) mismatches.push(`${timezone} ${interval} '${cron}': covers ${covered.map(iso).join(' ')}`);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+    // The same moment, read in London in summer, is an hour later than in UTC.
+    expect(fireTimes(nightly({ timezone: 'Europe/London' }), at('2024-07-01T00:00:00Z'), at('2024-07-02T00:00:00Z')).map(iso)).toEqual(['2024-07-01T01:00:00.000Z']);
+    expect(fireTimes(nightly({ timezone: 'Etc/UTC' }), at('2024-07-01T00:00:00Z'), at('2024-07-02T00:00:00Z')).map(iso)).toEqual(['2024-07-01T02:00:00.000Z']);
   });
 
   it('runs once on the autumn change although 02:30 happens twice', () => {
