@@ -4,7 +4,7 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { insertBuildSql, insertResetsSql, LatestBuilds, LISTED_NODES, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
 import { evaluate, type Currency } from '../state/currency.js';
 import { dataVersion, hashOf } from '../state/data-version.js';
-import { inputVersions } from '../state/input-versions.js';
+import { inputVersions, ViewVersions } from '../state/input-versions.js';
 import { readAll, untrackedReads, type QueryToRead } from '../state/query-reads.js';
 import type { QueryReadsCache } from '../state/query-reads-cache.js';
 import { SourceFingerprints } from '../state/source-fingerprint.js';
@@ -28,8 +28,8 @@ export interface Judged {
 
 export class RunCurrency {
   private readonly fingerprints = new SourceFingerprints();
-  /** Views' versions, valid until the next publication (see VersionSources.views). */
-  private readonly views = new Map<string, Promise<string>>();
+  /** Views' versions, each valid until a node it reads is published (see ViewVersions). */
+  private readonly views = new ViewVersions();
   /** The dates of a full refresh built so far, by model, for its swap to record. */
   private readonly staged = new Map<string, BuildRecord[]>();
   /** The models whose reset a foreseen run has applied (see foresaw). */
@@ -93,7 +93,7 @@ export class RunCurrency {
    * build, and recorded as built from it, as a run started after it would read it.
    */
   learn(task: Task, build: BuildRecord | undefined, by: string): void {
-    this.views.clear();
+    this.views.changed(task.node);
     if (build) this.builds.add(build);
     const loaded = task.kind === 'seed' ? loadedSeedHash(task, by) : undefined;
     if (loaded !== undefined) this.seedHashes.set(task.node, loaded);
@@ -198,7 +198,7 @@ export class RunCurrency {
   }
 
   private remember(task: Task, build: BuildRecord | undefined): void {
-    this.views.clear();
+    this.views.changed(task.node);
     if (build) this.builds.add(build);
     if (build && task.tracking?.records === false) pushTo(this.staged, task.node, build);
     const loaded = task.kind === 'seed' ? loadedSeedHash(task, this.runId) : undefined;

@@ -15,13 +15,66 @@ export interface VersionSources {
   readonly seedHashes: ReadonlyMap<string, string>;
   /** A source's fingerprint, taken once per run (source-fingerprint.ts); UNKNOWN when it cannot be taken. */
   readonly source: (source: SourceNode) => Promise<string>;
-  /**
-   * Views' versions already resolved, by key, while `builds` and `seedHashes` stay as they
-   * are (the caller empties it when they change): a view many models read, through views,
-   * is resolved once.
-   */
-  readonly views?: Map<string, Promise<string>>;
+  /** Views' versions already resolved (see ViewVersions): a view many models read, through views, is resolved once. */
+  readonly views?: ViewVersions;
 }
+
+type ViewInput = Extract<InputRef, { kind: 'view' }>;
+
+/**
+ * Views' versions resolved so far, by key, each kept until a node it reads changes: the
+ * caller says which (`changed`) as a build of a model or a seed's load is published. A view's
+ * version depends on its own build and on what it reads, through views too; a publication of
+ * anything else leaves it as it was. (Emptied at every publication, each task of a long run
+ * or a status resolved its upstream views anew, chains of views included.)
+ */
+export class ViewVersions {
+  private readonly versions = new Map<string, Promise<string>>();
+  /** The keys of the resolved views that read each node (a model, a seed), through views too. */
+  private readonly readers = new Map<string, Set<string>>();
+
+  get(key: string): Promise<string> | undefined {
+    return this.versions.get(key);
+  }
+
+  set(view: ViewInput, version: Promise<string>): void {
+    this.versions.set(view.key, version);
+    for (const node of nodesRead(view)) {
+      let keys = this.readers.get(node);
+      if (!keys) this.readers.set(node, (keys = new Set()));
+      keys.add(view.key);
+    }
+  }
+
+  /** `node` was published (built, loaded, reset): the versions of the views that read it are resolved again. */
+  changed(node: string): void {
+    const keys = this.readers.get(node);
+    if (!keys) return;
+    this.readers.delete(node);
+    for (const key of keys) this.versions.delete(key);
+  }
+
+  clear(): void {
+    this.versions.clear();
+    this.readers.clear();
+  }
+}
+
+/** The nodes a view's version is read from: the view itself, and what it reads, through views. A view's inputs are made once per analysis: so is this. */
+function nodesRead(view: ViewInput): readonly string[] {
+  let nodes = nodesReadOf.get(view);
+  if (!nodes) {
+    const out = new Set<string>([view.name]);
+    for (const input of view.inputs) {
+      if (input.kind === 'view') for (const n of nodesRead(input)) out.add(n);
+      else if (input.kind !== 'source') out.add(input.name);
+    }
+    nodes = [...out];
+    nodesReadOf.set(view, nodes);
+  }
+  return nodes;
+}
+const nodesReadOf = new WeakMap<ViewInput, readonly string[]>();
 
 export async function inputVersions(inputs: readonly InputRef[], from: VersionSources): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -54,7 +107,7 @@ async function versionOf(input: InputRef, from: VersionSources): Promise<string>
       const known = from.views?.get(input.key);
       if (known) return known;
       const version = viewVersion(input, from);
-      from.views?.set(input.key, version);
+      from.views?.set(input, version);
       return version;
     }
     case 'source':
@@ -66,7 +119,7 @@ async function versionOf(input: InputRef, from: VersionSources): Promise<string>
   }
 }
 
-async function viewVersion(input: Extract<InputRef, { kind: 'view' }>, from: VersionSources): Promise<string> {
+async function viewVersion(input: ViewInput, from: VersionSources): Promise<string> {
   const own = from.builds.build(input.name, '')?.version;
   if (own === undefined) return UNKNOWN;
   const reads = await inputVersions(input.inputs, from);

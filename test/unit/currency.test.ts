@@ -4,7 +4,9 @@ import { changedInputs, evaluate, type Candidate } from '../../src/state/currenc
 import { dataVersion } from '../../src/state/data-version.js';
 import { judge } from '../../src/state/query-reads.js';
 import { volatileWhy } from '../../src/state/volatile.js';
-import { inputVersions } from '../../src/state/input-versions.js';
+import { inputVersions, ViewVersions } from '../../src/state/input-versions.js';
+import type { InputRef } from '../../src/state/tracking.js';
+import { Random } from '../support/random.js';
 import { UNKNOWN } from '../../src/state/tracking.js';
 
 const volatileCall = (sqlHash: string, sql: string) => volatileWhy(sqlHash, sql)?.replace('its query calls ', '');
@@ -116,6 +118,58 @@ describe('input versions', () => {
     expect((await view('s'))['ref:v']).not.toBe(UNKNOWN);
     expect((await view('gone'))['ref:v']).toBe(UNKNOWN);
     expect(await inputVersions([{ kind: 'model', key: 'ref:x', name: 'x' }, { kind: 'self', key: 'this', name: 'x' }], from)).toEqual({ 'ref:x': UNKNOWN, this: 'none' });
+  });
+});
+
+describe("views' versions kept between publications", () => {
+  it('are what a fresh resolution gives after every publication, kept for what the publication does not reach', async () => {
+    const day = (d: number) => ({ start: Date.UTC(2024, 0, d), end: Date.UTC(2024, 0, d + 1) });
+    for (let seed = 1; seed <= 40; seed++) {
+      const rnd = new Random(seed);
+      // A project: seeds, tables, a dated model, and views over any of them, views over views included.
+      const nodes: { name: string; kind: 'seed' | 'table' | 'dated' | 'view'; ref?: InputRef }[] = [];
+      const refOf = (n: (typeof nodes)[number]): InputRef => n.ref!;
+      for (let i = 0; i < 14; i++) {
+        const kind = i < 2 ? 'seed' : i < 5 ? 'table' : i === 5 ? 'dated' : 'view';
+        const name = `n${i}`;
+        const ref: InputRef =
+          kind === 'seed'
+            ? { kind: 'seed', key: `seed:${name}`, name }
+            : kind === 'table'
+              ? { kind: 'model', key: `ref:${name}`, name }
+              : kind === 'dated'
+                ? { kind: 'all-partitions', key: `ref:${name}[*]`, name }
+                : { kind: 'view', key: `ref:${name}`, name, inputs: [...new Set(Array.from({ length: 1 + rnd.int(3) }, () => refOf(nodes[rnd.int(nodes.length)])))] };
+        nodes.push({ name, kind, ref });
+      }
+      const builds = new LatestBuilds();
+      const seedHashes = new Map<string, string>();
+      const kept = new ViewVersions();
+      const views = nodes.filter((n) => n.kind === 'view').map(refOf);
+      let keptSeen = 0;
+      for (let step = 0; step < 60; step++) {
+        // Every view asked, through the kept versions and anew, after each publication.
+        const withKept = await inputVersions(views, { builds, seedHashes, source: async () => 'fp', views: kept });
+        const fresh = await inputVersions(views, { builds, seedHashes, source: async () => 'fp' });
+        expect(withKept, `seed ${seed} step ${step}`).toEqual(fresh);
+        const before = views.map((v) => kept.get(v.key));
+        // A publication: a build of any node (a view's own too), a seed loaded, or a model reset.
+        const n = rnd.pick(nodes);
+        if (n.kind === 'seed') seedHashes.set(n.name, `h${step}`);
+        else if (n.kind === 'dated' && rnd.chance(0.2)) builds.reset(n.name);
+        else builds.add(build({ node: n.name, key: n.kind === 'dated' ? String(rnd.int(3)) : '', interval: n.kind === 'dated' ? day(1 + rnd.int(3)) : undefined, version: `${n.name}.${step}`, builtAt: 1000 + step }));
+        kept.changed(n.name);
+        // A view that neither is nor reads the node published keeps its version.
+        const reaches = (v: InputRef): boolean => v.kind !== 'source' && (v.name === n.name || (v.kind === 'view' && v.inputs.some(reaches)));
+        views.forEach((v, i) => {
+          if (!reaches(v) && before[i] !== undefined) {
+            expect(kept.get(v.key), `seed ${seed} step ${step}: ${v.key} kept`).toBe(before[i]);
+            keptSeen++;
+          }
+        });
+      }
+      expect(keptSeen).toBeGreaterThan(0);
+    }
   });
 });
 
