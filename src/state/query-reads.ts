@@ -12,8 +12,25 @@ import { QueryReadsCache } from './query-reads-cache.js';
  * SQL and set of known relations.
  */
 
-const memo = new Map<string, string | undefined>();
+/**
+ * What readAll judged, by memoKey, in two generations: a long-lived process (watch, schedule)
+ * meets new SQL every day, and memory is bounded by dropping the older generation when the
+ * newer one has grown past MEMO_LIMIT, at the start of a readAll. What the calls just before
+ * judged is still known then: a status or backfill of more queries than that asks each again
+ * (untrackedReads) after judging them all at once. (Forgetting them as it went, a status of
+ * 99,700 tasks asked DuckDB about each again, one round trip each: 190 s, not 15.)
+ */
+let memo = new Map<string, string | undefined>();
+let earlier = new Map<string, string | undefined>();
 const MEMO_LIMIT = 100_000;
+
+function isJudged(key: string): boolean {
+  return memo.has(key) || earlier.has(key);
+}
+
+function judgementOf(key: string): string | undefined {
+  return memo.has(key) ? memo.get(key) : earlier.get(key);
+}
 /** The SQL hashes of the queries looked at whose text DuckDB's parser refused (see refusedByParser). */
 const unparsed = new Set<string>();
 
@@ -50,8 +67,8 @@ const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
  */
 export async function untrackedReads(session: WarehouseSession, sqlHash: string, sql: string, known: readonly string[]): Promise<string | undefined> {
   const key = memoKey(await readerOf(session), { sqlHash, known });
-  if (!memo.has(key)) await readAll(session, [{ sqlHash, sql, known }]);
-  return memo.get(key);
+  if (!isJudged(key)) await readAll(session, [{ sqlHash, sql, known }]);
+  return judgementOf(key);
 }
 
 /** A query to look at. */
@@ -100,10 +117,20 @@ const memoKey = (reader: Reader, q: Pick<QueryToRead, 'sqlHash' | 'known'>) => [
  */
 export async function readAll(session: WarehouseSession, queries: readonly QueryToRead[], kept?: QueryReadsCache): Promise<void> {
   const reader = await readerOf(session);
+  if (memo.size > MEMO_LIMIT) {
+    earlier = memo;
+    memo = new Map();
+  }
+  if (unparsed.size + unqueried.size > MEMO_LIMIT) {
+    unparsed.clear();
+    unqueried.clear();
+  }
   const unjudged = new Map<string, QueryToRead>();
   for (const q of queries) {
     const key = memoKey(reader, q);
-    if (!memo.has(key) && !unjudged.has(key)) unjudged.set(key, q);
+    // What this call asks is kept in the newer generation: the next rotation keeps it too.
+    if (!memo.has(key) && earlier.has(key)) memo.set(key, earlier.get(key));
+    else if (!memo.has(key) && !unjudged.has(key)) unjudged.set(key, q);
   }
   let todo = [...unjudged.values()];
   if (todo.length === 0) return;
@@ -159,12 +186,6 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
         texts = part.map(() => '{"error":true}');
       }
       const trees = texts.map(parseTree);
-      // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
-      if (memo.size > MEMO_LIMIT) {
-        memo.clear();
-        unparsed.clear();
-        unqueried.clear();
-      }
       part.forEach((q, j) => {
         const verdict = judge(trees[j], q.known, reader, q.sql);
         if ((trees[j] as { error_type?: string }).error_type === 'parser') unparsed.add(q.sqlHash);

@@ -335,4 +335,28 @@ describe("a warehouse file's functions, kept between processes", () => {
     expect((await readerOf(session)).functions.defined.has('twice')).toBe(false);
     expect(asked()).toBe(0);
   });
+
+  it('answers from memory every query a call looked at, more than it keeps in a generation, and after the next call too', async () => {
+    const session = await open();
+    let round = 0;
+    const counted = new Proxy(session, {
+      get: (target, p) => (p === 'query' ? (...args: Parameters<WarehouseSession['query']>) => (round++, target.query(...args)) : Reflect.get(target, p, target)),
+    });
+    // Over 100,000 queries of one shape (the dates of a model), and some hundreds of others: more than a generation holds.
+    const run = unique('many');
+    const day = (i: number) => new Date(Date.UTC(1900, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+    const dated = Array.from({ length: 100_050 }, (_, i) => ({ sqlHash: `${run}-d${i}`, sql: `select * from "main"."orders" where ds = '${day(i)}'`, known: ['"main"."orders"'] }));
+    const others = Array.from({ length: 250 }, (_, i) => ({ sqlHash: `${run}-o${i}`, sql: `select ${i} as n from "main"."orders"`, known: ['"main"."orders"'] }));
+    await readAll(counted, [...dated, ...others]);
+    const asked = round;
+    const sample = [...dated.slice(0, 50), ...dated.slice(-50), ...others.slice(0, 20)];
+    for (const q of sample) expect(await untrackedReads(counted, q.sqlHash, q.sql, q.known)).toBeUndefined();
+    expect(round - asked).toBe(0);
+    // Another call starts a new generation: what the one before looked at is still known.
+    const next = { sqlHash: `${run}-next`, sql: 'select * from "main"."orders" join main.customers using (id)', known: ['"main"."orders"'] };
+    expect(await untrackedReads(counted, next.sqlHash, next.sql, next.known)).toMatch(/reads main\.customers/);
+    const after = round;
+    for (const q of sample) expect(await untrackedReads(counted, q.sqlHash, q.sql, q.known)).toBeUndefined();
+    expect(round - after).toBe(0);
+  });
 });
