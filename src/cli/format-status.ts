@@ -105,7 +105,9 @@ export function formatStatus(s: Status, json: boolean): string {
   const apart = unjudged(s) > 0 ? `; ${unjudged(s)} model${unjudged(s) === 1 ? '' : 's'} kept by date with no date to judge` : '';
   lines.push('', `${current} of ${total} current${notCurrent.length > 0 ? `, ${notCurrent.join(', ')}` : ''}${apart} (${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}, dates ${range})`);
   if (s.cut) {
-    lines.push(`dates before ${s.cut.from} are not judged: the history on record reaches back to ${s.cut.history}, past the ${s.cut.most.toLocaleString('en-US')} dates pipe judges at once; give --start and --end to judge them`);
+    const { models } = s.cut;
+    const why = models === undefined ? '' : ` for ${models.count.toLocaleString('en-US')} models kept by date (${models.tasks.toLocaleString('en-US')} model-dates at most)`;
+    lines.push(`dates before ${s.cut.from} are not judged: the history on record reaches back to ${s.cut.history}, past the ${s.cut.most.toLocaleString('en-US')} dates pipe judges at once${why}; give --start and --end to judge them`);
   }
   return lines.join('\n');
 }

@@ -44,8 +44,23 @@ export interface Coverage {
    * The default range cut short: a model's history on record reaches back to `history`, past
    * the MAX_INTERVALS dates a command judges at once, and the dates before `from` are not judged.
    */
-  readonly cut?: { readonly from: string; readonly history: string; readonly most: number };
+  readonly cut?: {
+    readonly from: string;
+    readonly history: string;
+    readonly most: number;
+    /** Set when the many models kept by date cut it (see MAX_JUDGED_TASKS): how many, and the tasks judged at most. */
+    readonly models?: { readonly count: number; readonly tasks: number };
+  };
 }
+
+/**
+ * The most tasks (a model kept by date, for one date) the default range judges: each is
+ * planned and judged as a backfill's (some 0.15 ms and 12 KB each), so that a project of
+ * 2,000 models, 400 of them by date, built first three years ago, would take minutes and
+ * more memory than Node has. With more models kept by date, fewer of the latest dates are
+ * judged by default, and status says so; --start and --end judge any range.
+ */
+export const MAX_JUDGED_TASKS = 100_000;
 
 export interface AssessInput {
   readonly analysis: Analysis;
@@ -60,6 +75,8 @@ export interface AssessInput {
   readonly clock?: Clock;
   /** The most intervals the default range judges; MAX_INTERVALS unless a test says fewer. */
   readonly judgedAtMost?: number;
+  /** The most tasks the default range judges; MAX_JUDGED_TASKS unless a test says fewer. */
+  readonly judgedTasksAtMost?: number;
 }
 
 export async function assessCoverage(input: AssessInput): Promise<Coverage> {
@@ -76,10 +93,17 @@ export async function assessCoverage(input: AssessInput): Promise<Coverage> {
   const known = [...starts.values()].filter((s): s is number => s !== undefined);
   // The default range, from the earliest start on record; no further back than the intervals one command plans (a build for a date mistyped centuries back).
   const earliest = known.reduce((a, s) => Math.min(a, batchStart(s, 'day')), yesterday);
-  const most = input.judgedAtMost ?? MAX_INTERVALS;
+  const intervalsAtMost = input.judgedAtMost ?? MAX_INTERVALS;
+  // Each dated model is planned for every interval of the range: their number bounds it too.
+  const tasksAtMost = input.judgedTasksAtMost ?? MAX_JUDGED_TASKS;
+  const byTasks = Math.max(1, Math.floor(tasksAtMost / Math.max(1, starts.size)));
+  const most = Math.min(intervalsAtMost, byTasks);
   const floor = yesterday - (Math.ceil(most / (granularity === 'hourly' ? 24 : 1)) - 1) * DAY_MS;
   const range = input.range ?? { start: Math.max(earliest, floor), end: yesterday };
-  const cut = input.range === undefined && earliest < floor ? { from: formatDate(floor), history: formatDate(earliest), most } : undefined;
+  const cut =
+    input.range === undefined && earliest < floor
+      ? { from: formatDate(floor), history: formatDate(earliest), most, ...(byTasks < intervalsAtMost ? { models: { count: starts.size, tasks: tasksAtMost } } : {}) }
+      : undefined;
   const intervals = rangeIntervals(range.start, range.end, granularity);
   // Dates a model's render chose other refs for, built by runs of their own dates, are judged as built: nothing runs here.
   const plan = analysis.renderer.judgingBuilds(() =>

@@ -15,6 +15,8 @@ export interface StatusOptions extends ProjectOptions, SelectionOptions, WaitOpt
   readonly end?: string;
   /** The most dates the default range judges (see AssessInput). */
   readonly judgedAtMost?: number;
+  /** The most tasks the default range judges (see AssessInput). */
+  readonly judgedTasksAtMost?: number;
 }
 
 export interface Status extends Coverage {
@@ -35,7 +37,7 @@ export async function status(options: StatusOptions): Promise<Status> {
     // An hourly pipeline's range is judged hour by hour: counted so against the most one command plans, as its backfill counts it.
     if (options.start !== undefined && options.end !== undefined && pipelineInterval(prepared.pipeline) === 'hourly') backfillIntervals(options.start, options.end, 'hourly', 'pipe status');
     const judge = (session: WarehouseSession | undefined) =>
-      assessCoverage({ ...prepared, selected: plannedSelection(prepared), session, range, clock: options.clock, judgedAtMost: options.judgedAtMost });
+      assessCoverage({ ...prepared, selected: plannedSelection(prepared), session, range, clock: options.clock, judgedAtMost: options.judgedAtMost, judgedTasksAtMost: options.judgedTasksAtMost });
     const coverage = prepared.warehouse ? await prepared.warehouse.engine.withSession(judge) : await judge(undefined);
     return { ...coverage, warehouse: prepared.dbPath };
   } finally {

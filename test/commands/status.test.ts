@@ -98,6 +98,23 @@ describe('pipe status', () => {
     expect(whole.stdout).not.toContain('not judged');
   });
 
+  it('judges fewer of the latest dates by default the more models are kept by date, saying why', async () => {
+    const dir = versionsProject();
+    const built = await backfillIn(dir, { start: '2023-12-25', end: '2023-12-25' });
+    expect(built.code, explain(built)).toBe(0);
+    // Two models kept by date, eight of their tasks at most: four dates.
+    const text = await statusIn(dir, { clock, judgedTasksAtMost: 8 });
+    expect(text.code, explain(text)).toBe(0);
+    expect(text.stdout).toMatch(/fct_orders\s+incremental\s+never built 2024-01-02…2024-01-05\n/);
+    expect(text.stdout).toContain(
+      'dates before 2024-01-02 are not judged: the history on record reaches back to 2023-12-25, past the 4 dates pipe judges at once for 2 models kept by date (8 model-dates at most); give --start and --end to judge them',
+    );
+    // A range given is judged whole.
+    const given = await statusIn(dir, { clock, judgedTasksAtMost: 8, start: '2023-12-25', end: '2024-01-05' });
+    expect(given.stdout).toMatch(/fct_orders\s+incremental\s+current 2023-12-25 · never built 2023-12-26…2024-01-05\n/);
+    expect(given.stdout).not.toContain('not judged');
+  });
+
   it("refuses an hourly pipeline's range past the hours one command plans, as its backfill does, before judging any", async () => {
     const dir = versionsProject({ 'pipelines/hourly.yaml': 'select: [stg_orders]\nschedule: "5 * * * *"\ninterval: hourly\n' });
     const r = await statusIn(dir, { clock, pipeline: 'hourly', start: '2019-01-01', end: '2024-01-09' });
