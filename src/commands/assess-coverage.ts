@@ -54,7 +54,8 @@ export interface Coverage {
 }
 
 /**
- * The most tasks (a model kept by date, for one date) the default range judges: each is
+ * The most tasks (a model kept by date, for one date) the default range of `pipe status` (and
+ * of the UI's coverage, which is its) judges: each is
  * planned and judged as a backfill's (some 0.15 ms and 12 KB each), so that a project of
  * 2,000 models, 400 of them by date, built first three years ago, would take minutes and
  * more memory than Node has. With more models kept by date, fewer of the latest dates are
@@ -75,7 +76,10 @@ export interface AssessInput {
   readonly clock?: Clock;
   /** The most intervals the default range judges; MAX_INTERVALS unless a test says fewer. */
   readonly judgedAtMost?: number;
-  /** The most tasks the default range judges; MAX_JUDGED_TASKS unless a test says fewer. */
+  /**
+   * The most tasks the default range judges (see MAX_JUDGED_TASKS); unbounded when not given:
+   * a `state:` selection judges every date on record, which a cut would leave unsaid.
+   */
   readonly judgedTasksAtMost?: number;
 }
 
@@ -95,7 +99,7 @@ export async function assessCoverage(input: AssessInput): Promise<Coverage> {
   const earliest = known.reduce((a, s) => Math.min(a, batchStart(s, 'day')), yesterday);
   const intervalsAtMost = input.judgedAtMost ?? MAX_INTERVALS;
   // Each dated model is planned for every interval of the range: their number bounds it too.
-  const tasksAtMost = input.judgedTasksAtMost ?? MAX_JUDGED_TASKS;
+  const tasksAtMost = input.judgedTasksAtMost ?? Infinity;
   const byTasks = Math.max(1, Math.floor(tasksAtMost / Math.max(1, starts.size)));
   const most = Math.min(intervalsAtMost, byTasks);
   const floor = yesterday - (Math.ceil(most / (granularity === 'hourly' ? 24 : 1)) - 1) * DAY_MS;

@@ -1,7 +1,7 @@
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { dayInterval, defaultRunDate } from '../dates/dates.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
-import { assessCoverage, type Coverage } from './assess-coverage.js';
+import { assessCoverage, MAX_JUDGED_TASKS, type Coverage } from './assess-coverage.js';
 import { backfillIntervals } from './backfill.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
 import { plannedSelection, prepare } from './lifecycle.js';
@@ -15,7 +15,7 @@ export interface StatusOptions extends ProjectOptions, SelectionOptions, WaitOpt
   readonly end?: string;
   /** The most dates the default range judges (see AssessInput). */
   readonly judgedAtMost?: number;
-  /** The most tasks the default range judges (see AssessInput). */
+  /** The most tasks the default range judges; MAX_JUDGED_TASKS unless a test says fewer (see AssessInput). */
   readonly judgedTasksAtMost?: number;
 }
 
@@ -37,7 +37,7 @@ export async function status(options: StatusOptions): Promise<Status> {
     // An hourly pipeline's range is judged hour by hour: counted so against the most one command plans, as its backfill counts it.
     if (options.start !== undefined && options.end !== undefined && pipelineInterval(prepared.pipeline) === 'hourly') backfillIntervals(options.start, options.end, 'hourly', 'pipe status');
     const judge = (session: WarehouseSession | undefined) =>
-      assessCoverage({ ...prepared, selected: plannedSelection(prepared), session, range, clock: options.clock, judgedAtMost: options.judgedAtMost, judgedTasksAtMost: options.judgedTasksAtMost });
+      assessCoverage({ ...prepared, selected: plannedSelection(prepared), session, range, clock: options.clock, judgedAtMost: options.judgedAtMost, judgedTasksAtMost: options.judgedTasksAtMost ?? MAX_JUDGED_TASKS });
     const coverage = prepared.warehouse ? await prepared.warehouse.engine.withSession(judge) : await judge(undefined);
     return { ...coverage, warehouse: prepared.dbPath };
   } finally {
