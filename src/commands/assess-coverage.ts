@@ -55,11 +55,11 @@ export interface Coverage {
 
 /**
  * The most tasks (a model kept by date, for one date) the default range of `pipe status` (and
- * of the UI's coverage, which is its) judges: each is
- * planned and judged as a backfill's (some 0.15 ms and 12 KB each), so that a project of
- * 2,000 models, 400 of them by date, built first three years ago, would take minutes and
- * more memory than Node has. With more models kept by date, fewer of the latest dates are
- * judged by default, and status says so; --start and --end judge any range.
+ * of the UI's coverage, which is its) judges: each is planned and judged as a backfill's (some
+ * 0.15 ms and 12 KB each), so that a project of 2,000 models, 400 of them by date, built first
+ * three years ago, would take minutes and more memory than Node has. With more models kept by
+ * date, fewer of the latest dates are judged by default, and status says so; --start and --end
+ * judge any range.
  */
 export const MAX_JUDGED_TASKS = 100_000;
 
