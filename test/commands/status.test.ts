@@ -81,11 +81,17 @@ describe('pipe status', () => {
     expect(text.stdout).toMatch(/orders_mb\s+microbatch\s+never built 2024-01-03…2024-01-05\n/);
   });
 
+  /** The versions project with one date built, far back or not. */
+  const builtOn = async (date: string): Promise<string> => {
+    const dir = versionsProject();
+    const built = await backfillIn(dir, { start: date, end: date });
+    expect(built.code, explain(built)).toBe(0);
+    return dir;
+  };
+
   it('judges no further back than the dates one command plans, saying where the history on record starts and how to judge it', async () => {
     // A build for a date far back (a mistyped year) would make every date since one to judge.
-    const dir = versionsProject();
-    const built = await backfillIn(dir, { start: '2023-12-25', end: '2023-12-25' });
-    expect(built.code, explain(built)).toBe(0);
+    const dir = await builtOn('2023-12-25');
     const text = await statusIn(dir, { clock, judgedAtMost: 4 });
     expect(text.code, explain(text)).toBe(0);
     expect(text.stdout).toMatch(/fct_orders\s+incremental\s+never built 2024-01-02…2024-01-05\n/);
@@ -99,9 +105,7 @@ describe('pipe status', () => {
   });
 
   it('judges fewer of the latest dates by default the more models are kept by date, saying why', async () => {
-    const dir = versionsProject();
-    const built = await backfillIn(dir, { start: '2023-12-25', end: '2023-12-25' });
-    expect(built.code, explain(built)).toBe(0);
+    const dir = await builtOn('2023-12-25');
     // Two models kept by date, eight of their tasks at most: four dates.
     const text = await statusIn(dir, { clock, judgedTasksAtMost: 8 });
     expect(text.code, explain(text)).toBe(0);

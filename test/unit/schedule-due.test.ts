@@ -79,7 +79,8 @@ describe('scheduled fire times and intervals', () => {
             if (timezone === 'Europe/London') continue;
             // In UTC a fire covers the UTC day, or hour, before its own.
             const covered = got.map((t) => intervalFor(s, t).start);
-            const before = got.map((t) => (interval === 'hourly' ? Math.floor(t / 3_600_000) - 1 : Math.floor(t / 86_400_000) - 1) * (interval === 'hourly' ? 3_600_000 : 86_400_000));
+            const unit = interval === 'hourly' ? 3_600_000 : 86_400_000;
+            const before = got.map((t) => (Math.floor(t / unit) - 1) * unit);
             if (covered.join() !== before.join()) mismatches.push(`${timezone} ${interval} '${cron}': covers ${covered.map(iso).join(' ')}`);
           }
         }
