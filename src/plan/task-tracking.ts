@@ -43,9 +43,6 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
   if (!dated && incremental && node.config.kind !== 'snapshot' && node.config.kind !== 'external') {
     inputs.push({ kind: 'self', key: SELF_KEY, name: node.name });
   }
-  const reads = new Set<string>([node.relation, ...(task.relations?.values() ?? [])]);
-  for (const name of ctx.readsOf(node).tasks) reads.add(ctx.analysis.nodes.get(name)!.relation);
-  for (const s of ctx.readsOf(node).sources) reads.add(s.relation);
   const tableExists = ctx.catalog.get(node.relation) === 'table';
   return {
     key: dated ? intervalLabel(task.interval) : '',
@@ -53,11 +50,31 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
     configHash: trackedConfigHash(node, task.interval, ctx.analysis),
     inputs,
     untracked: untrackedWhy(node, task, incremental),
-    reads: [...reads],
+    reads: task.relations === undefined ? publishedReads(node, ctx) : relationsRead(node, task.relations, ctx),
     relationExists: ctx.catalog.has(node.relation),
     records: task.stagedIn === undefined,
     resets: dated && !spec.isIncremental({ tableExists, fullRefresh: fullRefreshOf(node.config, ctx.fullRefresh) }),
   };
+}
+
+/** The relations a task of `node` reads: its own, those of what its query reads (`relations` instead where given), the sources'. */
+function relationsRead(node: ModelNode, relations: ReadonlyMap<string, string> | undefined, ctx: TrackingContext): string[] {
+  const reads = new Set<string>([node.relation, ...(relations?.values() ?? [])]);
+  for (const name of ctx.readsOf(node).tasks) reads.add(ctx.analysis.nodes.get(name)!.relation);
+  for (const s of ctx.readsOf(node).sources) reads.add(s.relation);
+  return [...reads];
+}
+
+/** By tracking context, then node: the same for each date of a backfill. */
+const publishedReadsOf = new WeakMap<TrackingContext, WeakMap<ModelNode, readonly string[]>>();
+
+/** relationsRead of the published relations: made once a node. */
+function publishedReads(node: ModelNode, ctx: TrackingContext): readonly string[] {
+  let known = publishedReadsOf.get(ctx);
+  if (!known) publishedReadsOf.set(ctx, (known = new WeakMap()));
+  let reads = known.get(node);
+  if (!reads) known.set(node, (reads = relationsRead(node, undefined, ctx)));
+  return reads;
 }
 
 /**
@@ -69,9 +86,24 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
  */
 /** The config hash a build of `node` for `interval` records: its config, the query settings, the on-run-start statements that may change queries, and what its query checks render to. */
 export function trackedConfigHash(node: ModelNode, interval: Interval, analysis: Analysis): string {
-  const hooks = shapingStartHooks(analysis.runHooks.start);
-  const hash = configHash(node, analysis.settings.querySettings);
-  return withQueryChecks(hooks === '' ? hash : hashOf(hash, hooks), node, interval, analysis);
+  return withQueryChecks(undatedConfigHash(node, analysis), node, interval, analysis);
+}
+
+/** By analysis, then node: a hash made once, not once for each of a backfill's dates. */
+const undatedConfigHashes = new WeakMap<Analysis, WeakMap<ModelNode, string>>();
+
+/** The config hash of trackedConfigHash but for what its query checks render to. */
+function undatedConfigHash(node: ModelNode, analysis: Analysis): string {
+  let known = undatedConfigHashes.get(analysis);
+  if (!known) undatedConfigHashes.set(analysis, (known = new WeakMap()));
+  let hash = known.get(node);
+  if (hash === undefined) {
+    const hooks = shapingStartHooks(analysis.runHooks.start);
+    const own = configHash(node, analysis.settings.querySettings);
+    hash = hooks === '' ? own : hashOf(own, hooks);
+    known.set(node, hash);
+  }
+  return hash;
 }
 
 function withQueryChecks(hash: string, node: ModelNode, interval: Interval, analysis: Analysis): string {

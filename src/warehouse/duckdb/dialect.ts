@@ -4,6 +4,7 @@ import { PARTITION_OFFSET_ERROR, type Column, type CsvFault, type CsvRowProblem,
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
 import { pinnedSessionChange } from './session-changes.js';
+import { flatString } from '../../util/flat-string.js';
 
 /** The `latest` of a query of one row (see latestLoadedAt), with its type and whether that is a time. */
 const latestOf = (query: string, also?: string) =>
@@ -293,7 +294,7 @@ export const DUCKDB: Dialect = {
   swapIn: (staging, relation, name, kind) => [...dropRelation(relation, kind ?? 'table'), `ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`],
   inInterval(column, start, end, type) {
     const typed = typedInInterval(quoteIdent(column), start, end, type);
-    if (typed !== undefined) return typed;
+    if (typed !== undefined) return flatString(typed);
     const c = `CAST(${quoteIdent(column)} AS TIMESTAMP)`;
     const [from, to] = [`TIMESTAMP '${formatTimestamp(start)}'`, `TIMESTAMP '${formatTimestamp(end)}'`];
     // The condition is the second pair. DuckDB cannot skip row groups by a cast of a DATE
@@ -301,7 +302,7 @@ export const DUCKDB: Dialect = {
     // second (a value's date is that of its timestamp, for text too), is the column itself
     // when it is a DATE, and skips the row groups of other dates.
     const d = `CAST(${quoteIdent(column)} AS DATE)`;
-    return `${d} >= CAST(${from} AS DATE) AND ${d} < CAST(${to} AS DATE) + 1 AND ${noOffset(quoteIdent(column))} AND ${c} >= ${from} AND ${c} < ${to}`;
+    return flatString(`${d} >= CAST(${from} AS DATE) AND ${d} < CAST(${to} AS DATE) + 1 AND ${noOffset(quoteIdent(column))} AND ${c} >= ${from} AND ${c} < ${to}`);
   },
   undatedValue(column, rows) {
     const c = quoteIdent(column);
