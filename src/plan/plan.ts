@@ -19,6 +19,7 @@ import { trackingOf, type TrackingContext } from './task-tracking.js';
 import { refusedUnitTestTask, unitTestTasks } from './unit-test-tasks.js';
 import { builtOf, fullRefreshOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
 import { pushTo } from '../util/multi-map.js';
+import { PlanRoom } from './plan-room.js';
 
 /**
  * Planning: graph × intervals × what the warehouse holds → tasks with their final SQL.
@@ -657,6 +658,9 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
 
   const singles: Task[] = [];
   const byDate = new Map<number, Task[]>();
+  let count = nodes.length - batchesOf.size;
+  for (const list of batchesOf.values()) count += list.length;
+  const room = new PlanRoom(count, dsOf, batchesOf.size);
   for (const n of nodes) {
     const list = batchesOf.get(n.name);
     if (list && n.kind === 'model') {
@@ -686,6 +690,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
         // The first date waits for the date before the range, as a run of it would; the others for their previous date in the backfill.
         const blocked = d === 0 ? pastBlocks(n, ctx, interval) : undefined;
         if (task) pushTo(byDate, date, { ...task, ...after, ...(blocked ? { blocked } : {}) });
+        room.add();
       });
     } else if (single.has(n.name)) {
       const up = upstreamIds(n, undefined);
