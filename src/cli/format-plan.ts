@@ -41,8 +41,44 @@ const renderedAtRun = (key: string, value: unknown) => (key === 'renderAtRun' ? 
 
 /** What a task waits for, after its id. */
 function waitsFor(t: Task): string {
-  const up = t.upstream.length ? `  ← ${t.upstream.join(', ')}` : '';
-  return `${up}${t.after?.length ? `  (and after ${t.after.join(', ')} finish, whatever their outcome)` : ''}`;
+  const up = t.upstream.length ? `  ← ${tasksNamed(t.upstream)}` : '';
+  return `${up}${t.after?.length ? `  (and after ${tasksNamed(t.after)} finish, whatever their outcome)` : ''}`;
+}
+
+/**
+ * Task ids as a line says them: more than two dates of one model (a table built once waits for
+ * every date of the models it reads, a line of thousands in a long backfill) as its first and
+ * last and how many, where its first id stood. `--json` lists each.
+ */
+/** A task id's date or hour (`2024-01-02`, `2024-01-02T13`), not another label (`full-refresh:swap`). */
+const DATE_LABEL = /^\d{4}-\d\d-\d\d(T\d\d)?$/;
+
+export function tasksNamed(ids: readonly string[]): string {
+  const labels = new Map<string, string[]>();
+  const said: (string | { readonly node: string })[] = [];
+  for (const id of ids) {
+    const at = id.lastIndexOf('@');
+    if (at <= 0 || !DATE_LABEL.test(id.slice(at + 1))) {
+      said.push(id);
+      continue;
+    }
+    const node = id.slice(0, at);
+    let dates = labels.get(node);
+    if (!dates) {
+      labels.set(node, (dates = []));
+      said.push({ node });
+    }
+    dates.push(id.slice(at + 1));
+  }
+  return said
+    .map((s) => {
+      if (typeof s === 'string') return s;
+      const dates = labels.get(s.node)!;
+      if (dates.length < 3) return dates.map((d) => `${s.node}@${d}`).join(', ');
+      const sorted = [...dates].sort();
+      return `${s.node}@${sorted[0]} … ${sorted[sorted.length - 1]} (${dates.length} ${sorted.every(isHourLabel) ? 'hours' : 'dates'})`;
+    })
+    .join(', ');
 }
 
 const RENDERED_AT_RUN = '-- its SQL reads the warehouse while rendering: rendered again when it runs (execute true); shown as rendered with execute false';

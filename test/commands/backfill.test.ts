@@ -154,6 +154,8 @@ select '{{ ds }}'::DATE as d,
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('fct_orders@2024-01-02');
     expect(r.stdout).toMatch(/dim_customers\s+table\s+once, with ds 2024-01-03/);
+    // A table waits for every date of what it reads: said as the first and last of them.
+    expect(r.stdout).toMatch(/^ +\d+\. dim_customers@2024-01-03  ← stg_customers@2024-01-03, fct_orders@2024-01-01 … 2024-01-03 \(3 dates\)$/m);
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
   });
 
