@@ -107,14 +107,34 @@ const replacer = (_: string, v: unknown) => (typeof v === 'bigint' ? Number(v) :
  * Stores what a worker tells and wakes the coordinator. `sentId` is the message's own: sent
  * again with it (Postgres took the first send, and its answer was lost in an outage), it is
  * stored and heard once.
+ *
+ * The coordinator reads the rows after the last it read (readMessages), so a run's messages
+ * must commit in the order of their ids: two workers' inserts took their ids, then committed
+ * the other way round, and a read between the commits went past the first, never to read it
+ * (a task's start, its failure, or its outcome, which the run then waited for). The run's
+ * messages are written one at a time, under a lock held until each commits.
  */
 export async function postMessage(pool: pg.Pool, runId: string, taskId: string, workerId: string, from: JobRun, m: Message, sentId: string): Promise<void> {
-  await pool.query(
-    `WITH m AS (INSERT INTO ${SCHEMA}.messages (run_id, task_id, worker_id, kind, body, job_id, job_attempt, sent_id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
-       ON CONFLICT (sent_id) DO NOTHING RETURNING run_id)
-     SELECT pg_notify('${MESSAGES_CHANNEL}', run_id) FROM m`,
-    [runId, taskId, workerId, m.kind, JSON.stringify(m.body, replacer), from.jobId, from.attempt, sentId],
-  );
+  const client = await pool.connect();
+  let broken: unknown;
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('${SCHEMA}.messages:' || $1))`, [runId]);
+    await client.query(
+      `WITH m AS (INSERT INTO ${SCHEMA}.messages (run_id, task_id, worker_id, kind, body, job_id, job_attempt, sent_id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
+         ON CONFLICT (sent_id) DO NOTHING RETURNING run_id)
+       SELECT pg_notify('${MESSAGES_CHANNEL}', run_id) FROM m`,
+      [runId, taskId, workerId, m.kind, JSON.stringify(m.body, replacer), from.jobId, from.attempt, sentId],
+    );
+    await client.query('COMMIT');
+  } catch (e) {
+    broken = e;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    // A connection that failed mid-transaction is not given back to the pool.
+    client.release(broken instanceof Error ? broken : undefined);
+  }
 }
 
 export async function readMessages(pool: pg.Pool, runId: string, after: number): Promise<StoredMessage[]> {
