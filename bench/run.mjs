@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, cpSync, existsSync, fsyncSync, openSync, renameSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -58,7 +58,7 @@ if (opt.help) {
   --pipe FILE        the pipe to measure (a dist/cli/main.js), instead of this checkout's: two builds compared on one machine
   --pipe-before DIR  another build's dist/ folder: run, realistic and the heavy backfill time it too,
                      alternating with this one (A/B), for a before/after comparison
-  --only a,b         sections: compile,run,realistic,backfill (with heavy),heavy,distributed,watch,ui,anchors`);
+  --only a,b         sections: compile,run,realistic,backfill (with heavy),heavy,plan,distributed,watch,ui,anchors`);
   process.exit(0);
 }
 
@@ -91,7 +91,7 @@ const cfg = {
   /** An anchor size is skipped when its projected time (from the size below it) passes this. */
   anchorBudgetMs: 4 * 60_000,
 };
-const sections = new Set(opt.only ? opt.only.split(',') : ['compile', 'run', 'realistic', 'backfill', 'distributed', 'watch', 'ui', 'anchors']);
+const sections = new Set(opt.only ? opt.only.split(',') : ['compile', 'run', 'realistic', 'backfill', 'plan', 'distributed', 'watch', 'ui', 'anchors']);
 // The heavy partitioned backfill is part of the backfill section, and can be run alone (--only heavy).
 if (sections.has('backfill')) sections.add('heavy');
 
@@ -126,6 +126,7 @@ const results = {
   run: [],
   realistic: undefined,
   backfill: undefined,
+  plan: undefined,
   heavyBackfill: undefined,
   distributed: undefined,
   watch: undefined,
@@ -437,6 +438,47 @@ async function benchBackfill() {
   for (const x of out) x.speedup = x.datesPerSecond / base.datesPerSecond;
   results.backfill = { days: cfg.backfillDays, models: depth + 1, rowsPerDay, results: out, rerun: await benchRerun() };
   log(`  ${out.map((x) => `p${x.parallel} ${x.datesPerSecond.toFixed(1)}/s`).join(', ')}`);
+}
+
+/**
+ * Planning a long backfill, as `pipe backfill --dry-run` does it before anything runs: wall time
+ * and peak RSS over a year of dates (a task per date of each model kept by date), against one
+ * date, for two shapes of model: the plain generated project, and the repository's example
+ * (its models carry checks). What each task holds bounds the range one plan can take: the plan
+ * is refused once it fills 70% of node's heap (see src/plan/plan-room.ts).
+ */
+async function benchBackfillPlan() {
+  const example = join(WORK, 'example');
+  rmSync(example, { recursive: true, force: true });
+  for (const part of ['models', 'seeds', 'macros', 'pipelines', 'pipe.yaml']) cpSync(join(ROOT, part), join(example, part), { recursive: true });
+  const n = quick ? 100 : 1000;
+  // The example has two models kept by date: ten years give it as many tasks as a year gives the generated one a tenth of.
+  const projects = [
+    { project: `generated, plain templates (${n.toLocaleString('en-US')} models)`, dir: synthetic(n).dir, days: quick ? 30 : 365 },
+    { project: 'the example (models with checks)', dir: at('example'), days: quick ? 300 : 3650 },
+  ];
+  results.plan = { projects: [] };
+  for (const { project, dir, days } of projects) {
+    const start = addDays(DATE, -(days - 1));
+    log(`plan: ${project}, a backfill of ${days} dates, dry run`);
+    const plan = async (from) => {
+      const r = await pipeOk(['backfill', '--dry-run', '--start', from, '--end', DATE, '--project', dir, '--db', freshDb('plan')], { measureRss: true });
+      const tasks = Number(/: ([\d,]+) tasks?,/.exec(r.stdout)?.[1].replaceAll(',', ''));
+      if (!Number.isFinite(tasks)) throw new Error(`plan: no task count in\n${r.stdout.slice(0, 2000)}`);
+      return { ms: r.ms, rssMb: r.rssMb, tasks };
+    };
+    const one = [];
+    const year = [];
+    for (let i = 0; i < cfg.runReps; i++) {
+      one.push(await plan(DATE));
+      year.push(await plan(start));
+    }
+    const [base, whole] = [one, year].map((runs) => ({ tasks: runs[0].tasks, ms: median(runs.map((r) => r.ms)), rssMb: median(runs.map((r) => r.rssMb)) }));
+    const more = whole.tasks - base.tasks;
+    const x = { project, days, oneDate: base, range: whole, msPerTask: (whole.ms - base.ms) / more, kbPerTask: whole.rssMb === undefined ? undefined : ((whole.rssMb - base.rssMb) * 1024) / more };
+    results.plan.projects.push(x);
+    log(`  ${whole.tasks} tasks: ${fmtMs(whole.ms)}, ${fmtMb(whole.rssMb)} (one date ${fmtMs(base.ms)}, ${fmtMb(base.rssMb)}): ${x.msPerTask.toFixed(3)} ms and ${x.kbPerTask?.toFixed(1) ?? '–'} KB a task`);
+  }
 }
 
 /** A backfill over `pipe worker` processes (see lib/distributed.mjs); skipped, saying why, without Postgres or the extensions. */
@@ -842,6 +884,7 @@ const steps = [
   ['run', benchUpToDate],
   ['realistic', benchRealistic],
   ['backfill', benchBackfill],
+  ['plan', benchBackfillPlan],
   ['heavy', benchHeavyBackfill],
   ['distributed', benchDistributedCase],
   ['watch', benchWatch],

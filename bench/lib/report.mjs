@@ -139,6 +139,19 @@ export function renderMarkdown(r) {
     }
   }
 
+  if (r.plan) {
+    const p = r.plan;
+    out.push('## Planning a long backfill: `pipe backfill --dry-run`', '');
+    out.push('Against a dry run of one date of the same project: what each further task costs the plan (time, and peak RSS, which holds the whole plan).', '');
+    out.push(
+      table(
+        ['project', 'dates', 'tasks', 'wall (median)', 'peak RSS', 'one date: tasks', 'wall', 'peak RSS', 'a task: time', 'a task: memory'],
+        p.projects.map((x) => [x.project, fmtN(x.days), fmtN(x.range.tasks), fmtMs(x.range.ms), fmtMb(x.range.rssMb), fmtN(x.oneDate.tasks), fmtMs(x.oneDate.ms), fmtMb(x.oneDate.rssMb), `${x.msPerTask.toFixed(3)} ms`, x.kbPerTask === undefined ? '–' : `${x.kbPerTask.toFixed(1)} KB`]),
+      ),
+      '',
+    );
+  }
+
   if (r.heavyBackfill) {
     const h = r.heavyBackfill;
     out.push(`## Heavy partitioned backfill: ${h.days} dates × ${fmtN(h.rowsPerDay)} rows (${fmtN(h.rows)}), one incremental model`, '');
