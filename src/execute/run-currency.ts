@@ -277,7 +277,11 @@ function checkQueries(t: Task): readonly (QueryToRead & { readonly name: string 
     made = allSteps(t.steps)
       .flatMap((s) => (s.kind === 'check' ? [s] : s.kind === 'publish' ? (s.checks ?? []) : []))
       .filter((c) => !c.renderAtRun)
-      .map((c) => ({ name: c.name, sqlHash: hashOf('check', c.sql), sql: c.sql, known: [...known, ...stagingIn(c.sql)] }));
+      .map((c) => {
+        // The task's own list where the check names no staging table: one list a task, not one a check.
+        const staging = stagingIn(c.sql);
+        return { name: c.name, sqlHash: hashOf('check', c.sql), sql: c.sql, known: staging.length === 0 ? known : [...known, ...staging] };
+      });
     checkQueriesMade.set(t, made);
   }
   return made;
