@@ -508,6 +508,14 @@ const CHECKED_CTE = '__pipe_checked';
  * Renders models for any interval, caching by (model, interval, what exists). The plan
  * phase asks it for each task's final SQL; ephemeral models are injected as CTEs here.
  */
+/**
+ * The renders of one model a renderer keeps, the latest: a model is asked again for a render
+ * it just made (what it reads outside the graph, an ephemeral model it inlines, its first date
+ * in two states), not for another date long after. Every render kept, a backfill's plan held
+ * each date's of each model to its end: ~1-2 KB a task, a sixth of the plan.
+ */
+const RENDERS_KEPT = 8;
+
 export class ModelRenderer {
   private nodes: ReadonlyMap<string, PipeNode> = new Map();
   /** dbt's `graph` at execution, made when the first execution render needs it. */
@@ -804,7 +812,11 @@ export class ModelRenderer {
     const hit = cache?.get(key);
     if (hit) return hit;
     const result = this.renderKept(name, interval, state);
-    cache?.set(key, result);
+    if (cache) {
+      cache.set(key, result);
+      // The oldest goes (a Map keeps the order of insertion).
+      if (cache.size > RENDERS_KEPT) cache.delete(cache.keys().next().value!);
+    }
     return result;
   }
 
