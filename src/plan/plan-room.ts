@@ -12,7 +12,7 @@ const LOOK_EVERY = 512;
 
 /**
  * A long backfill's plan, watched as it grows: a task each date of each model kept by date
- * (~5 KB each, more for long queries), and node's heap is limited (4 GB by default on a large
+ * (4-13 KB each, more for long queries and many checks), and node's heap is limited (4 GB by default on a large
  * machine, less on a small one). Once the plan fills its share, the plan is refused, saying how
  * many of the dates would fit and how to give node more; nothing has run yet.
  */

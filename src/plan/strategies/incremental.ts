@@ -80,7 +80,7 @@ export function partitionWrite(input: StrategyInput): Step[] {
         creates,
         rows,
         // Made when a row falls outside (or the plan is shown), not kept with each task: its
-        // queries and messages were a quarter of what a task of a long backfill's plan holds.
+        // queries and messages were ~1.2 KB of each task a long backfill's plan holds.
         get outside() {
           const outside = outsideCondition(partitionBy, inside);
           return {
