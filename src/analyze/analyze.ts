@@ -505,10 +505,6 @@ const sameParts = (a: RelationParts, b: RelationParts) => a.database === b.datab
 const CHECKED_CTE = '__pipe_checked';
 
 /**
- * Renders models for any interval, caching by (model, interval, what exists). The plan
- * phase asks it for each task's final SQL; ephemeral models are injected as CTEs here.
- */
-/**
  * The renders of one model a renderer keeps, the latest: a model is asked again for a render
  * it just made (what it reads outside the graph, an ephemeral model it inlines, its first date
  * in two states), not for another date long after. Every render kept, a backfill's plan held
@@ -516,6 +512,10 @@ const CHECKED_CTE = '__pipe_checked';
  */
 const RENDERS_KEPT = 8;
 
+/**
+ * Renders models for any interval, caching by (model, interval, what exists). The plan
+ * phase asks it for each task's final SQL; ephemeral models are injected as CTEs here.
+ */
 export class ModelRenderer {
   private nodes: ReadonlyMap<string, PipeNode> = new Map();
   /** dbt's `graph` at execution, made when the first execution render needs it. */
