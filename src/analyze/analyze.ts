@@ -513,7 +513,7 @@ const CHECKED_CTE = '__pipe_checked';
 const RENDERS_KEPT = 8;
 
 /**
- * Renders models for any interval, caching by (model, interval, what exists). The plan
+ * Renders models for any interval, keeping each model's latest renders by (interval, what exists). The plan
  * phase asks it for each task's final SQL; ephemeral models are injected as CTEs here.
  */
 export class ModelRenderer {
