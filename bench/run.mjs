@@ -445,7 +445,7 @@ async function benchBackfill() {
  * and peak RSS over a year of dates (a task per date of each model kept by date), against one
  * date, for two shapes of model: the plain generated project, and the repository's example
  * (its models carry checks). What each task holds bounds the range one plan can take: the plan
- * is refused once it fills 70% of node's heap (see src/plan/plan-room.ts).
+ * is refused once it fills 75% of node's heap (see src/plan/plan-room.ts).
  */
 async function benchBackfillPlan() {
   const example = join(WORK, 'example');

@@ -2,10 +2,10 @@ import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { HeapRoom, type HeapUse } from '../util/heap-room.js';
 
 /**
- * Of node's heap, what a plan may fill: what runs it (judging each task's currency, the
- * executor's state) needs room beside it.
+ * Of node's heap, what a plan may fill: what runs it (judging each task's currency, a sixth
+ * more on the example's plan; the executor's state) needs room beside it.
  */
-const PLAN_SHARE = 0.7;
+const PLAN_SHARE = 0.75;
 
 /** Tasks planned between two looks at the heap. */
 const LOOK_EVERY = 512;
