@@ -1,4 +1,4 @@
-import type { Plan } from '../plan/plan.js';
+import { nodeOfTaskId, type Plan } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
 import { isHourLabel } from '../dates/dates.js';
 import { renderSteps } from '../plan/render-steps.js';
@@ -57,18 +57,18 @@ export function tasksNamed(ids: readonly string[]): string {
   const labels = new Map<string, string[]>();
   const said: (string | { readonly node: string })[] = [];
   for (const id of ids) {
-    const at = id.lastIndexOf('@');
-    if (at <= 0 || !DATE_LABEL.test(id.slice(at + 1))) {
+    const node = nodeOfTaskId(id);
+    const label = id.slice(node.length + 1);
+    if (node === id || !DATE_LABEL.test(label)) {
       said.push(id);
       continue;
     }
-    const node = id.slice(0, at);
     let dates = labels.get(node);
     if (!dates) {
       labels.set(node, (dates = []));
       said.push({ node });
     }
-    dates.push(id.slice(at + 1));
+    dates.push(label);
   }
   return said
     .map((s) => {
