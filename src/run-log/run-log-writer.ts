@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PipeEvent } from '../events/events.js';
 import { secrets } from '../secrets/secrets.js';
-import { listRuns, runTasks } from '../warehouse/run-state.js';
+import { runWithTasks } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { rotateRunLogs, runLogPath } from './run-log-files.js';
 import { RUN_LOG_VERSION, type ReconciledLine, type RunLogHeader, type RunLogLine } from './run-log-lines.js';
@@ -96,9 +96,9 @@ export class RunLogWriter {
 }
 
 async function reconciledLine(session: WarehouseSession, runId: string): Promise<ReconciledLine | undefined> {
-  const [run] = await listRuns(session, 1, runId);
-  if (!run) return undefined;
-  return { type: 'reconciled', time: new Date().toISOString(), run, tasks: await runTasks(session, runId) };
+  const read = await runWithTasks(session, runId);
+  if (!read) return undefined;
+  return { type: 'reconciled', time: new Date().toISOString(), run: read.run, tasks: read.tasks };
 }
 
 /**

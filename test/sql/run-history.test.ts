@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { ensureState, finishRunSql, insertRunSql, insertTasksSql, latestUnfinishedRun, listRuns, runTasks, taskResultSql, unfinishedTasks } from '../../src/warehouse/run-state.js';
+import { ensureState, finishRunSql, insertRunSql, insertTasksSql, latestUnfinishedRun, listRuns, runTasks, runWithTasks, taskResultSql, unfinishedTasks } from '../../src/warehouse/run-state.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 /** History shows each task as its latest attempt left it, every field from that attempt. */
@@ -106,5 +106,46 @@ describe('run history', () => {
       await s.exec(finishRunSql(runId, 'failed', t0 + i * 1000 + 500));
     }
     expect(await latestUnfinishedRun(s)).toMatchObject({ run_id: 'build' });
+  });
+
+  it("reads a run with its tasks as listRuns and runTasks read them: the counts its tasks' own", async () => {
+    const t0 = Date.parse('2024-03-01T00:00:00Z');
+    // A failed run retried twice (the first retry failing too), and a later run that completes
+    // another failed one: besides the runs above, every status of a task and of a run.
+    for (const [i, [runId, command, parent, params]] of ([
+      ['fam', 'run', undefined, {}],
+      ['fam-r1', 'retry', 'fam', { original_command: 'run', retry_of: 'fam' }],
+      ['fam-r2', 'retry', 'fam-r1', { original_command: 'run', retry_of: 'fam-r1' }],
+    ] as const).entries()) {
+      await s.exec(insertRunSql({ runId, command, params, parentRunId: parent, startedAt: t0 + i * 10_000, version: 'test' }));
+      for (const sql of insertTasksSql(runId, [
+        { id: 'x', node: 'x', kind: 'table', upstream: [] },
+        { id: 'y', node: 'y', kind: 'table', upstream: ['x'] },
+      ]))
+        await s.exec(sql);
+      const ok = i === 2;
+      await s.exec(taskResultSql({ runId, taskId: 'x', attempt: 1, status: ok ? 'succeeded' : 'failed', endedAt: t0 + i * 10_000 + 1000, error: ok ? undefined : 'boom' }));
+      if (ok) await s.exec(taskResultSql({ runId, taskId: 'y', attempt: 1, status: 'succeeded', endedAt: t0 + i * 10_000 + 2000 }));
+      else await s.exec(taskResultSql({ runId, taskId: 'y', attempt: 1, status: 'skipped', endedAt: t0 + i * 10_000 + 1000 }));
+      await s.exec(finishRunSql(runId, ok ? 'succeeded' : 'failed', t0 + i * 10_000 + 3000));
+    }
+    const same = { ds: '2024-03-05', select: [], exclude: [], vars: {} };
+    await s.exec(insertRunSql({ runId: 'done-later', command: 'run', params: same, startedAt: t0 + 30_000, version: 'test' }));
+    await s.exec(finishRunSql('done-later', 'failed', t0 + 31_000));
+    await s.exec(insertRunSql({ runId: 'doing-it', command: 'run', params: same, startedAt: t0 + 40_000, version: 'test' }));
+    await s.exec(finishRunSql('doing-it', 'succeeded', t0 + 41_000));
+    await s.exec(insertRunSql({ runId: 'open', command: 'run', params: {}, startedAt: t0 + 50_000, version: 'test' }));
+    const runs = (await listRuns(s, 100)).map((r) => r.run_id);
+    expect(runs.length).toBeGreaterThanOrEqual(13);
+    for (const runId of runs) {
+      const [run] = await listRuns(s, 1, runId);
+      expect(await runWithTasks(s, runId)).toEqual({ run, tasks: await runTasks(s, runId) });
+    }
+    expect((await runWithTasks(s, 'fam'))?.run).toMatchObject({ tasks: 2, failed: 1, skipped: 1, retried_by: 'fam-r2', retry_status: 'succeeded' });
+    expect((await runWithTasks(s, 'h2'))?.run).toMatchObject({ tasks: 3, succeeded: 1, failed: 1, pending: 1 });
+    expect((await runWithTasks(s, 'r-skip'))?.run).toMatchObject({ failed: 1, skipped: 1, cancelled: 2 });
+    expect((await runWithTasks(s, 'done-later'))?.run).toMatchObject({ status: 'failed', completed_by: 'doing-it' });
+    expect((await runWithTasks(s, 'open'))?.run).toMatchObject({ status: 'running', tasks: 0, duration_ms: null });
+    expect(await runWithTasks(s, 'no-such-run')).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import { runLogPath } from '../../run-log/run-log-files.js';
 import { loggedParents, parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
 import { processAlive } from '../../util/process-alive.js';
 import type { RunLogLine } from '../../run-log/run-log-lines.js';
-import { listRuns, runExists, runTasks, STATE_SCHEMA, type RunStatus, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
+import { listRuns, runExists, runTasks, runWithTasks, STATE_SCHEMA, type RunStatus, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
 import type { WarehouseSession } from '../../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
 import type { StateSource, UiCheckResult, UiFailureGroup, UiModelTask, UiRun, UiRunStatus, UiTask, UiTaskCell, UiTaskStatus } from '../api.js';
@@ -160,11 +160,11 @@ export interface RunState {
 /** One run with its tasks (times to the millisecond) and its failed checks; undefined when no such run. */
 export async function readRun(at: StateLocation, runId: string): Promise<Sourced<RunState | undefined>> {
   const read = await readWarehouse(at.warehouse, at.setup, async (session, sharedWriters) => {
-    const [summary] = await listRuns(session, 1, runId);
-    if (!summary) return undefined;
+    const found = await runWithTasks(session, runId);
+    if (!found) return undefined;
     const times = await taskTimes(session, runId);
-    const tasks = (await runTasks(session, runId)).map((t) => uiTask(t, times.get(t.task_id)));
-    return { run: fromSummary(summary, sharedWriters), tasks, checks: await failedChecks(session, runId) };
+    const tasks = found.tasks.map((t) => uiTask(t, times.get(t.task_id)));
+    return { run: fromSummary(found.run, sharedWriters), tasks, checks: await failedChecks(session, runId) };
   });
   // Logs are read in both cases: they hold what the warehouse does not, where an error points.
   const lines = logLines(at.warehouse, runId);
