@@ -67,3 +67,29 @@ export function holdLatch(dir: string): { path: string; released: Promise<void> 
   });
   return { path, released };
 }
+
+/** Live processes whose command line holds every one of `args`. */
+export function processesWith(args: readonly string[]): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const words = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+        return args.every((a) => words.includes(a)) && live(stat(Number(d)));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Whether `signal` (a number) was sent to the process and waits for it (a stopped process takes it once continued). */
+export function signalPending(pid: number, signal: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const masks = [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].map((m) => BigInt(`0x${m[1]}`));
+    return masks.some((mask) => (mask & (1n << BigInt(signal - 1))) !== 0n);
+  } catch {
+    return false;
+  }
+}

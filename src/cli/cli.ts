@@ -825,6 +825,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
     });
 
+  // pipe ui's server judges the coverage heatmap in a process of its own (see
+  // ui/server/coverage-process.ts), this one: one JSON text on stdout. Not a command for people.
+  projectFlags(program.command('ui-coverage', { hidden: true }))
+    .option('--start <date>')
+    .option('--end <date>')
+    .action(async (o: Common & { start?: string; end?: string }) => {
+      endBySignals();
+      const { coverageAnswer } = await import('../ui/server/coverage-data.js');
+      process.stdout.write(await coverageAnswer(projectAt(o), { start: o.start, end: o.end }));
+    });
+
   const docs = program.command('docs').description('the lineage and model pages of pipe ui as a static site');
   projectFlags(
     docs

@@ -7,6 +7,8 @@ import { runIn, statusIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { readCoverage } from '../../src/ui/server/coverage-data.js';
 import { COVERAGE_RANGE, datedProject, serve, stubAssets } from './ui-fixture.js';
+import { constants } from 'node:os';
+import { isAlive, processesWith, signalPending } from '../processes.js';
 
 /**
  * The coverage behind the UI's heatmap is `pipe status` itself: the same standings, the same
@@ -93,5 +95,38 @@ describe('coverage endpoint', () => {
     } finally {
       await holder.release();
     }
+  });
+
+  it('is judged by a pipe process of its own: the server answers other pages meanwhile, and stops it as it closes', async () => {
+    const own = await serve(dir, stubAssets());
+    let judge: number | undefined;
+    try {
+      const asked = fetch(new URL(`/api/coverage?start=${RANGE.start}&end=${RANGE.end}`, own.url));
+      const judging = () => processesWith(['ui-coverage', '--project', dir]);
+      await expect.poll(() => judging().length).toBe(1);
+      judge = judging()[0];
+      // Stopped where it is: what the server answers now, it answers without it.
+      process.kill(judge, 'SIGSTOP');
+      const runs = await fetch(new URL('/api/runs', own.url));
+      expect(runs.status).toBe(200);
+      expect(((await runs.json()) as { runs: unknown[] }).runs.length).toBeGreaterThan(0);
+      process.kill(judge, 'SIGCONT');
+      const res = await asked;
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as UiCoverage;
+      expect(body).toEqual(await readCoverage({ project: dir }, RANGE));
+      await expect.poll(() => isAlive(judge!)).toBe(false);
+
+      // Closing the server stops a judgement under way (held stopped, it takes the signal once continued).
+      void fetch(new URL('/api/coverage', own.url)).catch(() => undefined);
+      await expect.poll(() => judging().length).toBe(1);
+      judge = judging()[0];
+      process.kill(judge, 'SIGSTOP');
+    } finally {
+      await own.close();
+    }
+    expect(signalPending(judge, constants.signals.SIGTERM)).toBe(true);
+    process.kill(judge, 'SIGCONT');
+    await expect.poll(() => isAlive(judge!)).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { startUiServer, type UiServer } from '../../src/ui/server/server.js';
-import { eventsOfType, ModelGate, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
+import { eventsOfType, ModelGate, PIPE_BIN, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
 import { backfillIn, runIn } from '../support/in-process.js';
 import { tempProject } from '../support/projects.js';
 
@@ -49,7 +49,8 @@ export function stubAssets(): string {
 }
 
 export function serve(project: string, assets: string): Promise<UiServer> {
-  return startUiServer({ project, port: 0, assets });
+  // The built binary judges the coverage (see coverage-process.ts): the sources under test have none.
+  return startUiServer({ project, port: 0, assets, pipeBin: PIPE_BIN });
 }
 
 /** Dates a model kept in intervals is judged for by the coverage tests. */

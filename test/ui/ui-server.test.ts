@@ -10,7 +10,7 @@ import type { PipeEvent } from '../../src/events/events.js';
 import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { isLoopback, startUiServer, type UiServer } from '../../src/ui/server/server.js';
 import type { UiChanges, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
-import { eventsOfType, execOn, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
+import { eventsOfType, execOn, explain, holdWarehouse, pipe, PIPE_BIN } from '../e2e/helpers.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { historyIn, retryIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
@@ -462,7 +462,7 @@ describe('pipe ui server', () => {
   });
 
   it('listening beyond loopback, answers the names of this machine and refuses any other', async () => {
-    const wide = await startUiServer({ project: fx.dir, host: '0.0.0.0', port: 0, assets });
+    const wide = await startUiServer({ project: fx.dir, host: '0.0.0.0', port: 0, assets, pipeBin: PIPE_BIN });
     const statusFor = (host: string) =>
       new Promise<number>((res, rej) =>
         request(new URL('/api/runs', `http://127.0.0.1:${new URL(wide.url).port}/`), { headers: { host } }, (r) => {

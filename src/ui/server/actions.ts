@@ -34,7 +34,7 @@ export function makeActions(allowed: boolean, bin = PIPE_MAIN): Actions {
 export type Started = { readonly run_id: string } | { readonly nothing: string };
 
 /** The same --project/--db (and dbt profile) flags the UI was started with. */
-function projectArgs(options: ProjectOptions): string[] {
+export function projectArgs(options: ProjectOptions): string[] {
   return [
     '--project',
     resolve(options.project ?? '.'),

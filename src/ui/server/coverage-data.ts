@@ -1,12 +1,16 @@
 import type { ProjectOptions } from '../../commands/context.js';
 import { openProject, projectName } from '../../commands/open-project.js';
+import { Engine } from '../../execute/engine.js';
+import { secrets } from '../../secrets/secrets.js';
 import { status } from '../../commands/status.js';
 import { unitJson } from '../../commands/standing-text.js';
 import { WarehouseLockedError } from '../../warehouse/warehouse.js';
 import { readRunLogs } from '../../run-log/run-log-reader.js';
 import { processAlive } from '../../util/process-alive.js';
 import type { UiCoverage, UiCoverageLive, UiCoverageUnit } from '../api.js';
-import { aliveAs, heldBy } from './warehouse-access.js';
+import { aliveAs, heldBy, UI_READER } from './warehouse-access.js';
+import { coverageText } from './coverage-process.js';
+import { asProblem, UiProblem } from './project-data.js';
 
 /**
  * The coverage heatmap's data: `pipe status` itself (the same judgement and the same records as
@@ -37,6 +41,31 @@ export async function readCoverage(options: ProjectOptions, range: { start?: str
   } catch (e) {
     if (e instanceof WarehouseLockedError) return { kind: 'held', project: info, held_by: heldBy(e), held_pid: e.holderPid ?? null, live: liveRun(project.warehousePath, e) };
     throw e;
+  }
+}
+
+/**
+ * `pipe ui-coverage`: the coverage as pipe ui's server asks it of a process of its own (see
+ * coverage-process.ts): the status to answer with, then the answer, masked as the server masks
+ * what it sends; a problem (a bad range, a plan too large for the heap) as the server answers
+ * it. The warehouse is read as the server's pages read it: not while a pipe command waits to
+ * write it.
+ */
+export async function coverageAnswer(options: ProjectOptions, range: { start?: string; end?: string }): Promise<string> {
+  let stopYielding = () => undefined as void;
+  try {
+    stopYielding = Engine.readsBetweenWriters(openProject(options).warehousePath, UI_READER);
+    return coverageText(200, secrets.maskDeep(await readCoverage(options, range)));
+  } catch (e) {
+    let problem: UiProblem;
+    try {
+      problem = asProblem(e);
+    } catch {
+      problem = new UiProblem(`internal error: ${e instanceof Error ? e.message : String(e)}`, 500);
+    }
+    return coverageText(problem.status, { error: secrets.mask(problem.message) });
+  } finally {
+    stopYielding();
   }
 }
 

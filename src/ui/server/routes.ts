@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
-import { UI_RUN_STATUSES, type UiActions, type UiChanges, type UiCoverage, type UiGraph, type UiModel, type UiPreview, type UiRunDetail, type UiRuns, type UiRunStatus, type UiStarted } from '../api.js';
+import { UI_RUN_STATUSES, type UiActions, type UiChanges, type UiGraph, type UiModel, type UiPreview, type UiRunDetail, type UiRuns, type UiRunStatus, type UiStarted } from '../api.js';
 import { backfillArgs, startPipe, type Actions } from './actions.js';
 import { analysisKeep, asProblem, openAnalyzed, openState, problemText, readGraph, readModel, readPreview, UiProblem, warehouseOfProject } from './project-data.js';
-import { readCoverage } from './coverage-data.js';
+import type { CoverageProcesses } from './coverage-process.js';
 import { groupFailures, readRun, readRuns, runToRetry } from './run-data.js';
 import { EventStream, followHolder, followRunLog, followRuns, liveState } from './sse.js';
 import { secrets } from '../../secrets/secrets.js';
@@ -20,6 +20,8 @@ export type Access = 'read' | 'action';
 
 export type Answer =
   | { readonly kind: 'json'; readonly status: number; readonly body: unknown }
+  /** JSON as another pipe process printed it, masked there (see coverage-process.ts). */
+  | { readonly kind: 'json-text'; readonly status: number; readonly text: string }
   /** A stream of server-sent events, which the route writes until the client leaves. */
   | { readonly kind: 'events'; readonly start: (stream: EventStream) => void };
 
@@ -38,7 +40,7 @@ const json = (body: unknown, status = 200): JsonAnswer => ({ kind: 'json', statu
 /** How many runs the runs page lists by default. */
 export const DEFAULT_RUNS = 25;
 
-export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
+export function apiRoutes(options: ProjectOptions, actions: Actions, coverage: CoverageProcesses): Route[] {
   const retryCommand = retryCommandFor(options);
   // The graph and the model pages analyze the project at each request: a project of
   // thousands of models renders again only what changed.
@@ -151,7 +153,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       path: /^\/api\/coverage$/,
       async answer(_params, query) {
         const range = { start: query.get('start') ?? undefined, end: query.get('end') ?? undefined };
-        return json((await readCoverage(options, range)) satisfies UiCoverage);
+        return { kind: 'json-text', ...(await coverage.read(range)) };
       },
     },
     {
@@ -222,6 +224,8 @@ export async function answerApi(routes: readonly Route[], actions: Actions, req:
   switch (answer.kind) {
     case 'json':
       return send(res, answer);
+    case 'json-text':
+      return sendText(res, answer.status, secrets.mask(answer.text));
     case 'events':
       answer.start(new EventStream(req, res));
       return;
@@ -258,7 +262,10 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 
 function send(res: ServerResponse, answer: JsonAnswer): void {
   // What leaves pipe is masked, as printed text is: a model's compiled SQL holds what env_var() and secret_vars rendered.
-  const body = JSON.stringify(secrets.maskDeep(answer.body));
-  res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(body);
+  sendText(res, answer.status, JSON.stringify(secrets.maskDeep(answer.body)));
+}
+
+function sendText(res: ServerResponse, status: number, json: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(json);
 }

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { ProjectOptions } from '../../commands/context.js';
 import { openProject } from '../../commands/open-project.js';
 import { Engine } from '../../execute/engine.js';
-import { makeActions } from './actions.js';
+import { makeActions, PIPE_MAIN } from './actions.js';
+import { UI_READER } from './warehouse-access.js';
+import { CoverageProcesses } from './coverage-process.js';
 import { answerApi, apiRoutes } from './routes.js';
 import { distUrl } from '../../install-paths.js';
 import { secrets } from '../../secrets/secrets.js';
@@ -84,7 +86,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const host = options.host ?? DEFAULT_UI_HOST;
   const assets = loadAssets(options.assets ?? BUILT_ASSETS);
   const actions = makeActions(options.allowActions ?? false, options.pipeBin);
-  const routes = apiRoutes(options, actions);
+  const coverage = new CoverageProcesses(options.pipeBin ?? PIPE_MAIN, options);
+  const routes = apiRoutes(options, actions, coverage);
   const server = createServer((req, res) => {
     void handle(req, res).catch((e: unknown) => {
       // An internal error: told once, without taking the server down.
@@ -132,11 +135,12 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   // Pages that overlap share one open file: a pipe command waiting to write it is let in (see Engine.open).
   const warehouse = warehousePathOf(options);
-  const stopYielding = warehouse === undefined ? () => undefined : Engine.readsBetweenWriters(warehouse, 'pipe ui, reading it for a page');
+  const stopYielding = warehouse === undefined ? () => undefined : Engine.readsBetweenWriters(warehouse, UI_READER);
   return {
     url: `http://${shownHost}:${address.port}/`,
     close: () => {
       stopYielding();
+      coverage.stop();
       return closeServer(server);
     },
   };

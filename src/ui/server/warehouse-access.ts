@@ -13,6 +13,9 @@ import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
  * startUiServer), so pages that keep coming cannot keep a run out.
  */
 
+/** What pipe ui's reads of the warehouse are named to other processes (see Engine.readsBetweenWriters). */
+export const UI_READER = 'pipe ui, reading it for a page';
+
 export type WarehouseRead<T> =
   | { readonly kind: 'read'; readonly value: T }
   /** Another process holds the file: a run writing to it, or a SQL client. */
