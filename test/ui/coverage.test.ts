@@ -99,29 +99,45 @@ describe('coverage endpoint', () => {
 
   it('is judged by a pipe process of its own: the server answers other pages meanwhile, and stops it as it closes', async () => {
     const own = await serve(dir, stubAssets());
+    const judging = () => processesWith(['ui-coverage', '--project', dir]);
+    /**
+     * Asks for the coverage and stops (SIGSTOP) the process that judges it, where it is; asked
+     * again when that process ended before it could be stopped (it takes half a second here).
+     */
+    const askAndStop = async (query: string): Promise<{ asked: Promise<Response>; judge: number }> => {
+      for (let attempt = 1; ; attempt++) {
+        const asked = fetch(new URL(`/api/coverage${query}`, own.url));
+        await expect.poll(() => judging().length).toBe(1);
+        const judge = judging()[0];
+        try {
+          process.kill(judge, 'SIGSTOP');
+          if (isAlive(judge)) return { asked, judge };
+        } catch {
+          // gone already
+        }
+        if (attempt === 5) throw new Error(`the judging process ended before it could be stopped, ${attempt} times`);
+        await asked;
+      }
+    };
     let judge: number | undefined;
     try {
-      const asked = fetch(new URL(`/api/coverage?start=${RANGE.start}&end=${RANGE.end}`, own.url));
-      const judging = () => processesWith(['ui-coverage', '--project', dir]);
-      await expect.poll(() => judging().length).toBe(1);
-      judge = judging()[0];
+      const first = await askAndStop(`?start=${RANGE.start}&end=${RANGE.end}`);
+      judge = first.judge;
       // Stopped where it is: what the server answers now, it answers without it.
-      process.kill(judge, 'SIGSTOP');
       const runs = await fetch(new URL('/api/runs', own.url));
       expect(runs.status).toBe(200);
       expect(((await runs.json()) as { runs: unknown[] }).runs.length).toBeGreaterThan(0);
       process.kill(judge, 'SIGCONT');
-      const res = await asked;
+      const res = await first.asked;
       expect(res.status).toBe(200);
       const body = (await res.json()) as UiCoverage;
       expect(body).toEqual(await readCoverage({ project: dir }, RANGE));
       await expect.poll(() => isAlive(judge!)).toBe(false);
 
       // Closing the server stops a judgement under way (held stopped, it takes the signal once continued).
-      void fetch(new URL('/api/coverage', own.url)).catch(() => undefined);
-      await expect.poll(() => judging().length).toBe(1);
-      judge = judging()[0];
-      process.kill(judge, 'SIGSTOP');
+      const second = await askAndStop('');
+      second.asked.catch(() => undefined);
+      judge = second.judge;
     } finally {
       await own.close();
     }
