@@ -78,11 +78,11 @@ describe("the coverage's processes", () => {
     expect(failed).toMatchObject({ status: 500, message: 'judging the coverage exited with status 134: FATAL ERROR: out of memory' });
   });
 
-  it('stop the judgements under way when the server stops, and start none after', async () => {
+  it('stop the judgements under way when the server stops, ending once they have, and start none after', async () => {
     const before = started().length;
     const running = processes.read({});
     await expect.poll(() => started().length).toBe(before + 1);
-    processes.stop();
+    await processes.stop();
     await expect(running).rejects.toMatchObject({ status: 503, message: expect.stringMatching(/^judging the coverage was stopped by SIGTERM/) });
     await expect(processes.read({ start: '2024-01-01' })).rejects.toMatchObject({ status: 503, message: 'pipe ui is stopping' });
     expect(started().length).toBe(before + 1);

@@ -120,6 +120,7 @@ describe('coverage endpoint', () => {
       }
     };
     let judge: number | undefined;
+    let closed: Promise<void> | undefined;
     try {
       const first = await askAndStop(`?start=${RANGE.start}&end=${RANGE.end}`);
       judge = first.judge;
@@ -134,15 +135,19 @@ describe('coverage endpoint', () => {
       expect(body).toEqual(await readCoverage({ project: dir }, RANGE));
       await expect.poll(() => isAlive(judge!)).toBe(false);
 
-      // Closing the server stops a judgement under way (held stopped, it takes the signal once continued).
+      // Closing the server stops a judgement under way, and ends once it has (held stopped, it takes the signal once continued).
       const second = await askAndStop('');
       second.asked.catch(() => undefined);
       judge = second.judge;
+      closed = own.close();
+      await expect.poll(() => signalPending(judge!, constants.signals.SIGTERM)).toBe(true);
+      expect(isAlive(judge)).toBe(true);
+      process.kill(judge, 'SIGCONT');
+      await closed;
+      expect(isAlive(judge)).toBe(false);
     } finally {
-      await own.close();
+      if (judge !== undefined && isAlive(judge)) process.kill(judge, 'SIGCONT');
+      await (closed ?? own.close());
     }
-    expect(signalPending(judge, constants.signals.SIGTERM)).toBe(true);
-    process.kill(judge, 'SIGCONT');
-    await expect.poll(() => isAlive(judge!)).toBe(false);
   });
 });

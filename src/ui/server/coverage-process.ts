@@ -11,7 +11,7 @@ import { UiProblem } from './project-data.js';
  * memory; a process of its own runs beside the server, on another core, and gives its memory
  * back as it exits. Its answer is sent on as it printed it (20 MB of JSON for those 2,000
  * models, read and written again in 0.5 s otherwise). Requests for the same dates while one is
- * judged share its answer; the processes still judging stop with the server.
+ * judged share its answer; the processes still judging stop with the server, which waits for them.
  */
 export class CoverageProcesses {
   private readonly judging = new Map<string, Promise<CoverageText>>();
@@ -34,10 +34,12 @@ export class CoverageProcesses {
     return answer;
   }
 
-  /** Stops the processes still judging: their answers are for requests the server no longer serves. */
-  stop(): void {
+  /** Stops the processes still judging (their answers are for requests the server no longer serves); resolves once they have exited. */
+  stop(): Promise<void> {
     this.stopped = true;
+    const exits = [...this.children].map((child) => new Promise<void>((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once('exit', () => res()))));
     for (const child of this.children) child.kill('SIGTERM');
+    return Promise.all(exits).then(() => undefined);
   }
 
   private judge(range: { readonly start?: string; readonly end?: string }): Promise<CoverageText> {

@@ -138,10 +138,9 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const stopYielding = warehouse === undefined ? () => undefined : Engine.readsBetweenWriters(warehouse, UI_READER);
   return {
     url: `http://${shownHost}:${address.port}/`,
-    close: () => {
+    close: async () => {
       stopYielding();
-      coverage.stop();
-      return closeServer(server);
+      await Promise.all([coverage.stop(), closeServer(server)]);
     },
   };
 }
