@@ -30,6 +30,11 @@ export function isAlive(pid: number): boolean {
   return live(stat(pid));
 }
 
+/** Whether the process is stopped (by SIGSTOP), not running nor gone. */
+export function isStopped(pid: number): boolean {
+  return stat(pid)?.state === 'T';
+}
+
 /**
  * Resolves once a process that is known to be exiting (it closed a latch it never closes on its
  * own) has finished: the kernel closes its files before it shows as dead.
@@ -91,5 +96,14 @@ export function signalPending(pid: number, signal: number): boolean {
     return masks.some((mask) => (mask & (1n << BigInt(signal - 1))) !== 0n);
   } catch {
     return false;
+  }
+}
+
+/** Resolves once no live process's command line holds every one of `args` (at most `ms`; then it says which are left). */
+export async function ended(args: readonly string[], ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (let left = processesWith(args); left.length > 0; left = processesWith(args)) {
+    if (Date.now() > until) throw new Error(`processes with ${args.join(' ')} still running after ${ms} ms: ${left.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUiServer, type UiServer } from '../../src/ui/server/server.js';
 import { holdWarehouse, PIPE_BIN, REPO } from '../e2e/helpers.js';
 import { removeProjects } from '../support/projects.js';
-import { processesWith } from '../processes.js';
+import { ended } from '../processes.js';
 import { builtProject, serve, type Fixture } from './ui-fixture.js';
 
 /**
@@ -38,7 +38,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui actions in a browser', () => {
     await readOnly?.close();
     await acting?.close();
     // The runs the actions started go on after their requests: their files go once they have ended.
-    if (fx) await expect.poll(() => processesWith(['--project', fx.dir]), { timeout: 60_000 }).toEqual([]);
+    if (fx) await ended(['--project', fx.dir]);
     removeProjects();
   });
 

@@ -5,7 +5,7 @@ import type { UiActions, UiRunDetail, UiStarted } from '../../src/ui/api.js';
 import { startUiServer, type UiServer } from '../../src/ui/server/server.js';
 import { holdWarehouse, PIPE_BIN } from '../e2e/helpers.js';
 import { removeProjects } from '../support/projects.js';
-import { processesWith } from '../processes.js';
+import { ended } from '../processes.js';
 import { builtProject, serve, stubAssets, type Fixture } from './ui-fixture.js';
 
 /**
@@ -28,7 +28,7 @@ afterAll(async () => {
   await readOnly?.close();
   await acting?.close();
   // The runs the actions started go on after their requests: their files go once they have ended.
-  if (fx) await expect.poll(() => processesWith(['--project', fx.dir]), { timeout: 60_000 }).toEqual([]);
+  if (fx) await ended(['--project', fx.dir]);
   removeProjects();
 });
 
