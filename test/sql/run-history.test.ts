@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { ensureState, finishRunSql, insertRunSql, insertTasksSql, latestUnfinishedRun, listRuns, runTasks, runWithTasks, taskResultSql, unfinishedTasks } from '../../src/warehouse/run-state.js';
+import { ensureState, finishRunSql, insertRunSql, insertTasksSql, latestUnfinishedRun, listRuns, runTasks, runWithTasks, taskResultSql, tasksOfRuns, unfinishedTasks } from '../../src/warehouse/run-state.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 /** History shows each task as its latest attempt left it, every field from that attempt. */
@@ -141,6 +141,10 @@ describe('run history', () => {
       const [run] = await listRuns(s, 1, runId);
       expect(await runWithTasks(s, runId)).toEqual({ run, tasks: await runTasks(s, runId) });
     }
+    // Read together (the runs page), each run's tasks are what it reads alone: runs h1-h3 share task ids.
+    const together = await tasksOfRuns(s, runs);
+    for (const runId of runs) expect(together.get(runId) ?? [], runId).toEqual(await runTasks(s, runId));
+    expect([...together.keys()].sort()).toEqual(runs.filter((r) => !['open', 'done-later', 'doing-it', 'build', 'checks', 'checks-retry'].includes(r)).sort());
     expect((await runWithTasks(s, 'fam'))?.run).toMatchObject({ tasks: 2, failed: 1, skipped: 1, retried_by: 'fam-r2', retry_status: 'succeeded' });
     expect((await runWithTasks(s, 'h2'))?.run).toMatchObject({ tasks: 3, succeeded: 1, failed: 1, pending: 1 });
     expect((await runWithTasks(s, 'r-skip'))?.run).toMatchObject({ failed: 1, skipped: 1, cancelled: 2 });

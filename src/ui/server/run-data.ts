@@ -5,7 +5,7 @@ import { runLogPath } from '../../run-log/run-log-files.js';
 import { loggedParents, parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
 import { processAlive } from '../../util/process-alive.js';
 import type { RunLogLine } from '../../run-log/run-log-lines.js';
-import { listRuns, runExists, runTasks, runWithTasks, STATE_SCHEMA, type RunStatus, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
+import { listRuns, runExists, runWithTasks, STATE_SCHEMA, tasksOfRuns, type RunStatus, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
 import type { WarehouseSession } from '../../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
 import type { StateSource, UiCheckResult, UiFailureGroup, UiModelTask, UiRun, UiRunStatus, UiTask, UiTaskCell, UiTaskStatus } from '../api.js';
@@ -138,9 +138,8 @@ export async function readRuns(at: StateLocation, limit: number, filter: RunsFil
     // Read-only, a DuckDB file is held by no pipe: a run marked running died, and shows as interrupted (see fromSummary).
     const statuses = sharedWriters ? filter.statuses : filter.statuses?.flatMap((s): RunStatus[] => (s === 'interrupted' ? ['interrupted', 'running'] : s === 'running' ? [] : [s]));
     const runs = await listRuns(session, limit + 1, undefined, { statuses, before: filter.before });
-    const out: RunWithCells[] = [];
-    for (const r of runs) out.push({ ...fromSummary(r, sharedWriters), cells: (await runTasks(session, r.run_id)).map(cell) });
-    return page(out);
+    const tasks = await tasksOfRuns(session, runs.map((r) => r.run_id));
+    return page(runs.map((r) => ({ ...fromSummary(r, sharedWriters), cells: (tasks.get(r.run_id) ?? []).map(cell) })));
   });
   return sourced(read, { runs: [], older: null }, (alive) => {
     const where = filter.statuses && ((r: LoggedRun) => filter.statuses!.includes(r.status));
