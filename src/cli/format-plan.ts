@@ -45,14 +45,14 @@ function waitsFor(t: Task): string {
   return `${up}${t.after?.length ? `  (and after ${tasksNamed(t.after)} finish, whatever their outcome)` : ''}`;
 }
 
+/** A task id's date or hour (`2024-01-02`, `2024-01-02T13`), not another label (`full-refresh:swap`). */
+const DATE_LABEL = /^\d{4}-\d\d-\d\d(T\d\d)?$/;
+
 /**
  * Task ids as a line says them: more than two dates of one model (a table built once waits for
  * every date of the models it reads, a line of thousands in a long backfill) as its first and
  * last and how many, where its first id stood. `--json` lists each.
  */
-/** A task id's date or hour (`2024-01-02`, `2024-01-02T13`), not another label (`full-refresh:swap`). */
-const DATE_LABEL = /^\d{4}-\d\d-\d\d(T\d\d)?$/;
-
 export function tasksNamed(ids: readonly string[]): string {
   const labels = new Map<string, string[]>();
   const said: (string | { readonly node: string })[] = [];

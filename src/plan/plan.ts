@@ -20,6 +20,7 @@ import { refusedUnitTestTask, unitTestTasks } from './unit-test-tasks.js';
 import { builtOf, fullRefreshOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
 import { pushTo } from '../util/multi-map.js';
 import { PlanRoom } from './plan-room.js';
+import { PairMemo } from '../util/pair-memo.js';
 
 /**
  * Planning: graph × intervals × what the warehouse holds → tasks with their final SQL.
@@ -126,18 +127,12 @@ function isTaskNode(n: PipeNode): n is SeedNode | ModelNode {
  * What a node's query reads, looking through the ephemeral models it inlines: the nearest
  * upstream nodes that become tasks, and the sources.
  */
-const readsMemo = new WeakMap<Analysis, WeakMap<PipeNode, { tasks: string[]; sources: SourceNode[] }>>();
+const readsMemo = new PairMemo<Analysis, PipeNode, { tasks: string[]; sources: SourceNode[] }>();
 
 function readsOf(node: PipeNode, analysis: Analysis): { tasks: string[]; sources: SourceNode[] } {
   // By analysis too: watch keeps a node whose file did not change, and what it reads through an
   // ephemeral model changes with that model (one made ephemeral, or built again).
-  let memo = readsMemo.get(analysis);
-  if (!memo) readsMemo.set(analysis, (memo = new WeakMap()));
-  const known = memo.get(node);
-  if (known) return known;
-  const found = readsWalk(node, analysis);
-  memo.set(node, found);
-  return found;
+  return readsMemo.of(analysis, node, () => readsWalk(node, analysis));
 }
 
 function readsWalk(node: PipeNode, analysis: Analysis): { tasks: string[]; sources: SourceNode[] } {

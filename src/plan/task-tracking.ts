@@ -7,6 +7,7 @@ import { volatileWhy, volatileWhyOf } from '../state/volatile.js';
 import { hashOf } from '../state/data-version.js';
 import { withoutLayout } from '../sql/sql-text.js';
 import { SELF_KEY, type InputRef, type Tracking } from '../state/tracking.js';
+import { PairMemo } from '../util/pair-memo.js';
 
 /**
  * A model task's tracking (see tracking.ts), decided with the plan: cheap and pure (no
@@ -65,16 +66,12 @@ function relationsRead(node: ModelNode, relations: ReadonlyMap<string, string> |
   return [...reads];
 }
 
-/** By tracking context, then node: the same for each date of a backfill. */
-const publishedReadsOf = new WeakMap<TrackingContext, WeakMap<ModelNode, readonly string[]>>();
+/** By tracking context and node: the same for each date of a backfill. */
+const publishedReadsOf = new PairMemo<TrackingContext, ModelNode, readonly string[]>();
 
 /** relationsRead of the published relations: made once a node. */
 function publishedReads(node: ModelNode, ctx: TrackingContext): readonly string[] {
-  let known = publishedReadsOf.get(ctx);
-  if (!known) publishedReadsOf.set(ctx, (known = new WeakMap()));
-  let reads = known.get(node);
-  if (!reads) known.set(node, (reads = relationsRead(node, undefined, ctx)));
-  return reads;
+  return publishedReadsOf.of(ctx, node, () => relationsRead(node, undefined, ctx));
 }
 
 /**
@@ -89,21 +86,16 @@ export function trackedConfigHash(node: ModelNode, interval: Interval, analysis:
   return withQueryChecks(undatedConfigHash(node, analysis), node, interval, analysis);
 }
 
-/** By analysis, then node: a hash made once, not once for each of a backfill's dates. */
-const undatedConfigHashes = new WeakMap<Analysis, WeakMap<ModelNode, string>>();
+/** By analysis and node: a hash made once, not once for each of a backfill's dates. */
+const undatedConfigHashes = new PairMemo<Analysis, ModelNode, string>();
 
 /** The config hash of trackedConfigHash but for what its query checks render to. */
 function undatedConfigHash(node: ModelNode, analysis: Analysis): string {
-  let known = undatedConfigHashes.get(analysis);
-  if (!known) undatedConfigHashes.set(analysis, (known = new WeakMap()));
-  let hash = known.get(node);
-  if (hash === undefined) {
+  return undatedConfigHashes.of(analysis, node, () => {
     const hooks = shapingStartHooks(analysis.runHooks.start);
     const own = configHash(node, analysis.settings.querySettings);
-    hash = hooks === '' ? own : hashOf(own, hooks);
-    known.set(node, hash);
-  }
-  return hash;
+    return hooks === '' ? own : hashOf(own, hooks);
+  });
 }
 
 function withQueryChecks(hash: string, node: ModelNode, interval: Interval, analysis: Analysis): string {
@@ -117,14 +109,7 @@ function withQueryChecks(hash: string, node: ModelNode, interval: Interval, anal
 }
 
 function viewInputsOf(view: ModelNode, ctx: TrackingContext): readonly InputRef[] {
-  let memo = viewInputs.get(ctx.analysis);
-  if (!memo) viewInputs.set(ctx.analysis, (memo = new WeakMap()));
-  let known = memo.get(view);
-  if (!known) {
-    known = inputsOf(view, undefined, ctx);
-    memo.set(view, known);
-  }
-  return known;
+  return viewInputs.of(ctx.analysis, view, () => inputsOf(view, undefined, ctx));
 }
 
 /**
@@ -164,7 +149,7 @@ function volatileCheck(task: TrackedTask): string | undefined {
 }
 
 /** What a view reads, per view and analysis (what it reads through ephemeral models changes with them): a view read by many models (and views by views) is walked once. */
-const viewInputs = new WeakMap<Analysis, WeakMap<PipeNode, readonly InputRef[]>>();
+const viewInputs = new PairMemo<Analysis, PipeNode, readonly InputRef[]>();
 
 /** The inputs of a node's query read for `interval` (absent: read whole). */
 function inputsOf(node: PipeNode, interval: Interval | undefined, ctx: TrackingContext): InputRef[] {
